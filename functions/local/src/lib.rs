@@ -1,0 +1,189 @@
+//! The embedded default: one process serving the rooms API, the signaling
+//! WebSocket and the web client from one origin, with rooms in a redb file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tokio::net::TcpListener;
+use video_core::clock::{Clock, SystemClock};
+use video_core::http::auth::DevTokens;
+use video_core::http::ws::{LocalPush, LocalSignaling};
+use video_core::http::{AppState, router};
+use video_core::link::LinkKey;
+use video_core::random::{hex_encode, random_bytes};
+use video_core::signaling::Signaling;
+use video_core::store::embedded::EmbeddedStore;
+use video_core::store::memory_participants::MemoryParticipants;
+
+/// How often rooms past their retention are deleted from the embedded store.
+const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
+const LINK_KEY_FILE: &str = "link-key";
+const DATABASE_FILE: &str = "rooms.redb";
+
+/// Settings of the local server, parsed from the command line.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `TOKEN=PRACTITIONER` pairs; when empty, one token is generated.
+    pub dev_tokens: Vec<String>,
+    /// Base of join links; defaults to `http://<bound address>`.
+    pub public_url: Option<String>,
+}
+
+/// A bound, not yet serving server.
+pub struct Server {
+    pub address: SocketAddr,
+    pub public_url: String,
+    /// The generated token when none was configured, for the start-up banner.
+    pub generated_token: Option<String>,
+    listener: TcpListener,
+    app: axum::Router,
+    store: EmbeddedStore,
+}
+
+/// Checks a public URL and strips a trailing slash.
+pub fn normalize_public_url(text: &str) -> anyhow::Result<String> {
+    let trimmed = text.trim().trim_end_matches('/');
+    let Some((scheme, rest)) = trimmed.split_once("://") else {
+        bail!("--public-url must start with http:// or https://, got {trimmed:?}");
+    };
+    if !matches!(scheme, "http" | "https") {
+        bail!("--public-url must start with http:// or https://, got {trimmed:?}");
+    }
+    if rest.is_empty() || rest.contains(['?', '#', ' ']) {
+        bail!("--public-url must be a base URL without query or fragment, got {trimmed:?}");
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Loads the link key from the data directory, creating it on first start.
+/// The key lives beside the database, not in it: a copy of `rooms.redb` alone
+/// cannot produce working links.
+pub fn load_or_create_link_key(data_dir: &Path) -> anyhow::Result<LinkKey> {
+    let path = data_dir.join(LINK_KEY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => LinkKey::from_hex(&text)
+            .with_context(|| format!("{} does not contain a 64-digit hex key", path.display())),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let key = LinkKey::generate();
+            write_private_file(&path, &key.to_hex())?;
+            tracing::info!(path = %path.display(), "created link key");
+            Ok(key)
+        }
+        Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(contents.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+impl Server {
+    /// Opens the store, binds the listener and builds the router.
+    pub async fn bind(config: Config) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!("cannot create data directory {}", config.data_dir.display())
+        })?;
+        let links = load_or_create_link_key(&config.data_dir)?;
+        let database = config.data_dir.join(DATABASE_FILE);
+        let store = EmbeddedStore::open(&database)
+            .with_context(|| format!("cannot open database {}", database.display()))?;
+
+        let mut tokens = DevTokens::default();
+        for pair in &config.dev_tokens {
+            tokens.insert_pair(pair).with_context(|| {
+                format!(
+                    "invalid --dev-token (expected TOKEN=PRACTITIONER): {}",
+                    pair.split('=').nth(1).unwrap_or("")
+                )
+            })?;
+        }
+        let generated_token = if tokens.is_empty() {
+            let token = hex_encode(&random_bytes::<16>());
+            tokens.insert(&token, "local")?;
+            Some(token)
+        } else {
+            None
+        };
+
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let address = listener.local_addr()?;
+        let public_url = match &config.public_url {
+            Some(url) => normalize_public_url(url)?,
+            None => format!("http://{address}"),
+        };
+
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let rooms = Arc::new(store.clone());
+        let push = Arc::new(LocalPush::default());
+        let signaling = Signaling {
+            rooms: rooms.clone(),
+            participants: Arc::new(MemoryParticipants::default()),
+            push: push.clone(),
+            links: links.clone(),
+            clock: clock.clone(),
+            ice_servers: Vec::new(),
+        };
+        let state = AppState {
+            rooms,
+            auth: Arc::new(tokens),
+            links,
+            clock,
+            public_url: public_url.clone(),
+            local_signaling: Some(Arc::new(LocalSignaling {
+                signaling: Arc::new(signaling),
+                push,
+            })),
+        };
+        Ok(Self {
+            address,
+            public_url,
+            generated_token,
+            listener,
+            app: router(state),
+            store,
+        })
+    }
+
+    /// Serves until `shutdown` completes, purging expired rooms hourly.
+    pub async fn serve(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let store = self.store.clone();
+        let purge = tokio::spawn(async move {
+            let mut interval = tokio::time::interval(PURGE_INTERVAL);
+            loop {
+                interval.tick().await;
+                match store.purge_expired(chrono::Utc::now()).await {
+                    Ok(0) => {}
+                    Ok(count) => tracing::info!(count, "purged rooms past retention"),
+                    Err(error) => {
+                        tracing::error!(error = %error, source = ?std::error::Error::source(&error), "purging expired rooms failed")
+                    }
+                }
+            }
+        });
+        let result = axum::serve(self.listener, self.app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("server failed");
+        purge.abort();
+        result
+    }
+}

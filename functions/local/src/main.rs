@@ -1,0 +1,109 @@
+//! `video-local`: the whole video service in one process on this machine.
+//!
+//! Run: `cargo run --release -p video-local` and open the printed address.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+use tracing_subscriber::EnvFilter;
+use video_local::{Config, Server};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Runs the rooms API, the signaling WebSocket and the web client from one
+/// origin, with rooms stored in an embedded database.
+#[derive(Debug, Parser)]
+#[command(name = "video-local", version)]
+struct Args {
+    /// Address and port to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    listen: SocketAddr,
+
+    /// Directory of the room database and the link key; created when missing.
+    #[arg(long, default_value = "data", value_name = "DIR")]
+    data_dir: PathBuf,
+
+    /// API token and the practitioner it stands for; repeatable. Without it,
+    /// one token for practitioner "local" is generated and printed.
+    #[arg(long = "dev-token", value_name = "TOKEN=PRACTITIONER")]
+    dev_tokens: Vec<String>,
+
+    /// Base URL of join links, e.g. https://video.example.org [default: http://ADDR]
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+
+    /// Log format on standard error.
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("installing the SIGTERM handler failed");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    tracing::info!("shutdown requested; closing connections");
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    init_tracing(args.log_format);
+
+    let config = Config {
+        listen: args.listen,
+        data_dir: args.data_dir,
+        dev_tokens: args.dev_tokens,
+        public_url: args.public_url,
+    };
+    let server = match Server::bind(config).await {
+        Ok(server) => server,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "start-up failed");
+            return Err(error);
+        }
+    };
+
+    tracing::info!(address = %server.address, public_url = %server.public_url, "video service started");
+    // The banner goes to standard output so scripts and tests can read it.
+    println!("Video service listening on http://{}", server.address);
+    println!(
+        "Open {}/ to create a room and start a call.",
+        server.public_url
+    );
+    if let Some(token) = &server.generated_token {
+        println!("API token for practitioner \"local\": {token}");
+    }
+
+    let result = server.serve(shutdown_signal()).await;
+    match &result {
+        Ok(()) => tracing::info!("video service stopped"),
+        Err(error) => tracing::error!(error = format!("{error:#}"), "video service failed"),
+    }
+    result
+}

@@ -1,0 +1,82 @@
+//! A JSON body extractor whose rejections use the API's error shape and name
+//! the field at fault.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+
+/// Maximum request body of the rooms API. A room with 8 invitees and every
+/// field at its maximum length stays below 8 KiB.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+pub struct ApiJson<T>(pub T);
+
+fn is_json_content_type(request: &Request) -> bool {
+    let Some(value) = request.headers().get(header::CONTENT_TYPE) else {
+        return false;
+    };
+    let Ok(text) = value.to_str() else {
+        return false;
+    };
+    text.parse::<mime::Mime>()
+        .is_ok_and(|mime| mime.type_() == mime::APPLICATION && mime.subtype() == mime::JSON)
+}
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json_content_type(&request) {
+            return Err(ApiError::client(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "the request body must be JSON with Content-Type: application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::client(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "payload-too-large",
+                        format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+                    )
+                } else {
+                    ApiError::client(
+                        StatusCode::BAD_REQUEST,
+                        "invalid-body",
+                        "the request body could not be read",
+                    )
+                }
+            })?;
+        let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(deserializer).map_err(|error| {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            let (code, field) = if inner.is_syntax() || inner.is_eof() {
+                ("invalid-json", None)
+            } else {
+                ("invalid-field", (path != ".").then_some(path))
+            };
+            let message = match &field {
+                Some(field) => format!("{field}: {inner}"),
+                None => format!("malformed JSON: {inner}"),
+            };
+            ApiError::Client {
+                status: StatusCode::BAD_REQUEST,
+                code,
+                message,
+                field,
+            }
+        })?;
+        Ok(Self(value))
+    }
+}

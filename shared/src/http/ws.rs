@@ -1,0 +1,196 @@
+//! The local server's WebSocket transport for signaling: each socket gets a
+//! connection id and an outbound queue, and [`LocalPush`] delivers the
+//! signaling core's messages into those queues.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tracing::{Instrument, debug, info_span, warn};
+
+use super::AppState;
+use crate::random::random_id;
+use crate::signaling::protocol::{ErrorCode, ServerMessage};
+use crate::signaling::{Push, PushError, Signaling};
+
+/// Messages waiting for one socket. A peer that cannot keep up with this many
+/// is treated as broken rather than buffered without bound.
+const OUTBOUND_QUEUE: usize = 256;
+/// Hard cap on a received frame; smaller oversized messages get a
+/// `message-too-large` error from the core instead of a closed socket.
+const MAX_RECEIVED_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug)]
+enum Outbound {
+    Text(String),
+    Close(u16),
+}
+
+/// Routes pushes to the sockets of this process.
+#[derive(Debug, Default)]
+pub struct LocalPush {
+    sockets: Mutex<HashMap<String, mpsc::Sender<Outbound>>>,
+}
+
+impl LocalPush {
+    fn sockets(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::Sender<Outbound>>> {
+        self.sockets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn register(&self, connection_id: &str) -> mpsc::Receiver<Outbound> {
+        let (sender, receiver) = mpsc::channel(OUTBOUND_QUEUE);
+        self.sockets().insert(connection_id.to_owned(), sender);
+        receiver
+    }
+
+    fn unregister(&self, connection_id: &str) {
+        self.sockets().remove(connection_id);
+    }
+
+    fn enqueue(&self, connection_id: &str, item: Outbound) -> Result<(), PushError> {
+        let sender = self
+            .sockets()
+            .get(connection_id)
+            .cloned()
+            .ok_or(PushError::Gone)?;
+        sender.try_send(item).map_err(|error| match error {
+            mpsc::error::TrySendError::Closed(_) => PushError::Gone,
+            mpsc::error::TrySendError::Full(_) => PushError::Failed("outbound queue full".into()),
+        })
+    }
+}
+
+#[async_trait]
+impl Push for LocalPush {
+    async fn send(&self, connection_id: &str, text: &str) -> Result<(), PushError> {
+        self.enqueue(connection_id, Outbound::Text(text.to_owned()))
+    }
+
+    async fn close(&self, connection_id: &str, code: u16) -> Result<(), PushError> {
+        self.enqueue(connection_id, Outbound::Close(code))
+    }
+}
+
+/// The signaling core together with the sockets it pushes to.
+pub struct LocalSignaling {
+    pub signaling: Arc<Signaling>,
+    pub push: Arc<LocalPush>,
+}
+
+/// Rejects cross-site WebSocket requests: a browser always sends `Origin`,
+/// and it must name the host the request went to. Clients without `Origin`
+/// (not browsers) are allowed; they still need a link token to join.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers
+        .get(header::ORIGIN)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return true;
+    };
+    let Some(host) = headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let origin_host = origin
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .unwrap_or_default();
+    origin_host.eq_ignore_ascii_case(host)
+}
+
+pub async fn upgrade(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let Some(local) = state.local_signaling.clone() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if !same_origin(&headers) {
+        warn!("WebSocket upgrade rejected: Origin does not match Host");
+        return (
+            StatusCode::FORBIDDEN,
+            "cross-origin WebSocket requests are not allowed",
+        )
+            .into_response();
+    }
+    upgrade
+        .max_message_size(MAX_RECEIVED_BYTES)
+        .max_frame_size(MAX_RECEIVED_BYTES)
+        .on_upgrade(move |socket| {
+            let connection_id = random_id();
+            let span = info_span!("signaling", connection_id = %connection_id);
+            serve_socket(local, socket, connection_id).instrument(span)
+        })
+}
+
+async fn serve_socket(local: Arc<LocalSignaling>, socket: WebSocket, connection_id: String) {
+    debug!("socket opened");
+    let mut outbound = local.push.register(&connection_id);
+    let (mut sink, mut stream) = socket.split();
+
+    let writer = tokio::spawn(async move {
+        while let Some(item) = outbound.recv().await {
+            let result = match item {
+                Outbound::Text(text) => sink.send(Message::Text(Utf8Bytes::from(text))).await,
+                Outbound::Close(code) => {
+                    let frame = CloseFrame {
+                        code,
+                        reason: Utf8Bytes::from_static(""),
+                    };
+                    let _ = sink.send(Message::Close(Some(frame))).await;
+                    break;
+                }
+            };
+            if result.is_err() {
+                break;
+            }
+        }
+    });
+
+    while let Some(received) = stream.next().await {
+        let text = match received {
+            Ok(Message::Text(text)) => text,
+            Ok(Message::Binary(_)) => {
+                let error = ServerMessage::error(
+                    ErrorCode::InvalidMessage,
+                    "binary messages are not supported; send JSON text",
+                );
+                let _ = local.push.send(&connection_id, &error.to_json()).await;
+                continue;
+            }
+            Ok(Message::Close(_)) => break,
+            Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+            Err(error) => {
+                debug!(error = %error, "socket read failed");
+                break;
+            }
+        };
+        // Errors are already logged and answered by the core.
+        let _ = local
+            .signaling
+            .handle_message(&connection_id, text.as_str())
+            .await;
+        if writer.is_finished() {
+            break;
+        }
+    }
+
+    local.push.unregister(&connection_id);
+    if let Err(error) = local.signaling.handle_disconnect(&connection_id).await {
+        warn!(error = %error, "cleanup after socket close failed");
+    }
+    // The writer ends once its queue is dropped by `unregister`.
+    let _ = writer.await;
+    debug!("socket closed");
+}

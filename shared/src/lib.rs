@@ -1,0 +1,12 @@
+//! Core of the practice video service: rooms bound to one day, join links,
+//! the participant limit, the signaling state machine, the storage ports with
+//! their adapters, and the HTTP router served both locally and on Lambda.
+
+pub mod clock;
+pub mod http;
+pub mod link;
+pub mod random;
+pub mod room;
+pub mod signaling;
+pub mod store;
+pub mod validity;

@@ -1,0 +1,175 @@
+//! Join-link tokens.
+//!
+//! A token is `<room id>.<tag>`: the room id (128 random bits) and a
+//! base64url HMAC-SHA256 tag of that id under the link key. The link key is
+//! 256 random bits kept outside the database (a file beside it locally, a
+//! secret in AWS), so a copy of the database alone yields no working link,
+//! and the server can still rebuild a room's link for the morning email.
+//! Tags are compared in constant time.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use crate::random::{hex_encode, is_random_id, random_bytes};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Length of a link key in bytes.
+pub const LINK_KEY_LEN: usize = 32;
+
+/// The secret that signs join links. Its `Debug` output hides the bytes.
+#[derive(Clone)]
+pub struct LinkKey([u8; LINK_KEY_LEN]);
+
+impl std::fmt::Debug for LinkKey {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("LinkKey(..)")
+    }
+}
+
+/// A token that failed to parse or verify. Deliberately carries no detail, so
+/// callers cannot leak which part was wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("invalid link token")]
+pub struct InvalidToken;
+
+impl LinkKey {
+    pub fn generate() -> Self {
+        Self(random_bytes())
+    }
+
+    pub fn from_bytes(bytes: [u8; LINK_KEY_LEN]) -> Self {
+        Self(bytes)
+    }
+
+    /// Parses a key stored as 64 hex digits.
+    pub fn from_hex(text: &str) -> Option<Self> {
+        let text = text.trim();
+        if text.len() != LINK_KEY_LEN * 2 {
+            return None;
+        }
+        let mut bytes = [0u8; LINK_KEY_LEN];
+        for (index, byte) in bytes.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(text.get(index * 2..index * 2 + 2)?, 16).ok()?;
+        }
+        Some(Self(bytes))
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex_encode(&self.0)
+    }
+
+    fn tag(&self, room_id: &str) -> [u8; 32] {
+        let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
+        mac.update(b"video-room-link-v1\0");
+        mac.update(room_id.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Builds the token for a room id.
+    pub fn token_for(&self, room_id: &str) -> String {
+        format!("{room_id}.{}", URL_SAFE_NO_PAD.encode(self.tag(room_id)))
+    }
+
+    /// Verifies a token and returns the room id it admits to.
+    pub fn verify<'a>(&self, token: &'a str) -> Result<&'a str, InvalidToken> {
+        let (room_id, tag_text) = token.split_once('.').ok_or(InvalidToken)?;
+        if !is_random_id(room_id) || tag_text.len() != 43 {
+            return Err(InvalidToken);
+        }
+        let presented = URL_SAFE_NO_PAD.decode(tag_text).map_err(|_| InvalidToken)?;
+        let expected = self.tag(room_id);
+        if bool::from(expected.as_slice().ct_eq(presented.as_slice())) {
+            Ok(room_id)
+        } else {
+            Err(InvalidToken)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::random::random_id;
+
+    #[test]
+    fn token_verifies_to_its_room() {
+        let key = LinkKey::generate();
+        let room = random_id();
+        let token = key.token_for(&room);
+        assert_eq!(key.verify(&token), Ok(room.as_str()));
+    }
+
+    #[test]
+    fn token_carries_at_least_128_random_bits() {
+        // The id alone is 128 bits from the CSPRNG; the tag adds 256 bits that
+        // only the key holder can compute.
+        let key = LinkKey::generate();
+        let token = key.token_for(&random_id());
+        let (id, tag) = token.split_once('.').unwrap();
+        assert_eq!(id.len() * 4, 128);
+        assert_eq!(URL_SAFE_NO_PAD.decode(tag).unwrap().len() * 8, 256);
+    }
+
+    #[test]
+    fn token_from_other_key_is_rejected() {
+        let room = random_id();
+        let token = LinkKey::generate().token_for(&room);
+        assert_eq!(LinkKey::generate().verify(&token), Err(InvalidToken));
+    }
+
+    #[test]
+    fn tampered_tag_is_rejected() {
+        let key = LinkKey::generate();
+        let room = random_id();
+        let mut token = key.token_for(&room).into_bytes();
+        let last = token.len() - 1;
+        token[last] = if token[last] == b'A' { b'B' } else { b'A' };
+        assert_eq!(
+            key.verify(std::str::from_utf8(&token).unwrap()),
+            Err(InvalidToken)
+        );
+    }
+
+    #[test]
+    fn tag_moved_to_other_room_is_rejected() {
+        let key = LinkKey::generate();
+        let token = key.token_for(&random_id());
+        let (_, tag) = token.split_once('.').unwrap();
+        let forged = format!("{}.{tag}", random_id());
+        assert_eq!(key.verify(&forged), Err(InvalidToken));
+    }
+
+    #[test]
+    fn malformed_tokens_are_rejected() {
+        let key = LinkKey::generate();
+        for token in [
+            "",
+            ".",
+            "abc",
+            "abc.def",
+            &random_id(),
+            &format!("{}.", random_id()),
+        ] {
+            assert_eq!(key.verify(token), Err(InvalidToken), "{token:?}");
+        }
+    }
+
+    #[test]
+    fn key_hex_round_trip() {
+        let key = LinkKey::generate();
+        let parsed = LinkKey::from_hex(&key.to_hex()).unwrap();
+        let room = random_id();
+        assert_eq!(parsed.token_for(&room), key.token_for(&room));
+        assert!(LinkKey::from_hex("zz").is_none());
+    }
+
+    #[test]
+    fn key_debug_hides_bytes() {
+        let key = LinkKey::generate();
+        assert_eq!(format!("{key:?}"), "LinkKey(..)");
+    }
+}

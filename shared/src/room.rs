@@ -1,0 +1,497 @@
+//! Rooms: the stored record and the rules that turn a create request into one.
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::random::random_id;
+use crate::validity::{DayWindow, today_in};
+
+/// Participants per room, the practitioner included. In a full mesh each
+/// browser uploads one stream per peer, so the limit bounds every uplink.
+pub const MAX_PARTICIPANTS: usize = 8;
+/// Invitees per room; every invitee may join, so the limit equals the room size.
+pub const MAX_INVITEES: usize = MAX_PARTICIPANTS;
+/// Metadata is deleted this long after the room's day at the latest.
+pub const RETENTION_DAYS: i64 = 90;
+/// How far ahead a room may be dated.
+pub const MAX_DAYS_AHEAD: i64 = 400;
+pub const DEFAULT_TIME_ZONE: Tz = chrono_tz::Europe::Berlin;
+
+const MAX_TITLE_CHARS: usize = 200;
+const MAX_INVITEE_NAME_CHARS: usize = 100;
+const MAX_EMAIL_BYTES: usize = 254;
+const MAX_PATIENT_ID_CHARS: usize = 128;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Locale {
+    #[default]
+    De,
+    En,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Invitee {
+    pub name: String,
+    pub email: String,
+    pub locale: Locale,
+}
+
+/// A stored room. The join token is not stored: it is derived from `id` with
+/// the link key, see [`crate::link`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Room {
+    pub id: String,
+    pub practitioner_id: String,
+    pub date: NaiveDate,
+    pub start_time: Option<NaiveTime>,
+    pub time_zone: Tz,
+    pub title: Option<String>,
+    pub patient_id: Option<String>,
+    pub invitees: Vec<Invitee>,
+    pub created_at: DateTime<Utc>,
+    /// When the record may be deleted; readers treat it as gone from then on.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Room {
+    pub fn window(&self) -> DayWindow {
+        DayWindow::for_date(self.date, self.time_zone)
+    }
+
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        now >= self.expires_at
+    }
+}
+
+/// The body of `POST /api/rooms`, as received. Every field is optional here so
+/// that validation can name the field that is missing or wrong.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateRoomRequest {
+    /// Day of the call, `YYYY-MM-DD`, in `timeZone`.
+    #[schema(example = "2026-12-13")]
+    pub date: Option<String>,
+    /// Planned start, `HH:MM` (24-hour clock), shown in the invitation.
+    #[schema(example = "09:30")]
+    pub start_time: Option<String>,
+    /// IANA time zone of the practice; `Europe/Berlin` when omitted.
+    #[schema(example = "Europe/Berlin")]
+    pub time_zone: Option<String>,
+    /// Free text for the practitioner's overview, at most 200 characters.
+    pub title: Option<String>,
+    /// Up to 8 people who receive the link by email.
+    pub invitees: Option<Vec<InviteeRequest>>,
+    /// The practice software's patient id, at most 128 printable ASCII characters.
+    pub patient_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InviteeRequest {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// `de` (default) or `en`: language of the email and the join page hint.
+    pub locale: Option<String>,
+}
+
+/// A request field that failed validation, with an English message for the
+/// integrator that names the field and the rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Parses `YYYY-MM-DD` strictly: four-digit year, two-digit month and day,
+/// and a date that exists.
+pub fn parse_date(field: &str, text: &str) -> Result<NaiveDate, FieldError> {
+    let shape_ok = text.len() == 10
+        && text.bytes().enumerate().all(|(index, byte)| match index {
+            4 | 7 => byte == b'-',
+            _ => byte.is_ascii_digit(),
+        });
+    if !shape_ok {
+        return Err(FieldError::new(
+            field,
+            format!("expected a date as YYYY-MM-DD, got {text:?}"),
+        ));
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| FieldError::new(field, format!("{text} is not a date that exists")))
+}
+
+fn parse_start_time(text: &str) -> Result<NaiveTime, FieldError> {
+    let shape_ok = text.len() == 5
+        && text.bytes().enumerate().all(|(index, byte)| match index {
+            2 => byte == b':',
+            _ => byte.is_ascii_digit(),
+        });
+    let parsed = shape_ok
+        .then(|| NaiveTime::parse_from_str(text, "%H:%M").ok())
+        .flatten();
+    parsed.ok_or_else(|| {
+        FieldError::new(
+            "startTime",
+            format!("expected a time as HH:MM between 00:00 and 23:59, got {text:?}"),
+        )
+    })
+}
+
+pub fn parse_time_zone(field: &str, text: &str) -> Result<Tz, FieldError> {
+    text.parse::<Tz>().map_err(|_| {
+        FieldError::new(
+            field,
+            format!("{text:?} is not an IANA time zone such as Europe/Berlin"),
+        )
+    })
+}
+
+fn has_control_chars(text: &str) -> bool {
+    text.chars().any(char::is_control)
+}
+
+/// Trims `text` and checks it is non-empty, short enough and free of control
+/// characters.
+fn parse_text(field: &str, text: &str, max_chars: usize) -> Result<String, FieldError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(FieldError::new(field, "must not be empty"));
+    }
+    if trimmed.chars().count() > max_chars {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {max_chars} characters"),
+        ));
+    }
+    if has_control_chars(trimmed) {
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+fn parse_email(field: &str, text: &str) -> Result<String, FieldError> {
+    let trimmed = text.trim();
+    let options = email_address::Options::default()
+        .with_required_tld()
+        .without_domain_literal();
+    let valid = trimmed.len() <= MAX_EMAIL_BYTES
+        && !trimmed.contains(['<', '>', ' '])
+        && email_address::EmailAddress::parse_with_options(trimmed, options).is_ok();
+    if valid {
+        Ok(trimmed.to_owned())
+    } else {
+        Err(FieldError::new(
+            field,
+            format!("{trimmed:?} is not a valid email address"),
+        ))
+    }
+}
+
+fn parse_locale(field: &str, text: Option<&str>) -> Result<Locale, FieldError> {
+    match text {
+        None | Some("de") => Ok(Locale::De),
+        Some("en") => Ok(Locale::En),
+        Some(other) => Err(FieldError::new(
+            field,
+            format!("expected \"de\" or \"en\", got {other:?}"),
+        )),
+    }
+}
+
+fn parse_patient_id(text: &str) -> Result<String, FieldError> {
+    let valid = !text.is_empty()
+        && text.len() <= MAX_PATIENT_ID_CHARS
+        && text.bytes().all(|byte| byte.is_ascii_graphic());
+    if valid {
+        Ok(text.to_owned())
+    } else {
+        Err(FieldError::new(
+            "patientId",
+            format!(
+                "must be 1 to {MAX_PATIENT_ID_CHARS} printable ASCII characters without spaces"
+            ),
+        ))
+    }
+}
+
+fn parse_invitees(requests: Vec<InviteeRequest>) -> Result<Vec<Invitee>, FieldError> {
+    if requests.len() > MAX_INVITEES {
+        return Err(FieldError::new(
+            "invitees",
+            format!(
+                "at most {MAX_INVITEES} invitees per room, got {}",
+                requests.len()
+            ),
+        ));
+    }
+    requests
+        .into_iter()
+        .enumerate()
+        .map(|(index, request)| {
+            let field = |name: &str| format!("invitees[{index}].{name}");
+            let name = request
+                .name
+                .ok_or_else(|| FieldError::new(field("name"), "is required"))?;
+            let email = request
+                .email
+                .ok_or_else(|| FieldError::new(field("email"), "is required"))?;
+            Ok(Invitee {
+                name: parse_text(&field("name"), &name, MAX_INVITEE_NAME_CHARS)?,
+                email: parse_email(&field("email"), &email)?,
+                locale: parse_locale(&field("locale"), request.locale.as_deref())?,
+            })
+        })
+        .collect()
+}
+
+impl CreateRoomRequest {
+    /// Validates the request and builds a new room owned by `practitioner_id`.
+    pub fn into_room(self, practitioner_id: &str, now: DateTime<Utc>) -> Result<Room, FieldError> {
+        let time_zone = match self.time_zone.as_deref() {
+            None => DEFAULT_TIME_ZONE,
+            Some(text) => parse_time_zone("timeZone", text)?,
+        };
+        let date_text = self
+            .date
+            .ok_or_else(|| FieldError::new("date", "is required"))?;
+        let date = parse_date("date", &date_text)?;
+        let today = today_in(time_zone, now);
+        if date < today {
+            return Err(FieldError::new(
+                "date",
+                format!("{date} is in the past; today is {today} in {time_zone}"),
+            ));
+        }
+        if date > today + Duration::days(MAX_DAYS_AHEAD) {
+            return Err(FieldError::new(
+                "date",
+                format!("{date} is more than {MAX_DAYS_AHEAD} days ahead"),
+            ));
+        }
+        let start_time = self
+            .start_time
+            .as_deref()
+            .map(parse_start_time)
+            .transpose()?;
+        let title = self
+            .title
+            .as_deref()
+            .map(|text| parse_text("title", text, MAX_TITLE_CHARS))
+            .transpose()?;
+        let patient_id = self
+            .patient_id
+            .as_deref()
+            .map(parse_patient_id)
+            .transpose()?;
+        let invitees = parse_invitees(self.invitees.unwrap_or_default())?;
+
+        let window = DayWindow::for_date(date, time_zone);
+        Ok(Room {
+            id: random_id(),
+            practitioner_id: practitioner_id.to_owned(),
+            date,
+            start_time,
+            time_zone,
+            title,
+            patient_id,
+            invitees,
+            created_at: now,
+            expires_at: window.until + Duration::days(RETENTION_DAYS),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-12-04T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn request(date: &str) -> CreateRoomRequest {
+        CreateRoomRequest {
+            date: Some(date.to_owned()),
+            ..Default::default()
+        }
+    }
+
+    fn invitee(email: &str) -> InviteeRequest {
+        InviteeRequest {
+            name: Some("Anna Beispiel".into()),
+            email: Some(email.into()),
+            locale: None,
+        }
+    }
+
+    #[test]
+    fn minimal_request_defaults_to_berlin() {
+        let room = request("2026-12-13").into_room("dr-weber", now()).unwrap();
+        assert_eq!(room.time_zone, chrono_tz::Europe::Berlin);
+        assert_eq!(room.date.to_string(), "2026-12-13");
+        assert_eq!(room.practitioner_id, "dr-weber");
+        assert!(crate::random::is_random_id(&room.id));
+    }
+
+    #[test]
+    fn retention_ends_90_days_after_the_day() {
+        let room = request("2026-12-13").into_room("p", now()).unwrap();
+        assert_eq!(room.expires_at, room.window().until + Duration::days(90));
+    }
+
+    #[test]
+    fn missing_date_names_field() {
+        let error = CreateRoomRequest::default()
+            .into_room("p", now())
+            .unwrap_err();
+        assert_eq!(error.field, "date");
+    }
+
+    #[test]
+    fn impossible_dates_are_rejected() {
+        for text in [
+            "2026-02-30",
+            "2026-13-01",
+            "2026-12-1",
+            "13.12.2026",
+            "2026-12-13T00:00",
+            "",
+        ] {
+            let error = request(text).into_room("p", now()).unwrap_err();
+            assert_eq!(error.field, "date", "{text}");
+        }
+    }
+
+    #[test]
+    fn past_date_is_rejected() {
+        let error = request("2026-12-03").into_room("p", now()).unwrap_err();
+        assert!(error.message.contains("past"), "{error}");
+    }
+
+    #[test]
+    fn far_future_date_is_rejected() {
+        let error = request("2028-12-13").into_room("p", now()).unwrap_err();
+        assert_eq!(error.field, "date");
+    }
+
+    #[test]
+    fn unknown_time_zone_is_rejected() {
+        let mut body = request("2026-12-13");
+        body.time_zone = Some("Europe/Bonn".into());
+        assert_eq!(body.into_room("p", now()).unwrap_err().field, "timeZone");
+    }
+
+    #[test]
+    fn start_time_must_be_hh_mm() {
+        for text in ["9:30", "24:00", "12:60", "12:30:00", "noon"] {
+            let mut body = request("2026-12-13");
+            body.start_time = Some(text.into());
+            assert_eq!(
+                body.into_room("p", now()).unwrap_err().field,
+                "startTime",
+                "{text}"
+            );
+        }
+        let mut body = request("2026-12-13");
+        body.start_time = Some("23:59".into());
+        assert!(body.into_room("p", now()).is_ok());
+    }
+
+    #[test]
+    fn invalid_emails_name_their_index() {
+        for text in [
+            "anna",
+            "anna@",
+            "@example.org",
+            "anna@localhost",
+            "Anna <anna@example.org>",
+            "anna@[127.0.0.1]",
+        ] {
+            let mut body = request("2026-12-13");
+            body.invitees = Some(vec![invitee("ok@example.org"), invitee(text)]);
+            let error = body.into_room("p", now()).unwrap_err();
+            assert_eq!(error.field, "invitees[1].email", "{text}");
+        }
+    }
+
+    #[test]
+    fn nine_invitees_are_rejected() {
+        let mut body = request("2026-12-13");
+        body.invitees = Some((0..9).map(|_| invitee("a@example.org")).collect());
+        assert_eq!(body.into_room("p", now()).unwrap_err().field, "invitees");
+        let mut body = request("2026-12-13");
+        body.invitees = Some((0..8).map(|_| invitee("a@example.org")).collect());
+        assert_eq!(body.into_room("p", now()).unwrap().invitees.len(), 8);
+    }
+
+    #[test]
+    fn invitee_locale_is_de_or_en() {
+        let mut body = request("2026-12-13");
+        let mut english = invitee("a@example.org");
+        english.locale = Some("en".into());
+        body.invitees = Some(vec![invitee("b@example.org"), english]);
+        let room = body.into_room("p", now()).unwrap();
+        assert_eq!(room.invitees[0].locale, Locale::De);
+        assert_eq!(room.invitees[1].locale, Locale::En);
+
+        let mut body = request("2026-12-13");
+        let mut french = invitee("a@example.org");
+        french.locale = Some("fr".into());
+        body.invitees = Some(vec![french]);
+        assert_eq!(
+            body.into_room("p", now()).unwrap_err().field,
+            "invitees[0].locale"
+        );
+    }
+
+    #[test]
+    fn title_rules() {
+        let mut body = request("2026-12-13");
+        body.title = Some("  Erstgespräch  ".into());
+        assert_eq!(
+            body.into_room("p", now()).unwrap().title.as_deref(),
+            Some("Erstgespräch")
+        );
+        for text in ["   ", "a\u{0}b", &"x".repeat(201)] {
+            let mut body = request("2026-12-13");
+            body.title = Some(text.into());
+            assert_eq!(body.into_room("p", now()).unwrap_err().field, "title");
+        }
+    }
+
+    #[test]
+    fn patient_id_rules() {
+        let mut body = request("2026-12-13");
+        body.patient_id = Some("P-1234".into());
+        assert!(body.into_room("p", now()).is_ok());
+        for text in ["", "has space", "ä", &"x".repeat(129)] {
+            let mut body = request("2026-12-13");
+            body.patient_id = Some(text.into());
+            assert_eq!(
+                body.into_room("p", now()).unwrap_err().field,
+                "patientId",
+                "{text}"
+            );
+        }
+    }
+}

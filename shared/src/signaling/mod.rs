@@ -1,0 +1,430 @@
+//! The signaling state machine: joins rooms, enforces the day rule and the
+//! participant limit, and relays WebRTC negotiation between participants of
+//! the same room. Transport-neutral: the local server and the Lambda function
+//! feed it text messages and deliver what it pushes.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tracing::{debug, info, warn};
+
+use crate::clock::Clock;
+use crate::link::LinkKey;
+use crate::random::random_id;
+use crate::room::{MAX_PARTICIPANTS, Room};
+use crate::store::{JoinOutcome, Participant, ParticipantStore, RoomStore, StoreError};
+use crate::validity::{DayState, rfc3339};
+
+pub mod protocol;
+
+use protocol::{
+    Check, ClientMessage, ErrorCode, Join, PROTOCOL_VERSION, PeerInfo, ServerMessage, Signal,
+    parse_client_message, parse_display_name,
+};
+
+/// Why a push to a connection failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    /// The connection no longer exists: its participant has left.
+    #[error("connection is gone")]
+    Gone,
+    #[error("push failed")]
+    Failed(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Delivers messages to signaling connections.
+#[async_trait]
+pub trait Push: Send + Sync {
+    async fn send(&self, connection_id: &str, text: &str) -> Result<(), PushError>;
+
+    /// Closes a connection with a WebSocket close code. Transports that cannot
+    /// send a code (API Gateway) just disconnect.
+    async fn close(&self, connection_id: &str, code: u16) -> Result<(), PushError>;
+}
+
+/// A failure of the signaling server itself, as opposed to a client mistake.
+#[derive(Debug, thiserror::Error)]
+pub enum SignalingError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("push failed")]
+    Push(#[source] PushError),
+}
+
+pub struct Signaling {
+    pub rooms: Arc<dyn RoomStore>,
+    pub participants: Arc<dyn ParticipantStore>,
+    pub push: Arc<dyn Push>,
+    pub links: LinkKey,
+    pub clock: Arc<dyn Clock>,
+    /// Passed to clients in `joined`; empty means no STUN or TURN server.
+    pub ice_servers: Vec<Value>,
+}
+
+fn hash_resume_key(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+impl Signaling {
+    /// Handles one text message from a connection. Client mistakes are
+    /// answered with an `error` message; only server failures return `Err`,
+    /// after the client has been sent an `internal` error.
+    pub async fn handle_message(
+        &self,
+        connection_id: &str,
+        text: &str,
+    ) -> Result<(), SignalingError> {
+        let outcome = match parse_client_message(text) {
+            Err(rejected) => {
+                self.reply_error(connection_id, rejected.code, &rejected.message)
+                    .await
+            }
+            Ok(ClientMessage::Ping) => self.reply(connection_id, &ServerMessage::Pong).await,
+            Ok(ClientMessage::Check(check)) => self.check(connection_id, check).await,
+            Ok(ClientMessage::Join(join)) => self.join(connection_id, join).await,
+            Ok(ClientMessage::Signal(signal)) => self.relay(connection_id, signal).await,
+            Ok(ClientMessage::Leave) => self.leave(connection_id).await,
+        };
+        if let Err(error) = &outcome {
+            warn!(connection_id, error = %error, cause = ?std::error::Error::source(error), "signaling message failed");
+            // Best effort: the connection may already be gone.
+            let _ = self
+                .reply_error(
+                    connection_id,
+                    ErrorCode::Internal,
+                    "the server failed; reconnect and try again",
+                )
+                .await;
+        }
+        outcome
+    }
+
+    /// Removes the participant of a closed connection and tells the others.
+    pub async fn handle_disconnect(&self, connection_id: &str) -> Result<(), SignalingError> {
+        if let Some(participant) = self.participants.remove_connection(connection_id).await? {
+            info!(connection_id, room_id = %participant.room_id, peer_id = %participant.peer_id, "participant disconnected");
+            self.announce_departure(&participant).await?;
+        }
+        Ok(())
+    }
+
+    async fn reply(
+        &self,
+        connection_id: &str,
+        message: &ServerMessage,
+    ) -> Result<(), SignalingError> {
+        match self.push.send(connection_id, &message.to_json()).await {
+            // The sender vanished while we worked; its disconnect cleans up.
+            Ok(()) | Err(PushError::Gone) => Ok(()),
+            Err(error) => Err(SignalingError::Push(error)),
+        }
+    }
+
+    async fn reply_error(
+        &self,
+        connection_id: &str,
+        code: ErrorCode,
+        message: &str,
+    ) -> Result<(), SignalingError> {
+        self.send_fatal_or_not(connection_id, ServerMessage::error(code, message), code)
+            .await
+    }
+
+    async fn send_fatal_or_not(
+        &self,
+        connection_id: &str,
+        message: ServerMessage,
+        code: ErrorCode,
+    ) -> Result<(), SignalingError> {
+        debug!(connection_id, code = ?code, "rejecting client message");
+        self.reply(connection_id, &message).await?;
+        if let Some(close_code) = code.close_code() {
+            match self.push.close(connection_id, close_code).await {
+                Ok(()) | Err(PushError::Gone) => {}
+                Err(error) => return Err(SignalingError::Push(error)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolves a token to an existing room, or answers `invalid-link`.
+    async fn room_for_token(
+        &self,
+        connection_id: &str,
+        version: u32,
+        token: &str,
+    ) -> Result<Option<Room>, SignalingError> {
+        if version != PROTOCOL_VERSION {
+            self.reply_error(
+                connection_id,
+                ErrorCode::UnsupportedVersion,
+                &format!("protocol version {version} is not supported; use {PROTOCOL_VERSION}"),
+            )
+            .await?;
+            return Ok(None);
+        }
+        let room = match self.links.verify(token) {
+            Ok(room_id) => self.rooms.get(room_id, self.clock.now()).await?,
+            Err(_) => None,
+        };
+        if room.is_none() {
+            self.reply_error(
+                connection_id,
+                ErrorCode::InvalidLink,
+                "this link does not belong to any room",
+            )
+            .await?;
+        }
+        Ok(room)
+    }
+
+    async fn check(&self, connection_id: &str, check: Check) -> Result<(), SignalingError> {
+        let Some(room) = self
+            .room_for_token(connection_id, check.v, &check.token)
+            .await?
+        else {
+            return Ok(());
+        };
+        let window = room.window();
+        let status = ServerMessage::Status {
+            state: window.state_at(self.clock.now()),
+            date: room.date.to_string(),
+            time_zone: room.time_zone.name().to_owned(),
+            valid_from: rfc3339(window.from),
+            valid_until: rfc3339(window.until),
+        };
+        self.reply(connection_id, &status).await
+    }
+
+    async fn join(&self, connection_id: &str, join: Join) -> Result<(), SignalingError> {
+        let Some(room) = self
+            .room_for_token(connection_id, join.v, &join.token)
+            .await?
+        else {
+            return Ok(());
+        };
+        let state = room.window().state_at(self.clock.now());
+        if state != DayState::Open {
+            let message = ServerMessage::Error {
+                code: ErrorCode::RoomNotOpen,
+                message: format!(
+                    "this link is valid only on {} ({})",
+                    room.date,
+                    room.time_zone.name()
+                ),
+                date: Some(room.date.to_string()),
+                time_zone: Some(room.time_zone.name().to_owned()),
+                state: Some(state),
+            };
+            return self
+                .send_fatal_or_not(connection_id, message, ErrorCode::RoomNotOpen)
+                .await;
+        }
+        let Some(name) = parse_display_name(&join.name) else {
+            return self
+                .reply_error(
+                    connection_id,
+                    ErrorCode::InvalidName,
+                    "the name must have 1 to 64 characters and no control characters",
+                )
+                .await;
+        };
+        if self
+            .participants
+            .by_connection(connection_id)
+            .await?
+            .is_some()
+        {
+            return self
+                .reply_error(
+                    connection_id,
+                    ErrorCode::AlreadyJoined,
+                    "this connection has already joined",
+                )
+                .await;
+        }
+
+        if let Some(resume) = &join.resume {
+            let key_hash = hash_resume_key(&resume.key);
+            if let Some((participant, previous)) = self
+                .participants
+                .resume(&room.id, &resume.peer_id, &key_hash, connection_id)
+                .await?
+            {
+                info!(connection_id, room_id = %room.id, peer_id = %participant.peer_id, "participant resumed");
+                if previous != connection_id {
+                    let _ = self.push.close(&previous, 1000).await;
+                }
+                return self
+                    .send_joined(connection_id, &room, &participant, &resume.key)
+                    .await;
+            }
+        }
+
+        let resume_key = random_id();
+        let participant = Participant {
+            room_id: room.id.clone(),
+            peer_id: random_id(),
+            name,
+            connection_id: connection_id.to_owned(),
+            resume_key_hash: hash_resume_key(&resume_key),
+            joined_at: self.clock.now(),
+        };
+        match self
+            .participants
+            .add(participant.clone(), MAX_PARTICIPANTS)
+            .await?
+        {
+            JoinOutcome::Full => {
+                info!(connection_id, room_id = %room.id, "join rejected: room full");
+                self.reply_error(
+                    connection_id,
+                    ErrorCode::RoomFull,
+                    &format!("this room already has {MAX_PARTICIPANTS} participants"),
+                )
+                .await
+            }
+            JoinOutcome::Joined => {
+                info!(connection_id, room_id = %room.id, peer_id = %participant.peer_id, "participant joined");
+                self.send_joined(connection_id, &room, &participant, &resume_key)
+                    .await?;
+                let arrival = ServerMessage::PeerJoined {
+                    peer_id: participant.peer_id.clone(),
+                    name: participant.name.clone(),
+                };
+                self.broadcast(&room.id, Some(&participant.peer_id), &arrival)
+                    .await
+            }
+        }
+    }
+
+    async fn send_joined(
+        &self,
+        connection_id: &str,
+        room: &Room,
+        participant: &Participant,
+        resume_key: &str,
+    ) -> Result<(), SignalingError> {
+        let peers = self
+            .participants
+            .in_room(&room.id)
+            .await?
+            .into_iter()
+            .filter(|other| other.peer_id != participant.peer_id)
+            .map(|other| PeerInfo {
+                peer_id: other.peer_id,
+                name: other.name,
+            })
+            .collect();
+        let joined = ServerMessage::Joined {
+            peer_id: participant.peer_id.clone(),
+            resume_key: resume_key.to_owned(),
+            peers,
+            date: room.date.to_string(),
+            time_zone: room.time_zone.name().to_owned(),
+            max_participants: MAX_PARTICIPANTS,
+            ice_servers: self.ice_servers.clone(),
+        };
+        self.reply(connection_id, &joined).await
+    }
+
+    async fn relay(&self, connection_id: &str, signal: Signal) -> Result<(), SignalingError> {
+        let Some(sender) = self.participants.by_connection(connection_id).await? else {
+            return self
+                .reply_error(
+                    connection_id,
+                    ErrorCode::NotJoined,
+                    "send join before signal",
+                )
+                .await;
+        };
+        let target = self
+            .participants
+            .in_room(&sender.room_id)
+            .await?
+            .into_iter()
+            .find(|other| other.peer_id == signal.to && other.peer_id != sender.peer_id);
+        let Some(target) = target else {
+            return self
+                .reply_error(
+                    connection_id,
+                    ErrorCode::UnknownPeer,
+                    "no participant with this peerId is in the room",
+                )
+                .await;
+        };
+        let message = ServerMessage::Signal {
+            from: sender.peer_id,
+            data: signal.data,
+        };
+        self.deliver(&target, &message).await
+    }
+
+    async fn leave(&self, connection_id: &str) -> Result<(), SignalingError> {
+        if let Some(participant) = self.participants.remove_connection(connection_id).await? {
+            info!(connection_id, room_id = %participant.room_id, peer_id = %participant.peer_id, "participant left");
+            self.announce_departure(&participant).await?;
+        }
+        match self.push.close(connection_id, 1000).await {
+            Ok(()) | Err(PushError::Gone) => Ok(()),
+            Err(error) => Err(SignalingError::Push(error)),
+        }
+    }
+
+    async fn announce_departure(&self, participant: &Participant) -> Result<(), SignalingError> {
+        let departure = ServerMessage::PeerLeft {
+            peer_id: participant.peer_id.clone(),
+        };
+        self.broadcast(&participant.room_id, None, &departure).await
+    }
+
+    /// Sends to every participant of a room except `skip_peer`.
+    async fn broadcast(
+        &self,
+        room_id: &str,
+        skip_peer: Option<&str>,
+        message: &ServerMessage,
+    ) -> Result<(), SignalingError> {
+        for other in self.participants.in_room(room_id).await? {
+            if Some(other.peer_id.as_str()) != skip_peer {
+                self.deliver(&other, message).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Pushes to one participant. A gone connection means the participant
+    /// left: it is removed and the others are told, and delivery to everyone
+    /// else goes on. Other push failures are logged and skipped so one broken
+    /// peer cannot stop a room.
+    async fn deliver(
+        &self,
+        target: &Participant,
+        message: &ServerMessage,
+    ) -> Result<(), SignalingError> {
+        match self
+            .push
+            .send(&target.connection_id, &message.to_json())
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(PushError::Gone) => {
+                info!(room_id = %target.room_id, peer_id = %target.peer_id, "peer connection gone; removing it");
+                if let Some(gone) = self
+                    .participants
+                    .remove_connection(&target.connection_id)
+                    .await?
+                {
+                    Box::pin(self.announce_departure(&gone)).await?;
+                }
+                Ok(())
+            }
+            Err(error) => {
+                warn!(room_id = %target.room_id, peer_id = %target.peer_id, error = %error, cause = ?std::error::Error::source(&error), "push to peer failed");
+                Ok(())
+            }
+        }
+    }
+}

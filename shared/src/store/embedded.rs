@@ -1,0 +1,209 @@
+//! The embedded room store: one redb file on disk, so rooms survive a restart
+//! of the local server.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+
+use super::{RoomStore, StoreError};
+use crate::room::Room;
+
+/// Room id to the room as JSON.
+const ROOMS: TableDefinition<&str, &[u8]> = TableDefinition::new("rooms");
+/// `practitioner \x1f date \x1f room id` to nothing: the overview's index.
+const BY_PRACTITIONER: TableDefinition<&str, ()> = TableDefinition::new("rooms_by_practitioner");
+const SEPARATOR: char = '\x1f';
+
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+}
+
+impl std::fmt::Debug for EmbeddedStore {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("EmbeddedStore")
+    }
+}
+
+fn index_key(room: &Room) -> String {
+    format!(
+        "{}{SEPARATOR}{}{SEPARATOR}{}",
+        room.practitioner_id, room.date, room.id
+    )
+}
+
+fn unavailable(error: impl Into<redb::Error>) -> StoreError {
+    StoreError::unavailable(error.into())
+}
+
+impl EmbeddedStore {
+    /// Opens the database file, creating it and its tables when missing.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = Database::create(path).map_err(unavailable)?;
+        let txn = db.begin_write().map_err(unavailable)?;
+        txn.open_table(ROOMS).map_err(unavailable)?;
+        txn.open_table(BY_PRACTITIONER).map_err(unavailable)?;
+        txn.commit().map_err(unavailable)?;
+        Ok(Self { db: Arc::new(db) })
+    }
+
+    /// Runs blocking redb work off the async runtime's worker threads.
+    async fn blocking<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+    {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || work(&db))
+            .await
+            .map_err(StoreError::unavailable)?
+    }
+
+    /// Deletes every room whose `expires_at` has passed; returns how many.
+    pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            let expired: Vec<Room> = {
+                let rooms = txn.open_table(ROOMS).map_err(unavailable)?;
+                let mut expired = Vec::new();
+                for entry in rooms.iter().map_err(unavailable)? {
+                    let (_, value) = entry.map_err(unavailable)?;
+                    let room = decode(value.value())?;
+                    if room.is_expired(now) {
+                        expired.push(room);
+                    }
+                }
+                expired
+            };
+            {
+                let mut rooms = txn.open_table(ROOMS).map_err(unavailable)?;
+                let mut index = txn.open_table(BY_PRACTITIONER).map_err(unavailable)?;
+                for room in &expired {
+                    rooms.remove(room.id.as_str()).map_err(unavailable)?;
+                    index
+                        .remove(index_key(room).as_str())
+                        .map_err(unavailable)?;
+                }
+            }
+            txn.commit().map_err(unavailable)?;
+            Ok(expired.len())
+        })
+        .await
+    }
+}
+
+fn decode(bytes: &[u8]) -> Result<Room, StoreError> {
+    serde_json::from_slice(bytes).map_err(StoreError::unavailable)
+}
+
+fn encode(room: &Room) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(room).map_err(StoreError::unavailable)
+}
+
+#[async_trait]
+impl RoomStore for EmbeddedStore {
+    async fn insert(&self, room: &Room) -> Result<(), StoreError> {
+        let room = room.clone();
+        self.blocking(move |db| {
+            let bytes = encode(&room)?;
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut rooms = txn.open_table(ROOMS).map_err(unavailable)?;
+                if rooms.get(room.id.as_str()).map_err(unavailable)?.is_some() {
+                    return Err(StoreError::Conflict("a room with this id exists"));
+                }
+                rooms
+                    .insert(room.id.as_str(), bytes.as_slice())
+                    .map_err(unavailable)?;
+                let mut index = txn.open_table(BY_PRACTITIONER).map_err(unavailable)?;
+                index
+                    .insert(index_key(&room).as_str(), ())
+                    .map_err(unavailable)?;
+            }
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn get(&self, id: &str, now: DateTime<Utc>) -> Result<Option<Room>, StoreError> {
+        let id = id.to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let rooms = txn.open_table(ROOMS).map_err(unavailable)?;
+            let Some(value) = rooms.get(id.as_str()).map_err(unavailable)? else {
+                return Ok(None);
+            };
+            let room = decode(value.value())?;
+            Ok((!room.is_expired(now)).then_some(room))
+        })
+        .await
+    }
+
+    async fn list(
+        &self,
+        practitioner_id: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Room>, StoreError> {
+        let start = format!("{practitioner_id}{SEPARATOR}{from}{SEPARATOR}");
+        // The character after the separator sorts after every room id.
+        let end = format!(
+            "{practitioner_id}{SEPARATOR}{to}{}",
+            char::from(SEPARATOR as u8 + 1)
+        );
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let index = txn.open_table(BY_PRACTITIONER).map_err(unavailable)?;
+            let rooms = txn.open_table(ROOMS).map_err(unavailable)?;
+            let mut found = Vec::new();
+            for entry in index
+                .range(start.as_str()..end.as_str())
+                .map_err(unavailable)?
+            {
+                let (key, _) = entry.map_err(unavailable)?;
+                let Some(id) = key.value().rsplit(SEPARATOR).next().map(str::to_owned) else {
+                    continue;
+                };
+                if let Some(value) = rooms.get(id.as_str()).map_err(unavailable)? {
+                    let room = decode(value.value())?;
+                    if !room.is_expired(now) {
+                        found.push(room);
+                    }
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn delete(&self, practitioner_id: &str, id: &str) -> Result<bool, StoreError> {
+        let practitioner_id = practitioner_id.to_owned();
+        let id = id.to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            let deleted = {
+                let mut rooms = txn.open_table(ROOMS).map_err(unavailable)?;
+                let room = match rooms.get(id.as_str()).map_err(unavailable)? {
+                    Some(value) => decode(value.value())?,
+                    None => return Ok(false),
+                };
+                if room.practitioner_id != practitioner_id {
+                    return Ok(false);
+                }
+                rooms.remove(id.as_str()).map_err(unavailable)?;
+                let mut index = txn.open_table(BY_PRACTITIONER).map_err(unavailable)?;
+                index
+                    .remove(index_key(&room).as_str())
+                    .map_err(unavailable)?;
+                true
+            };
+            txn.commit().map_err(unavailable)?;
+            Ok(deleted)
+        })
+        .await
+    }
+}

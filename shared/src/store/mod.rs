@@ -1,0 +1,93 @@
+//! Storage ports. The core reads and writes rooms and participants only
+//! through these traits; adapters live beside them.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::room::Room;
+
+pub mod embedded;
+pub mod memory_participants;
+
+/// A storage failure. Conflicts (a conditional write that lost) are told apart
+/// from outages so callers can answer "room full" or "already exists" instead
+/// of a server error.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    #[error("storage failed")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    pub fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Unavailable(Box::new(error))
+    }
+}
+
+#[async_trait]
+pub trait RoomStore: Send + Sync {
+    /// Inserts a new room; `Conflict` when a room with the same id exists.
+    async fn insert(&self, room: &Room) -> Result<(), StoreError>;
+
+    /// Returns the room unless it is missing or past its `expires_at`.
+    async fn get(&self, id: &str, now: DateTime<Utc>) -> Result<Option<Room>, StoreError>;
+
+    /// Lists one practitioner's rooms dated `from..=to`, ordered by date.
+    async fn list(
+        &self,
+        practitioner_id: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Room>, StoreError>;
+
+    /// Deletes a room of this practitioner; returns whether one was deleted.
+    async fn delete(&self, practitioner_id: &str, id: &str) -> Result<bool, StoreError>;
+}
+
+/// A participant in a call, tied to the signaling connection it currently uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Participant {
+    pub room_id: String,
+    pub peer_id: String,
+    pub name: String,
+    pub connection_id: String,
+    /// SHA-256 of the resume key, so a stolen record cannot take the place.
+    pub resume_key_hash: [u8; 32],
+    pub joined_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JoinOutcome {
+    Joined,
+    Full,
+}
+
+#[async_trait]
+pub trait ParticipantStore: Send + Sync {
+    /// Adds a participant unless the room already has `max` of them. The check
+    /// and the write are one atomic step.
+    async fn add(&self, participant: Participant, max: usize) -> Result<JoinOutcome, StoreError>;
+
+    /// Moves an existing participant to a new connection when the resume key
+    /// hash matches; returns the participant with the connection it had before.
+    async fn resume(
+        &self,
+        room_id: &str,
+        peer_id: &str,
+        resume_key_hash: &[u8; 32],
+        connection_id: &str,
+    ) -> Result<Option<(Participant, String)>, StoreError>;
+
+    async fn by_connection(&self, connection_id: &str) -> Result<Option<Participant>, StoreError>;
+
+    async fn in_room(&self, room_id: &str) -> Result<Vec<Participant>, StoreError>;
+
+    /// Removes the participant using this connection, if any, and returns it.
+    async fn remove_connection(
+        &self,
+        connection_id: &str,
+    ) -> Result<Option<Participant>, StoreError>;
+}

@@ -1,0 +1,403 @@
+// User-facing text in German and English, and the choice between them.
+//
+// Both dictionaries must have the same keys. Placeholders in braces, such as
+// {date}, are replaced by `t`.
+
+/** @typedef {'de' | 'en'} Locale */
+
+const de = {
+  // Join page: link check
+  'join.title': 'Videosprechstunde',
+  'join.checking': 'Ihr Link wird geprüft …',
+  'link.missing':
+    'Dieser Link ist unvollständig. Bitte öffnen Sie den Link aus Ihrer E-Mail noch einmal vollständig oder bitten Sie Ihre Praxis um einen neuen Link.',
+  'link.invalid':
+    'Dieser Link ist ungültig. Bitte prüfen Sie, ob Sie den vollständigen Link aus Ihrer E-Mail geöffnet haben, oder bitten Sie Ihre Praxis um einen neuen Link.',
+  'link.notYetOpen':
+    'Dieser Link gilt erst am {date}. Bitte öffnen Sie ihn an diesem Tag noch einmal.',
+  'link.expired':
+    'Dieser Link war nur am {date} gültig. Wenn Sie einen neuen Termin brauchen, wenden Sie sich bitte an Ihre Praxis.',
+  'connection.failed':
+    'Die Verbindung zum Server ist nicht zustande gekommen. Bitte prüfen Sie Ihre Internetverbindung und versuchen Sie es erneut.',
+  'connection.reconnecting': 'Die Verbindung ist unterbrochen. Sie wird wiederhergestellt …',
+  'connection.lost':
+    'Die Verbindung zum Server ließ sich nicht wiederherstellen. Ihr Gespräch läuft weiter, solange die Verbindungen zu den anderen bestehen. Wer jetzt neu dazukommt, kann Sie aber nicht erreichen.',
+
+  // Join page: form
+  'form.heading': 'Bevor es losgeht',
+  'form.intro':
+    'Bitte prüfen Sie Bild und Ton und geben Sie Ihren Namen ein. Die anderen im Gespräch sehen diesen Namen.',
+  'form.name': 'Ihr Name',
+  'form.microphone': 'Mikrofon',
+  'form.camera': 'Kamera',
+  'form.join': 'Teilnehmen',
+  'form.joining': 'Sie werden verbunden …',
+  'form.previewLabel': 'Vorschau Ihrer Kamera',
+  'device.default': 'Standardgerät',
+  'device.microphoneNumber': 'Mikrofon {number}',
+  'device.cameraNumber': 'Kamera {number}',
+  'device.noMicrophone': 'Kein Mikrofon',
+  'device.noCamera': 'Keine Kamera',
+  'preview.starting': 'Kamera wird gestartet …',
+  'preview.cameraOff': 'Kamera aus',
+  'preview.audioOnly': 'Sie nehmen nur mit Audio teil.',
+  'preview.noMedia': 'Sie nehmen ohne Kamera und Mikrofon teil. Sie können die anderen sehen und hören und im Chat schreiben.',
+  'name.empty': 'Bitte geben Sie Ihren Namen ein.',
+  'name.tooLong': 'Ihr Name darf höchstens 64 Zeichen lang sein.',
+  'name.invalid':
+    'Ihr Name enthält Zeichen, die hier nicht möglich sind. Bitte verwenden Sie Buchstaben, Ziffern und übliche Satzzeichen.',
+
+  // Join page: camera and microphone errors
+  'media.denied': 'Ihr Browser erlaubt dieser Seite den Zugriff auf Kamera und Mikrofon nicht.',
+  'media.deniedHelp':
+    'Tippen oder klicken Sie in der Adressleiste auf das Schloss- oder Kamerasymbol, erlauben Sie dort Kamera und Mikrofon für diese Seite und wählen Sie dann „Erneut versuchen“.',
+  'media.busy': 'Kamera und Mikrofon werden gerade von einem anderen Programm verwendet.',
+  'media.cameraBusy': 'Ihre Kamera wird gerade von einem anderen Programm verwendet.',
+  'media.busyHelp':
+    'Bitte schließen Sie andere Programme oder Browserfenster, die die Kamera nutzen, zum Beispiel einen anderen Videoanruf. Wählen Sie dann „Erneut versuchen“.',
+  'media.noCamera': 'Es wurde keine Kamera gefunden.',
+  'media.noCameraHelp':
+    'Sie können nur mit Audio teilnehmen oder eine Kamera anschließen und es erneut versuchen.',
+  'media.noDevices': 'Es wurden weder Kamera noch Mikrofon gefunden.',
+  'media.noDevicesHelp':
+    'Sie können trotzdem teilnehmen: Sie sehen und hören die anderen und können im Chat schreiben. Die anderen können Sie dann aber weder sehen noch hören.',
+  'media.failed': 'Kamera und Mikrofon ließen sich nicht starten.',
+  'media.failedHelp': 'Bitte versuchen Sie es erneut oder nehmen Sie ohne Kamera und Mikrofon teil.',
+  'media.unsupported':
+    'Dieser Browser unterstützt keine Videoanrufe. Bitte öffnen Sie den Link in einer aktuellen Version von Chrome, Firefox, Safari oder Edge.',
+  'media.insecure':
+    'Kamera und Mikrofon sind nur über eine sichere Verbindung (https) verfügbar. Bitte öffnen Sie den Link aus Ihrer E-Mail noch einmal.',
+  'media.switchFailed': 'Das Gerät ließ sich nicht wechseln.',
+
+  // Join page: actions
+  'action.retry': 'Erneut versuchen',
+  'action.audioOnly': 'Nur mit Audio teilnehmen',
+  'action.noMedia': 'Ohne Kamera und Mikrofon teilnehmen',
+  'action.reload': 'Seite neu laden',
+  'action.rejoin': 'Erneut teilnehmen',
+  'action.close': 'Schließen',
+
+  // Join page: server errors
+  'join.roomFull':
+    'Dieser Video-Raum ist bereits voll: Es können höchstens 8 Personen gleichzeitig teilnehmen. Bitte wenden Sie sich an Ihre Praxis.',
+  'join.outdated': 'Diese Seite ist nicht mehr aktuell. Bitte laden Sie die Seite neu.',
+  'join.serverError':
+    'Auf dem Server ist ein Fehler aufgetreten. Bitte versuchen Sie es in einem Moment erneut.',
+  'join.failed': 'Die Teilnahme ist nicht gelungen. Bitte versuchen Sie es erneut.',
+
+  // Call view
+  'call.selfName': '{name} (Sie)',
+  'call.unknownPeer': 'Teilnehmende Person',
+  'call.connecting': 'Verbindung wird aufgebaut …',
+  'call.interrupted': 'Verbindung unterbrochen …',
+  'call.waiting': 'Sie sind im Raum. Sobald weitere Personen dazukommen, sehen Sie sie hier.',
+  'call.peerJoined': '{name} ist dazugekommen.',
+  'call.peerLeft': '{name} hat das Gespräch verlassen.',
+  'call.startPlayback': 'Ton und Bild starten',
+  'call.controls': 'Steuerung',
+  'call.microphone': 'Mikrofon',
+  'call.microphoneMute': 'Mikrofon ausschalten',
+  'call.microphoneUnmute': 'Mikrofon einschalten',
+  'call.microphoneMuted': 'Ihr Mikrofon ist aus.',
+  'call.camera': 'Kamera',
+  'call.cameraOff': 'Kamera ausschalten',
+  'call.cameraOn': 'Kamera einschalten',
+  'call.devices': 'Geräte',
+  'call.devicesLabel': 'Mikrofon und Kamera wählen',
+  'call.chat': 'Chat',
+  'call.chatLabel': 'Chat öffnen oder schließen',
+  'call.leave': 'Verlassen',
+  'call.leaveLabel': 'Gespräch verlassen',
+  'call.fullscreen': 'Vollbild für {name}',
+  'call.exitFullscreen': 'Vollbild beenden',
+  'chat.heading': 'Chat',
+  'chat.note': 'Nachrichten gehen direkt an die anderen im Raum und werden nicht gespeichert.',
+  'chat.inputLabel': 'Nachricht schreiben',
+  'chat.send': 'Senden',
+  'chat.unread': 'Neue Nachrichten: {count}',
+  'left.message': 'Sie haben den Anruf verlassen.',
+
+  // Practitioner console
+  'console.title': 'Videosprechstunde – Praxiskonsole',
+  'console.tokenHeading': 'Zugang',
+  'console.token': 'API-Token',
+  'console.tokenHint': 'Das Token bleibt nur in diesem Browser-Tab gespeichert.',
+  'console.createHeading': 'Neuen Raum anlegen',
+  'console.date': 'Datum',
+  'console.startTime': 'Uhrzeit (optional)',
+  'console.timeZone': 'Zeitzone',
+  'console.roomTitle': 'Titel (optional)',
+  'console.patientId': 'PatientInnen-Kennung (optional)',
+  'console.invitees': 'Einladungen (optional)',
+  'console.inviteeName': 'Name',
+  'console.inviteeEmail': 'E-Mail-Adresse',
+  'console.inviteeLocale': 'Sprache',
+  'console.addInvitee': 'Person hinzufügen',
+  'console.removeInvitee': 'Entfernen',
+  'console.create': 'Raum anlegen',
+  'console.created': 'Der Raum ist angelegt. Link für PatientInnen:',
+  'console.copyLink': 'Link kopieren',
+  'console.copied': 'Der Link ist in der Zwischenablage.',
+  'console.copyFailed': 'Der Link ließ sich nicht kopieren. Bitte markieren und kopieren Sie ihn von Hand.',
+  'console.startCall': 'Anruf starten',
+  'console.popupBlocked': 'Der Browser hat das Fenster blockiert. Bitte erlauben Sie Pop-ups für diese Seite.',
+  'console.listHeading': 'Ihre Räume',
+  'console.from': 'Von',
+  'console.to': 'Bis',
+  'console.refresh': 'Aktualisieren',
+  'console.empty': 'In diesem Zeitraum gibt es keine Räume.',
+  'console.loading': 'Räume werden geladen …',
+  'console.columnDate': 'Datum',
+  'console.columnTitle': 'Titel',
+  'console.columnLink': 'Link',
+  'console.columnActions': 'Aktionen',
+  'console.delete': 'Löschen',
+  'console.deleteLabel': 'Raum vom {date} löschen',
+  'console.confirmDelete': 'Diesen Raum wirklich löschen? Der Link funktioniert danach nicht mehr.',
+  'console.noTitle': '(ohne Titel)',
+  'console.missingToken': 'Bitte geben Sie zuerst das API-Token ein.',
+  'console.unauthorized': 'Das API-Token wurde nicht akzeptiert. Bitte prüfen Sie es.',
+  'console.requestFailed': 'Die Anfrage ist fehlgeschlagen (HTTP {status}).',
+  'console.networkError': 'Der Server ist nicht erreichbar. Bitte prüfen Sie die Verbindung.',
+  'language.de': 'Deutsch',
+  'language.en': 'Englisch',
+};
+
+/** @type {Record<keyof typeof de, string>} */
+const en = {
+  'join.title': 'Video consultation',
+  'join.checking': 'Checking your link …',
+  'link.missing':
+    'This link is incomplete. Please open the complete link from your email again, or ask your practice for a new link.',
+  'link.invalid':
+    'This link is not valid. Please check that you opened the complete link from your email, or ask your practice for a new link.',
+  'link.notYetOpen': 'This link is valid from {date}. Please open it again on that day.',
+  'link.expired':
+    'This link was valid on {date} only. If you need a new appointment, please contact your practice.',
+  'connection.failed':
+    'Could not connect to the server. Please check your internet connection and try again.',
+  'connection.reconnecting': 'The connection was interrupted. Reconnecting …',
+  'connection.lost':
+    'The connection to the server could not be restored. Your call continues as long as the connections to the others last, but anyone who joins now cannot reach you.',
+
+  'form.heading': 'Before you join',
+  'form.intro':
+    'Please check your picture and sound and enter your name. The others in the call will see this name.',
+  'form.name': 'Your name',
+  'form.microphone': 'Microphone',
+  'form.camera': 'Camera',
+  'form.join': 'Join',
+  'form.joining': 'Connecting …',
+  'form.previewLabel': 'Preview of your camera',
+  'device.default': 'Default device',
+  'device.microphoneNumber': 'Microphone {number}',
+  'device.cameraNumber': 'Camera {number}',
+  'device.noMicrophone': 'No microphone',
+  'device.noCamera': 'No camera',
+  'preview.starting': 'Starting camera …',
+  'preview.cameraOff': 'Camera off',
+  'preview.audioOnly': 'You are joining with audio only.',
+  'preview.noMedia': 'You are joining without camera and microphone. You can see and hear the others and write in the chat.',
+  'name.empty': 'Please enter your name.',
+  'name.tooLong': 'Your name can be at most 64 characters long.',
+  'name.invalid':
+    'Your name contains characters that are not allowed here. Please use letters, digits and common punctuation.',
+
+  'media.denied': 'Your browser does not allow this page to use your camera and microphone.',
+  'media.deniedHelp':
+    'Tap or click the lock or camera icon in the address bar, allow camera and microphone for this page there, then choose “Try again”.',
+  'media.busy': 'Your camera and microphone are in use by another program.',
+  'media.cameraBusy': 'Your camera is in use by another program.',
+  'media.busyHelp':
+    'Please close other programs or browser windows that use the camera, for example another video call. Then choose “Try again”.',
+  'media.noCamera': 'No camera was found.',
+  'media.noCameraHelp': 'You can join with audio only, or connect a camera and try again.',
+  'media.noDevices': 'No camera and no microphone were found.',
+  'media.noDevicesHelp':
+    'You can still join: you will see and hear the others and can write in the chat, but they will neither see nor hear you.',
+  'media.failed': 'Your camera and microphone could not be started.',
+  'media.failedHelp': 'Please try again, or join without camera and microphone.',
+  'media.unsupported':
+    'This browser does not support video calls. Please open the link in a current version of Chrome, Firefox, Safari or Edge.',
+  'media.insecure':
+    'Camera and microphone are available only over a secure connection (https). Please open the link from your email again.',
+  'media.switchFailed': 'Could not switch the device.',
+
+  'action.retry': 'Try again',
+  'action.audioOnly': 'Join with audio only',
+  'action.noMedia': 'Join without camera and microphone',
+  'action.reload': 'Reload page',
+  'action.rejoin': 'Join again',
+  'action.close': 'Close',
+
+  'join.roomFull':
+    'This video room is already full: at most 8 people can take part at the same time. Please contact your practice.',
+  'join.outdated': 'This page is out of date. Please reload the page.',
+  'join.serverError': 'An error occurred on the server. Please try again in a moment.',
+  'join.failed': 'Joining did not work. Please try again.',
+
+  'call.selfName': '{name} (you)',
+  'call.unknownPeer': 'Participant',
+  'call.connecting': 'Connecting …',
+  'call.interrupted': 'Connection interrupted …',
+  'call.waiting': 'You are in the room. As soon as others join, you will see them here.',
+  'call.peerJoined': '{name} has joined.',
+  'call.peerLeft': '{name} has left the call.',
+  'call.startPlayback': 'Start sound and picture',
+  'call.controls': 'Controls',
+  'call.microphone': 'Microphone',
+  'call.microphoneMute': 'Turn microphone off',
+  'call.microphoneUnmute': 'Turn microphone on',
+  'call.microphoneMuted': 'Your microphone is off.',
+  'call.camera': 'Camera',
+  'call.cameraOff': 'Turn camera off',
+  'call.cameraOn': 'Turn camera on',
+  'call.devices': 'Devices',
+  'call.devicesLabel': 'Choose microphone and camera',
+  'call.chat': 'Chat',
+  'call.chatLabel': 'Open or close the chat',
+  'call.leave': 'Leave',
+  'call.leaveLabel': 'Leave the call',
+  'call.fullscreen': 'Full screen for {name}',
+  'call.exitFullscreen': 'Exit full screen',
+  'chat.heading': 'Chat',
+  'chat.note': 'Messages go directly to the others in the room and are not stored.',
+  'chat.inputLabel': 'Write a message',
+  'chat.send': 'Send',
+  'chat.unread': 'New messages: {count}',
+  'left.message': 'You have left the call.',
+
+  'console.title': 'Video consultation – practice console',
+  'console.tokenHeading': 'Access',
+  'console.token': 'API token',
+  'console.tokenHint': 'The token is kept only in this browser tab.',
+  'console.createHeading': 'Create a room',
+  'console.date': 'Date',
+  'console.startTime': 'Time (optional)',
+  'console.timeZone': 'Time zone',
+  'console.roomTitle': 'Title (optional)',
+  'console.patientId': 'Patient ID (optional)',
+  'console.invitees': 'Invitations (optional)',
+  'console.inviteeName': 'Name',
+  'console.inviteeEmail': 'Email address',
+  'console.inviteeLocale': 'Language',
+  'console.addInvitee': 'Add person',
+  'console.removeInvitee': 'Remove',
+  'console.create': 'Create room',
+  'console.created': 'The room was created. Link for patients:',
+  'console.copyLink': 'Copy link',
+  'console.copied': 'The link is on the clipboard.',
+  'console.copyFailed': 'Could not copy the link. Please select and copy it by hand.',
+  'console.startCall': 'Start call',
+  'console.popupBlocked': 'The browser blocked the window. Please allow pop-ups for this page.',
+  'console.listHeading': 'Your rooms',
+  'console.from': 'From',
+  'console.to': 'To',
+  'console.refresh': 'Refresh',
+  'console.empty': 'There are no rooms in this period.',
+  'console.loading': 'Loading rooms …',
+  'console.columnDate': 'Date',
+  'console.columnTitle': 'Title',
+  'console.columnLink': 'Link',
+  'console.columnActions': 'Actions',
+  'console.delete': 'Delete',
+  'console.deleteLabel': 'Delete the room of {date}',
+  'console.confirmDelete': 'Really delete this room? The link will stop working.',
+  'console.noTitle': '(no title)',
+  'console.missingToken': 'Please enter the API token first.',
+  'console.unauthorized': 'The API token was not accepted. Please check it.',
+  'console.requestFailed': 'The request failed (HTTP {status}).',
+  'console.networkError': 'The server cannot be reached. Please check the connection.',
+  'language.de': 'German',
+  'language.en': 'English',
+};
+
+/** @typedef {keyof typeof de} MessageKey */
+
+/** @type {Record<Locale, Record<MessageKey, string>>} */
+export const dictionaries = { de, en };
+
+/**
+ * Chooses the page language from the browser's preferred languages.
+ *
+ * The first entry that starts with "de" or "en" decides. A browser that
+ * prefers neither gets German, the language of most visitors.
+ *
+ * @param {readonly string[]} [languages]
+ * @returns {Locale}
+ */
+export function detectLocale(languages = navigator.languages) {
+  const list = languages && languages.length > 0 ? languages : [navigator.language || ''];
+  for (const tag of list) {
+    const lower = tag.toLowerCase();
+    if (lower === 'de' || lower.startsWith('de-')) return 'de';
+    if (lower === 'en' || lower.startsWith('en-')) return 'en';
+  }
+  return 'de';
+}
+
+/** @type {Locale} */
+export const locale = detectLocale();
+
+/**
+ * Returns the text for `key` in the page language, with each {name}
+ * placeholder replaced by `params[name]`.
+ *
+ * @param {MessageKey} key
+ * @param {Record<string, string | number>} [params]
+ * @returns {string}
+ */
+export function t(key, params) {
+  const text = dictionaries[locale][key] ?? dictionaries.de[key] ?? key;
+  if (!params) return text;
+  return text.replace(/\{(\w+)\}/g, (whole, name) =>
+    Object.prototype.hasOwnProperty.call(params, name) ? String(params[name]) : whole,
+  );
+}
+
+const englishMonths = [
+  'January', 'February', 'March', 'April', 'May', 'June',
+  'July', 'August', 'September', 'October', 'November', 'December',
+];
+
+/**
+ * Formats a calendar date given as "YYYY-MM-DD" for the page language:
+ * "13.12.2026" in German, "13 December 2026" in English.
+ *
+ * The string is split rather than parsed with `Date`, so the visitor's time
+ * zone cannot shift the day. A string of another shape is returned unchanged.
+ *
+ * @param {string} isoDate
+ * @param {Locale} [targetLocale]
+ * @returns {string}
+ */
+export function formatDate(isoDate, targetLocale = locale) {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(isoDate);
+  if (!match) return isoDate;
+  const [, year, month, day] = match;
+  const monthIndex = Number(month) - 1;
+  if (monthIndex < 0 || monthIndex > 11) return isoDate;
+  if (targetLocale === 'de') return `${day}.${month}.${year}`;
+  return `${Number(day)} ${englishMonths[monthIndex]} ${year}`;
+}
+
+/**
+ * Sets `<html lang>` and fills the static text of the page.
+ *
+ * `data-i18n` sets the text content, and `data-i18n-aria-label`,
+ * `data-i18n-placeholder` and `data-i18n-title` set those attributes.
+ *
+ * @param {ParentNode} [root]
+ */
+export function applyTranslations(root = document) {
+  document.documentElement.lang = locale;
+  for (const element of root.querySelectorAll('[data-i18n]')) {
+    element.textContent = t(/** @type {MessageKey} */ (element.getAttribute('data-i18n')));
+  }
+  for (const attribute of ['aria-label', 'placeholder', 'title']) {
+    for (const element of root.querySelectorAll(`[data-i18n-${attribute}]`)) {
+      const key = /** @type {MessageKey} */ (element.getAttribute(`data-i18n-${attribute}`));
+      element.setAttribute(attribute, t(key));
+    }
+  }
+}

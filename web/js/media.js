@@ -1,0 +1,179 @@
+// Camera and microphone access: getUserMedia, device lists and error classes.
+
+/**
+ * What went wrong when opening a device, in the terms the page explains:
+ * - `permission-denied`: the visitor or the browser refused access.
+ * - `device-busy`: another program holds the device, or the driver failed.
+ * - `no-device`: no device of the requested kind, or none that fits.
+ * - `unsupported`: the browser lacks getUserMedia or WebRTC.
+ * - `insecure`: the page is not a secure context, so the APIs are hidden.
+ * - `failed`: anything else.
+ *
+ * @typedef {'permission-denied' | 'device-busy' | 'no-device' | 'unsupported' | 'insecure' | 'failed'} MediaProblem
+ */
+
+/**
+ * @typedef {'microphone' | 'camera'} DeviceKind
+ * @typedef {{ deviceId: string, label: string }} DeviceChoice
+ */
+
+/** Audio processing that suits speech in a consultation. */
+const AUDIO_PROCESSING = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+
+/** Preferred camera format. Browsers pick the closest one the camera offers. */
+const VIDEO_FORMAT = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30, max: 30 } };
+
+/**
+ * Returns the reason this browser cannot take part in a call, or null when it can.
+ *
+ * @returns {MediaProblem | null}
+ */
+export function checkBrowserSupport() {
+  if (typeof window.RTCPeerConnection !== 'function') return 'unsupported';
+  if (!navigator.mediaDevices || typeof navigator.mediaDevices.getUserMedia !== 'function') {
+    // Browsers hide navigator.mediaDevices on pages that are not a secure context.
+    return window.isSecureContext === false ? 'insecure' : 'unsupported';
+  }
+  return null;
+}
+
+/**
+ * Maps a getUserMedia error to the problem the page explains to the visitor.
+ *
+ * @param {unknown} error
+ * @returns {MediaProblem}
+ */
+export function classifyMediaError(error) {
+  const name = error instanceof Error || error instanceof DOMException ? error.name : '';
+  switch (name) {
+    case 'NotAllowedError':
+    case 'SecurityError':
+    case 'PermissionDeniedError': // name used by Chrome before version 64
+      return 'permission-denied';
+    case 'NotReadableError':
+    case 'AbortError':
+    case 'TrackStartError': // name used by Chrome before version 64
+      return 'device-busy';
+    case 'NotFoundError':
+    case 'OverconstrainedError':
+    case 'DevicesNotFoundError': // name used by Chrome before version 64
+      return 'no-device';
+    case 'TypeError':
+      return 'unsupported';
+    default:
+      return 'failed';
+  }
+}
+
+/**
+ * Builds the constraints for one device kind.
+ *
+ * @param {DeviceKind} kind
+ * @param {string} deviceId empty for the browser's default device
+ * @returns {MediaTrackConstraints}
+ */
+function constraintsFor(kind, deviceId) {
+  const base = kind === 'microphone' ? AUDIO_PROCESSING : VIDEO_FORMAT;
+  return deviceId ? { ...base, deviceId: { exact: deviceId } } : { ...base };
+}
+
+/**
+ * Opens the requested devices with getUserMedia.
+ *
+ * A remembered device id that no longer exists makes getUserMedia fail with
+ * OverconstrainedError or NotFoundError. The function then tries again with
+ * the default devices, so an unplugged headset does not block joining.
+ *
+ * @param {{ audio: boolean, video: boolean, microphoneId?: string, cameraId?: string }} request
+ * @returns {Promise<MediaStream>}
+ */
+export async function openMedia(request) {
+  /** @type {MediaStreamConstraints} */
+  const constraints = {
+    audio: request.audio ? constraintsFor('microphone', request.microphoneId ?? '') : false,
+    video: request.video ? constraintsFor('camera', request.cameraId ?? '') : false,
+  };
+  try {
+    return await navigator.mediaDevices.getUserMedia(constraints);
+  } catch (error) {
+    const usedDeviceIds = Boolean(
+      (request.audio && request.microphoneId) || (request.video && request.cameraId),
+    );
+    if (!usedDeviceIds || classifyMediaError(error) !== 'no-device') throw error;
+    return navigator.mediaDevices.getUserMedia({
+      audio: request.audio ? constraintsFor('microphone', '') : false,
+      video: request.video ? constraintsFor('camera', '') : false,
+    });
+  }
+}
+
+/**
+ * Opens one device and returns its track.
+ *
+ * @param {DeviceKind} kind
+ * @param {string} deviceId empty for the browser's default device
+ * @returns {Promise<MediaStreamTrack>}
+ */
+export async function openTrack(kind, deviceId) {
+  const stream = await openMedia({
+    audio: kind === 'microphone',
+    video: kind === 'camera',
+    microphoneId: deviceId,
+    cameraId: deviceId,
+  });
+  const [track] = kind === 'microphone' ? stream.getAudioTracks() : stream.getVideoTracks();
+  if (!track) throw new DOMException('getUserMedia returned no track', 'NotFoundError');
+  return track;
+}
+
+/**
+ * Lists the microphones and cameras. Labels are empty until the page has been
+ * granted access, so `fallbackLabel` names such a device by its position.
+ *
+ * @param {(kind: DeviceKind, position: number) => string} fallbackLabel
+ * @returns {Promise<{ microphones: DeviceChoice[], cameras: DeviceChoice[] }>}
+ */
+export async function listDevices(fallbackLabel) {
+  /** @type {MediaDeviceInfo[]} */
+  let devices = [];
+  try {
+    devices = await navigator.mediaDevices.enumerateDevices();
+  } catch (error) {
+    console.warn(`Media: enumerateDevices failed: ${error instanceof Error ? error.name : error}`);
+  }
+
+  /**
+   * @param {MediaDeviceKind} deviceKind
+   * @param {DeviceKind} kind
+   */
+  const choices = (deviceKind, kind) =>
+    devices
+      .filter((device) => device.kind === deviceKind && device.deviceId !== '')
+      .map((device, index) => ({
+        deviceId: device.deviceId,
+        label: device.label || fallbackLabel(kind, index + 1),
+      }));
+
+  return { microphones: choices('audioinput', 'microphone'), cameras: choices('videoinput', 'camera') };
+}
+
+/**
+ * Returns the device id a track was opened on, or '' when the browser does not tell.
+ *
+ * @param {MediaStreamTrack | undefined} track
+ * @returns {string}
+ */
+export function deviceIdOf(track) {
+  if (!track || typeof track.getSettings !== 'function') return '';
+  return track.getSettings().deviceId ?? '';
+}
+
+/**
+ * Stops every track of a stream, which turns off the camera light.
+ *
+ * @param {MediaStream | null} stream
+ */
+export function stopStream(stream) {
+  if (!stream) return;
+  for (const track of stream.getTracks()) track.stop();
+}

@@ -1,0 +1,340 @@
+// One RTCPeerConnection to one remote participant, negotiated with the
+// perfect negotiation pattern, plus its chat data channel.
+
+/**
+ * @typedef {import('./signaling.js').SignalData} SignalData
+ * @typedef {import('./signaling.js').SessionDescription} SessionDescription
+ * @typedef {{ text: string }} ChatPayload
+ */
+
+/** Longest chat message accepted or sent, in UTF-16 code units (String length). */
+export const MAX_CHAT_LENGTH = 2000;
+
+/**
+ * Peer connection to one remote participant.
+ *
+ * Perfect negotiation lets both sides add tracks and start offers at any
+ * time. When two offers cross, the impolite side ignores the incoming offer
+ * and the polite side rolls back its own, which setRemoteDescription does
+ * implicitly. The polite side is the one whose peer id sorts first.
+ *
+ * Events:
+ * - `track`: `remoteStream` got a new track.
+ * - `chat`: a valid chat message arrived (`detail` is a {@link ChatPayload}).
+ * - `connectionstatechange`: `pc.connectionState` changed.
+ */
+export class PeerSession extends EventTarget {
+  /**
+   * @param {object} options
+   * @param {string} options.localPeerId
+   * @param {string} options.remotePeerId
+   * @param {RTCIceServer[]} options.iceServers from `joined`, used as given: an empty list means no ICE server
+   * @param {MediaStream} options.localStream tracks to send; it may have none
+   * @param {(data: SignalData) => void} options.sendSignal
+   */
+  constructor({ localPeerId, remotePeerId, iceServers, localStream, sendSignal }) {
+    super();
+    this.remotePeerId = remotePeerId;
+    this.polite = localPeerId < remotePeerId;
+    this.sendSignal = sendSignal;
+    this.pc = new RTCPeerConnection({ iceServers });
+    this.remoteStream = new MediaStream();
+    this.closed = false;
+
+    // Perfect negotiation state.
+    this.makingOffer = false;
+    this.ignoreOffer = false;
+    this.isSettingRemoteAnswerPending = false;
+
+    /** Maximum video send bitrate in bit/s, or 0 for the browser's choice. */
+    this.maxVideoBitrate = 0;
+
+    /** @type {Map<'audio' | 'video', RTCRtpSender>} */
+    this.senders = new Map();
+    for (const track of localStream.getTracks()) this.addLocalTrack(track, localStream);
+
+    // Negotiated with a fixed id, so both sides have the channel whoever
+    // sends the first offer, and neither waits for an ondatachannel event.
+    this.chatChannel = this.pc.createDataChannel('chat', { negotiated: true, id: 0 });
+    this.chatChannel.addEventListener('message', (event) => this.handleChatMessage(event));
+
+    this.pc.addEventListener('negotiationneeded', () => this.handleNegotiationNeeded());
+    this.pc.addEventListener('icecandidate', (event) => {
+      this.sendSignal({ candidate: event.candidate ? event.candidate.toJSON() : null });
+    });
+    this.pc.addEventListener('track', (event) => this.handleTrack(event));
+    this.pc.addEventListener('connectionstatechange', () => this.handleConnectionStateChange());
+    this.pc.addEventListener('signalingstatechange', () => {
+      if (this.pc.signalingState === 'stable') void this.applyVideoBitrate();
+    });
+  }
+
+  /**
+   * Adds a local track. After the first negotiation this triggers a new one.
+   *
+   * @param {MediaStreamTrack} track
+   * @param {MediaStream} stream
+   */
+  addLocalTrack(track, stream) {
+    const kind = track.kind === 'audio' ? 'audio' : 'video';
+    const existing = this.senders.get(kind);
+    if (existing) {
+      void existing.replaceTrack(track);
+      return;
+    }
+    this.senders.set(kind, this.pc.addTrack(track, stream));
+  }
+
+  /**
+   * Sends a different track of the same kind without renegotiation.
+   * Adds the track instead when nothing of its kind was sent before.
+   *
+   * @param {MediaStreamTrack} track
+   * @param {MediaStream} stream
+   * @returns {Promise<void>}
+   */
+  async replaceLocalTrack(track, stream) {
+    if (this.closed) return;
+    const sender = this.senders.get(track.kind === 'audio' ? 'audio' : 'video');
+    if (!sender) {
+      this.addLocalTrack(track, stream);
+      return;
+    }
+    await sender.replaceTrack(track);
+    if (track.kind === 'video') await this.applyVideoBitrate();
+  }
+
+  async handleNegotiationNeeded() {
+    if (this.closed) return;
+    try {
+      this.makingOffer = true;
+      await this.pc.setLocalDescription();
+      this.sendLocalDescription();
+    } catch (error) {
+      console.error(`Peer: creating an offer failed: ${describeError(error)}`);
+    } finally {
+      this.makingOffer = false;
+    }
+  }
+
+  sendLocalDescription() {
+    const description = this.pc.localDescription;
+    if (!description) return;
+    this.sendSignal({ description: { type: description.type, sdp: description.sdp } });
+  }
+
+  /**
+   * Applies a `signal` from the remote participant.
+   *
+   * The browser queues setRemoteDescription and addIceCandidate in call order.
+   * Each call below starts before the first `await`, so candidates that follow
+   * an offer are applied after it.
+   *
+   * @param {unknown} data
+   * @returns {Promise<void>}
+   */
+  async handleSignal(data) {
+    if (this.closed || typeof data !== 'object' || data === null) return;
+    const signal = /** @type {Record<string, unknown>} */ (data);
+
+    if ('description' in signal) {
+      const description = signal.description;
+      if (!isSessionDescription(description)) {
+        console.warn('Peer: ignored a malformed session description');
+        return;
+      }
+      await this.handleDescription(description);
+    } else if ('candidate' in signal) {
+      await this.handleCandidate(signal.candidate);
+    }
+  }
+
+  /** @param {RTCSessionDescriptionInit} description */
+  async handleDescription(description) {
+    const pc = this.pc;
+    const readyForOffer =
+      !this.makingOffer && (pc.signalingState === 'stable' || this.isSettingRemoteAnswerPending);
+    const offerCollision = description.type === 'offer' && !readyForOffer;
+    this.ignoreOffer = !this.polite && offerCollision;
+    if (this.ignoreOffer) return;
+
+    try {
+      this.isSettingRemoteAnswerPending = description.type === 'answer';
+      // For the polite side, an offer in have-local-offer rolls back the local offer first.
+      await pc.setRemoteDescription(description);
+      this.isSettingRemoteAnswerPending = false;
+      if (description.type === 'offer') {
+        await pc.setLocalDescription();
+        this.sendLocalDescription();
+      }
+    } catch (error) {
+      this.isSettingRemoteAnswerPending = false;
+      console.error(`Peer: applying a remote ${description.type} failed: ${describeError(error)}`);
+    }
+  }
+
+  /** @param {unknown} candidate */
+  async handleCandidate(candidate) {
+    if (candidate !== null && (typeof candidate !== 'object' || Array.isArray(candidate))) {
+      console.warn('Peer: ignored a malformed ICE candidate');
+      return;
+    }
+    try {
+      // null marks the end of candidates.
+      await this.pc.addIceCandidate(/** @type {RTCIceCandidateInit | null} */ (candidate) ?? undefined);
+    } catch (error) {
+      // Candidates of an offer this side ignored cannot be applied, and that is expected.
+      if (!this.ignoreOffer) {
+        console.warn(`Peer: adding an ICE candidate failed: ${describeError(error)}`);
+      }
+    }
+  }
+
+  /**
+   * Uses the browser's stream for the remote side's tracks. The remote side
+   * adds every track with its one local stream, so audio and video share it.
+   *
+   * @param {RTCTrackEvent} event
+   */
+  handleTrack(event) {
+    const [stream] = event.streams;
+    if (stream) {
+      this.remoteStream = stream;
+    } else if (!this.remoteStream.getTracks().includes(event.track)) {
+      this.remoteStream.addTrack(event.track);
+    }
+    this.dispatchEvent(new Event('track'));
+  }
+
+  handleConnectionStateChange() {
+    if (this.pc.connectionState === 'failed') {
+      // An ICE restart starts a new offer through negotiationneeded.
+      this.pc.restartIce();
+    }
+    this.dispatchEvent(new Event('connectionstatechange'));
+  }
+
+  /**
+   * Recovers negotiation after the signaling socket was down, when messages to
+   * this side may have been lost. A local offer still waiting for its answer
+   * is rolled back and the ICE restart sends a new one. A connection that
+   * is not connected also gets an ICE restart.
+   *
+   * @returns {Promise<void>}
+   */
+  async recoverAfterSignalingGap() {
+    if (this.closed) return;
+    const pc = this.pc;
+    try {
+      if (pc.signalingState === 'have-local-offer' && !this.makingOffer) {
+        await pc.setLocalDescription({ type: 'rollback' });
+        pc.restartIce();
+      } else if (pc.connectionState !== 'connected') {
+        pc.restartIce();
+      }
+    } catch (error) {
+      console.warn(`Peer: recovery after a signaling gap failed: ${describeError(error)}`);
+    }
+  }
+
+  /** @param {MessageEvent} event */
+  handleChatMessage(event) {
+    // JSON escapes at most 6 characters per code unit, so a longer string
+    // cannot hold a valid message and is dropped before parsing.
+    if (typeof event.data !== 'string' || event.data.length > MAX_CHAT_LENGTH * 6 + 64) return;
+    /** @type {unknown} */
+    let payload;
+    try {
+      payload = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    if (typeof payload !== 'object' || payload === null) return;
+    const text = /** @type {{ text?: unknown }} */ (payload).text;
+    if (typeof text !== 'string' || text.trim() === '' || text.length > MAX_CHAT_LENGTH) return;
+    /** @type {ChatPayload} */
+    const detail = { text };
+    this.dispatchEvent(new CustomEvent('chat', { detail }));
+  }
+
+  /**
+   * Sends a chat message if the channel is open. Returns whether it was sent.
+   *
+   * @param {string} text at most {@link MAX_CHAT_LENGTH} UTF-16 code units
+   * @returns {boolean}
+   */
+  sendChat(text) {
+    if (this.closed || this.chatChannel.readyState !== 'open') return false;
+    /** @type {ChatPayload} */
+    const payload = { text };
+    try {
+      this.chatChannel.send(JSON.stringify(payload));
+      return true;
+    } catch (error) {
+      console.warn(`Peer: sending a chat message failed: ${describeError(error)}`);
+      return false;
+    }
+  }
+
+  /**
+   * Sets the maximum video send bitrate, so that a browser in a large mesh
+   * does not exceed its upload bandwidth.
+   *
+   * @param {number} bitsPerSecond
+   * @returns {Promise<void>}
+   */
+  async setMaxVideoBitrate(bitsPerSecond) {
+    this.maxVideoBitrate = bitsPerSecond;
+    await this.applyVideoBitrate();
+  }
+
+  async applyVideoBitrate() {
+    const sender = this.senders.get('video');
+    if (this.closed || !sender || this.maxVideoBitrate <= 0) return;
+    try {
+      const parameters = sender.getParameters();
+      // Before the first negotiation some browsers report no encodings, and
+      // setParameters cannot add them. The next stable state tries again.
+      if (!parameters.encodings || parameters.encodings.length === 0) return;
+      if (parameters.encodings[0].maxBitrate === this.maxVideoBitrate) return;
+      parameters.encodings[0].maxBitrate = this.maxVideoBitrate;
+      await sender.setParameters(parameters);
+    } catch (error) {
+      console.warn(`Peer: setting the video bitrate failed: ${describeError(error)}`);
+    }
+  }
+
+  /** Closes the connection and its channel. Local tracks stay open. */
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.chatChannel.close();
+    } catch {
+      // The channel may already be closed.
+    }
+    this.pc.close();
+  }
+}
+
+/**
+ * @param {unknown} value
+ * @returns {value is RTCSessionDescriptionInit}
+ */
+function isSessionDescription(value) {
+  if (typeof value !== 'object' || value === null) return false;
+  const description = /** @type {Record<string, unknown>} */ (value);
+  return (description.type === 'offer' || description.type === 'answer') && typeof description.sdp === 'string';
+}
+
+/**
+ * Returns an error's name for the console. The message is left out because
+ * browsers quote the offending SDP or candidate line in it.
+ *
+ * @param {unknown} error
+ * @returns {string}
+ */
+function describeError(error) {
+  if (error instanceof Error || error instanceof DOMException) return error.name;
+  return 'unknown error';
+}
