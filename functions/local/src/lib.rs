@@ -24,7 +24,7 @@ const LINK_KEY_FILE: &str = "link-key";
 const DATABASE_FILE: &str = "rooms.redb";
 
 /// Settings of the local server, parsed from the command line.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
@@ -32,6 +32,8 @@ pub struct Config {
     pub dev_tokens: Vec<String>,
     /// Base of join links; defaults to `http://<bound address>`.
     pub public_url: Option<String>,
+    /// Tests fix "now" here; `None` uses the system clock.
+    pub clock: Option<Arc<dyn Clock>>,
 }
 
 /// A bound, not yet serving server.
@@ -43,6 +45,32 @@ pub struct Server {
     listener: TcpListener,
     app: axum::Router,
     store: EmbeddedStore,
+    push: Arc<LocalPush>,
+}
+
+/// Dependencies whose DEBUG and TRACE output contains message payloads,
+/// headers or client IP addresses. They are capped at INFO whatever the
+/// requested level, because logs must never hold tokens, names, SDP or IPs.
+const PAYLOAD_LOGGING_TARGETS: [&str; 6] = [
+    "tungstenite",
+    "tokio_tungstenite",
+    "axum::serve",
+    "hyper",
+    "hyper_util",
+    "tower_http",
+];
+
+/// Builds the log filter from `RUST_LOG`-style directives, capping the
+/// payload-logging dependencies at INFO.
+pub fn log_filter(directives: &str) -> tracing_subscriber::EnvFilter {
+    let mut filter = tracing_subscriber::EnvFilter::new(directives);
+    for target in PAYLOAD_LOGGING_TARGETS {
+        let directive = format!("{target}=info")
+            .parse()
+            .expect("static directive is valid");
+        filter = filter.add_directive(directive);
+    }
+    filter
 }
 
 /// Checks a public URL and strips a trailing slash.
@@ -99,8 +127,12 @@ impl Server {
         })?;
         let links = load_or_create_link_key(&config.data_dir)?;
         let database = config.data_dir.join(DATABASE_FILE);
-        let store = EmbeddedStore::open(&database)
-            .with_context(|| format!("cannot open database {}", database.display()))?;
+        let store = EmbeddedStore::open(&database).with_context(|| {
+            format!(
+                "cannot open database {} (is another video-local using this --data-dir?)",
+                database.display()
+            )
+        })?;
 
         let mut tokens = DevTokens::default();
         for pair in &config.dev_tokens {
@@ -128,7 +160,10 @@ impl Server {
             None => format!("http://{address}"),
         };
 
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let clock: Arc<dyn Clock> = config
+            .clock
+            .clone()
+            .unwrap_or_else(|| Arc::new(SystemClock));
         let rooms = Arc::new(store.clone());
         let push = Arc::new(LocalPush::default());
         let signaling = Signaling {
@@ -147,7 +182,7 @@ impl Server {
             public_url: public_url.clone(),
             local_signaling: Some(Arc::new(LocalSignaling {
                 signaling: Arc::new(signaling),
-                push,
+                push: push.clone(),
             })),
         };
         Ok(Self {
@@ -157,6 +192,7 @@ impl Server {
             listener,
             app: router(state),
             store,
+            push,
         })
     }
 
@@ -179,11 +215,29 @@ impl Server {
                 }
             }
         });
+        let push = self.push.clone();
+        let shutdown = async move {
+            shutdown.await;
+            // Sockets are not part of axum's graceful shutdown; tell the
+            // browsers the server is going away so they reconnect.
+            push.close_all(1001);
+        };
         let result = axum::serve(self.listener, self.app)
             .with_graceful_shutdown(shutdown)
             .await
             .context("server failed");
         purge.abort();
+        // Wait for the task to drop its store handle, so the database file is
+        // unlocked when this returns.
+        let _ = purge.await;
+        // axum finishes a connection's task just after `serve` returns, and
+        // that task still owns a router clone with a store handle. Wait
+        // briefly for it, so the database is unlocked for a restart in the
+        // same process (the tests do that).
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while self.store.handle_count() > 1 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         result
     }
 }

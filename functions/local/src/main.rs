@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
 use tracing_subscriber::EnvFilter;
-use video_local::{Config, Server};
+use video_local::{Config, Server, log_filter};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum LogFormat {
@@ -43,7 +43,8 @@ struct Args {
 }
 
 fn init_tracing(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let directives = std::env::var(EnvFilter::DEFAULT_ENV).unwrap_or_else(|_| "info".to_owned());
+    let filter = log_filter(&directives);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -80,6 +81,7 @@ async fn main() -> anyhow::Result<()> {
         data_dir: args.data_dir,
         dev_tokens: args.dev_tokens,
         public_url: args.public_url,
+        clock: None,
     };
     let server = match Server::bind(config).await {
         Ok(server) => server,

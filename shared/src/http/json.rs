@@ -57,24 +57,30 @@ where
                     )
                 }
             })?;
-        let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
-        let value = serde_path_to_error::deserialize(deserializer).map_err(|error| {
-            let path = error.path().to_string();
-            let inner = error.into_inner();
-            let (code, field) = if inner.is_syntax() || inner.is_eof() {
-                ("invalid-json", None)
-            } else {
-                ("invalid-field", (path != ".").then_some(path))
-            };
-            let message = match &field {
-                Some(field) => format!("{field}: {inner}"),
-                None => format!("malformed JSON: {inner}"),
-            };
+        // Syntax first, so a truncated body is always reported as malformed
+        // JSON and never as a field of the wrong type.
+        let document: serde_json::Value = serde_json::from_slice(&bytes).map_err(|error| {
+            ApiError::client(
+                StatusCode::BAD_REQUEST,
+                "invalid-json",
+                format!("malformed JSON: {error}"),
+            )
+        })?;
+        if !document.is_object() {
+            return Err(ApiError::client(
+                StatusCode::BAD_REQUEST,
+                "invalid-json",
+                "the request body must be a JSON object",
+            ));
+        }
+        let value = serde_path_to_error::deserialize(document).map_err(|error| {
+            let field = error.path().to_string();
+            let message = format!("{field}: {}", error.into_inner());
             ApiError::Client {
                 status: StatusCode::BAD_REQUEST,
-                code,
+                code: "invalid-field",
                 message,
-                field,
+                field: (field != ".").then_some(field),
             }
         })?;
         Ok(Self(value))

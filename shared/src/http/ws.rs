@@ -55,6 +55,13 @@ impl LocalPush {
         self.sockets().remove(connection_id);
     }
 
+    /// Closes every socket, e.g. with 1001 (going away) at shutdown.
+    pub fn close_all(&self, code: u16) {
+        for sender in self.sockets().values() {
+            let _ = sender.try_send(Outbound::Close(code));
+        }
+    }
+
     fn enqueue(&self, connection_id: &str, item: Outbound) -> Result<(), PushError> {
         let sender = self
             .sockets()
@@ -139,7 +146,7 @@ async fn serve_socket(local: Arc<LocalSignaling>, socket: WebSocket, connection_
     let mut outbound = local.push.register(&connection_id);
     let (mut sink, mut stream) = socket.split();
 
-    let writer = tokio::spawn(async move {
+    let mut writer = tokio::spawn(async move {
         while let Some(item) = outbound.recv().await {
             let result = match item {
                 Outbound::Text(text) => sink.send(Message::Text(Utf8Bytes::from(text))).await,
@@ -158,10 +165,16 @@ async fn serve_socket(local: Arc<LocalSignaling>, socket: WebSocket, connection_
         }
     });
 
-    while let Some(received) = stream.next().await {
+    loop {
+        // Stop reading once the writer has sent a close frame or failed;
+        // the peer's close reply is not waited for.
+        let received = tokio::select! {
+            received = stream.next() => received,
+            _ = &mut writer => break,
+        };
         let text = match received {
-            Ok(Message::Text(text)) => text,
-            Ok(Message::Binary(_)) => {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Binary(_))) => {
                 let error = ServerMessage::error(
                     ErrorCode::InvalidMessage,
                     "binary messages are not supported; send JSON text",
@@ -169,9 +182,9 @@ async fn serve_socket(local: Arc<LocalSignaling>, socket: WebSocket, connection_
                 let _ = local.push.send(&connection_id, &error.to_json()).await;
                 continue;
             }
-            Ok(Message::Close(_)) => break,
-            Ok(Message::Ping(_) | Message::Pong(_)) => continue,
-            Err(error) => {
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Close(_))) | None => break,
+            Some(Err(error)) => {
                 debug!(error = %error, "socket read failed");
                 break;
             }
@@ -181,9 +194,6 @@ async fn serve_socket(local: Arc<LocalSignaling>, socket: WebSocket, connection_
             .signaling
             .handle_message(&connection_id, text.as_str())
             .await;
-        if writer.is_finished() {
-            break;
-        }
     }
 
     local.push.unregister(&connection_id);
@@ -191,6 +201,8 @@ async fn serve_socket(local: Arc<LocalSignaling>, socket: WebSocket, connection_
         warn!(error = %error, "cleanup after socket close failed");
     }
     // The writer ends once its queue is dropped by `unregister`.
-    let _ = writer.await;
+    if !writer.is_finished() {
+        let _ = writer.await;
+    }
     debug!("socket closed");
 }

@@ -428,3 +428,6 @@ impl Signaling {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

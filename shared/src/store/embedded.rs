@@ -50,6 +50,12 @@ impl EmbeddedStore {
         Ok(Self { db: Arc::new(db) })
     }
 
+    /// Returns how many handles share the open database; the file stays
+    /// locked until the last one is dropped.
+    pub fn handle_count(&self) -> usize {
+        Arc::strong_count(&self.db)
+    }
+
     /// Runs blocking redb work off the async runtime's worker threads.
     async fn blocking<T, F>(&self, work: F) -> Result<T, StoreError>
     where

@@ -91,3 +91,71 @@ pub trait ParticipantStore: Send + Sync {
         connection_id: &str,
     ) -> Result<Option<Participant>, StoreError>;
 }
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod contract;
+
+#[cfg(test)]
+mod tests {
+    use super::contract;
+    use super::embedded::EmbeddedStore;
+    use super::memory_participants::MemoryParticipants;
+
+    #[tokio::test]
+    async fn embedded_store_passes_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        let counter = std::sync::atomic::AtomicUsize::new(0);
+        contract::room_store_contract(|| {
+            let index = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let path = dir.path().join(format!("rooms-{index}.redb"));
+            async move { EmbeddedStore::open(&path).unwrap() }
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn embedded_store_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rooms.redb");
+        let room = contract::sample_room("dr-a", "2026-12-13");
+        {
+            let store = EmbeddedStore::open(&path).unwrap();
+            super::RoomStore::insert(&store, &room).await.unwrap();
+        }
+        let store = EmbeddedStore::open(&path).unwrap();
+        let found = super::RoomStore::get(&store, &room.id, room.created_at)
+            .await
+            .unwrap();
+        assert_eq!(found, Some(room));
+    }
+
+    #[tokio::test]
+    async fn embedded_purge_removes_only_expired() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(&dir.path().join("rooms.redb")).unwrap();
+        let kept = contract::sample_room("dr-a", "2026-12-13");
+        let mut expired = contract::sample_room("dr-a", "2026-12-14");
+        expired.expires_at = kept.created_at;
+        super::RoomStore::insert(&store, &kept).await.unwrap();
+        super::RoomStore::insert(&store, &expired).await.unwrap();
+        assert_eq!(store.purge_expired(kept.created_at).await.unwrap(), 1);
+        let later = kept.created_at - chrono::Duration::days(1);
+        assert!(
+            super::RoomStore::get(&store, &kept.id, later)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            super::RoomStore::get(&store, &expired.id, later)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn memory_participants_pass_contract() {
+        contract::participant_store_contract(|| async { MemoryParticipants::default() }).await;
+    }
+}

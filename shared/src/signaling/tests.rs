@@ -1,0 +1,427 @@
+//! Signaling state machine tests with an in-memory store, a fixed clock and a
+//! push adapter that records what each connection was sent.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use super::*;
+use crate::clock::FixedClock;
+use crate::store::contract::sample_room;
+use crate::store::embedded::EmbeddedStore;
+use crate::store::memory_participants::MemoryParticipants;
+
+#[derive(Default)]
+struct RecordingPush {
+    sent: Mutex<HashMap<String, Vec<Value>>>,
+    closed: Mutex<HashMap<String, u16>>,
+    gone: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl Push for RecordingPush {
+    async fn send(&self, connection_id: &str, text: &str) -> Result<(), PushError> {
+        if self
+            .gone
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|id| id == connection_id)
+        {
+            return Err(PushError::Gone);
+        }
+        let value = serde_json::from_str(text).unwrap();
+        self.sent
+            .lock()
+            .unwrap()
+            .entry(connection_id.to_owned())
+            .or_default()
+            .push(value);
+        Ok(())
+    }
+
+    async fn close(&self, connection_id: &str, code: u16) -> Result<(), PushError> {
+        self.closed
+            .lock()
+            .unwrap()
+            .insert(connection_id.to_owned(), code);
+        Ok(())
+    }
+}
+
+impl RecordingPush {
+    fn take(&self, connection_id: &str) -> Vec<Value> {
+        self.sent
+            .lock()
+            .unwrap()
+            .remove(connection_id)
+            .unwrap_or_default()
+    }
+
+    fn last(&self, connection_id: &str) -> Value {
+        self.take(connection_id).pop().unwrap_or(Value::Null)
+    }
+
+    fn close_code(&self, connection_id: &str) -> Option<u16> {
+        self.closed.lock().unwrap().get(connection_id).copied()
+    }
+}
+
+struct Harness {
+    signaling: Signaling,
+    push: Arc<RecordingPush>,
+    token: String,
+    _dir: tempfile::TempDir,
+}
+
+fn utc(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// A room on `day` in Europe/Berlin, with the clock fixed at `now`.
+async fn harness(day: &str, now: &str) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(&dir.path().join("rooms.redb")).unwrap();
+    let room = sample_room("dr-a", day);
+    RoomStore::insert(&store, &room).await.unwrap();
+    let links = LinkKey::generate();
+    let push = Arc::new(RecordingPush::default());
+    Harness {
+        token: links.token_for(&room.id),
+        signaling: Signaling {
+            rooms: Arc::new(store),
+            participants: Arc::new(MemoryParticipants::default()),
+            push: push.clone(),
+            links,
+            clock: Arc::new(FixedClock(utc(now))),
+            ice_servers: Vec::new(),
+        },
+        push,
+        _dir: dir,
+    }
+}
+
+impl Harness {
+    async fn send(&self, connection: &str, message: Value) {
+        let _ = self
+            .signaling
+            .handle_message(connection, &message.to_string())
+            .await;
+    }
+
+    async fn join(&self, connection: &str, name: &str) -> Value {
+        self.send(
+            connection,
+            json!({"type": "join", "v": 1, "token": self.token, "name": name}),
+        )
+        .await;
+        self.push.last(connection)
+    }
+
+    async fn check_state(&self) -> Value {
+        self.send(
+            "checker",
+            json!({"type": "check", "v": 1, "token": self.token}),
+        )
+        .await;
+        self.push.last("checker")
+    }
+}
+
+#[tokio::test]
+async fn check_reports_open_during_day() {
+    let h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    let status = h.check_state().await;
+    assert_eq!(status["type"], "status");
+    assert_eq!(status["state"], "open");
+    assert_eq!(status["date"], "2026-12-13");
+    assert_eq!(status["validFrom"], "2026-12-12T23:00:00Z");
+}
+
+#[tokio::test]
+async fn check_reports_not_yet_open_before_midnight() {
+    let h = harness("2026-12-13", "2026-12-12T22:59:59Z").await;
+    assert_eq!(h.check_state().await["state"], "not-yet-open");
+}
+
+#[tokio::test]
+async fn check_reports_expired_after_day() {
+    let h = harness("2026-12-13", "2026-12-13T23:00:00Z").await;
+    assert_eq!(h.check_state().await["state"], "expired");
+}
+
+#[tokio::test]
+async fn fall_back_day_admits_until_local_midnight() {
+    // 23:30 CET on the 25-hour day of 2026-10-25 is 22:30 UTC.
+    let h = harness("2026-10-25", "2026-10-25T22:30:00Z").await;
+    assert_eq!(h.join("a", "Anna").await["type"], "joined");
+}
+
+#[tokio::test]
+async fn spring_forward_day_ends_after_23_hours() {
+    // Midnight after 2026-03-29 in Berlin is 22:00 UTC (CEST).
+    let h = harness("2026-03-29", "2026-03-29T22:00:00Z").await;
+    let reply = h.join("a", "Anna").await;
+    assert_eq!(reply["code"], "room-not-open");
+    assert_eq!(reply["state"], "expired");
+}
+
+#[tokio::test]
+async fn join_before_day_is_refused_with_date() {
+    let h = harness("2026-12-13", "2026-12-12T12:00:00Z").await;
+    let reply = h.join("a", "Anna").await;
+    assert_eq!(reply["code"], "room-not-open");
+    assert_eq!(reply["date"], "2026-12-13");
+    assert_eq!(reply["state"], "not-yet-open");
+    assert_eq!(h.push.close_code("a"), Some(4002));
+}
+
+#[tokio::test]
+async fn invalid_token_is_refused_and_closed() {
+    let h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    let forged = format!("{}x", &h.token[..h.token.len() - 1]);
+    h.send(
+        "a",
+        json!({"type": "join", "v": 1, "token": forged, "name": "Anna"}),
+    )
+    .await;
+    assert_eq!(h.push.last("a")["code"], "invalid-link");
+    assert_eq!(h.push.close_code("a"), Some(4001));
+}
+
+#[tokio::test]
+async fn deleted_room_link_is_invalid() {
+    let h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    let room_id = h.token.split('.').next().unwrap();
+    assert!(h.signaling.rooms.delete("dr-a", room_id).await.unwrap());
+    assert_eq!(h.join("a", "Anna").await["code"], "invalid-link");
+}
+
+#[tokio::test]
+async fn unsupported_version_is_refused() {
+    let h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    h.send(
+        "a",
+        json!({"type": "join", "v": 2, "token": h.token, "name": "Anna"}),
+    )
+    .await;
+    assert_eq!(h.push.last("a")["code"], "unsupported-version");
+    assert_eq!(h.push.close_code("a"), Some(4000));
+}
+
+#[tokio::test]
+async fn second_participant_sees_first_and_is_announced() {
+    let h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    let first = h.join("a", "Dr. Weber").await;
+    assert_eq!(first["peers"], json!([]));
+    let second = h.join("b", "Anna").await;
+    assert_eq!(second["type"], "joined");
+    assert_eq!(second["peers"][0]["peerId"], first["peerId"]);
+    assert_eq!(second["peers"][0]["name"], "Dr. Weber");
+    assert_eq!(second["maxParticipants"], 8);
+    let announced = h.push.last("a");
+    assert_eq!(announced["type"], "peer-joined");
+    assert_eq!(announced["peerId"], second["peerId"]);
+    assert_eq!(announced["name"], "Anna");
+}
+
+#[tokio::test]
+async fn ninth_participant_gets_room_full() {
+    let h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    for index in 0..8 {
+        assert_eq!(h.join(&format!("c{index}"), "Gast").await["type"], "joined");
+    }
+    assert_eq!(h.join("c8", "Gast").await["code"], "room-full");
+    assert_eq!(h.push.close_code("c8"), Some(4003));
+}
+
+#[tokio::test]
+async fn place_frees_after_leave() {
+    let h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    for index in 0..8 {
+        h.join(&format!("c{index}"), "Gast").await;
+    }
+    h.signaling.handle_disconnect("c3").await.unwrap();
+    assert_eq!(h.join("c8", "Gast").await["type"], "joined");
+}
+
+#[tokio::test]
+async fn signal_is_relayed_with_sender_id() {
+    let h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    let first = h.join("a", "A").await;
+    let second = h.join("b", "B").await;
+    h.push.take("a");
+    let data = json!({"description": {"type": "offer", "sdp": "v=0"}});
+    h.send(
+        "b",
+        json!({"type": "signal", "to": first["peerId"], "data": data}),
+    )
+    .await;
+    let relayed = h.push.last("a");
+    assert_eq!(relayed["type"], "signal");
+    assert_eq!(relayed["from"], second["peerId"]);
+    assert_eq!(relayed["data"], data);
+    assert!(h.push.take("b").is_empty());
+}
+
+#[tokio::test]
+async fn signal_before_join_is_rejected() {
+    let h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    h.send(
+        "a",
+        json!({"type": "signal", "to": "x", "data": {"candidate": null}}),
+    )
+    .await;
+    assert_eq!(h.push.last("a")["code"], "not-joined");
+    assert_eq!(h.push.close_code("a"), None);
+}
+
+#[tokio::test]
+async fn signal_to_self_or_stranger_is_unknown_peer() {
+    let h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    let me = h.join("a", "A").await;
+    for to in [me["peerId"].clone(), json!(random_id())] {
+        h.send(
+            "a",
+            json!({"type": "signal", "to": to, "data": {"candidate": null}}),
+        )
+        .await;
+        assert_eq!(h.push.last("a")["code"], "unknown-peer");
+    }
+}
+
+#[tokio::test]
+async fn second_join_on_same_connection_is_rejected() {
+    let h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    h.join("a", "A").await;
+    assert_eq!(h.join("a", "A").await["code"], "already-joined");
+}
+
+#[tokio::test]
+async fn invalid_name_keeps_connection_open() {
+    let h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    assert_eq!(h.join("a", "   ").await["code"], "invalid-name");
+    assert_eq!(h.push.close_code("a"), None);
+    assert_eq!(h.join("a", "Anna").await["type"], "joined");
+}
+
+#[tokio::test]
+async fn disconnect_announces_departure() {
+    let h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    h.join("a", "A").await;
+    let second = h.join("b", "B").await;
+    h.signaling.handle_disconnect("b").await.unwrap();
+    let left = h.push.last("a");
+    assert_eq!(left["type"], "peer-left");
+    assert_eq!(left["peerId"], second["peerId"]);
+}
+
+#[tokio::test]
+async fn leave_announces_and_closes_normally() {
+    let h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    h.join("a", "A").await;
+    h.join("b", "B").await;
+    h.send("b", json!({"type": "leave"})).await;
+    assert_eq!(h.push.last("a")["type"], "peer-left");
+    assert_eq!(h.push.close_code("b"), Some(1000));
+}
+
+#[tokio::test]
+async fn gone_peer_is_removed_and_others_still_served() {
+    let h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    h.join("a", "A").await;
+    let gone = h.join("b", "B").await;
+    h.join("c", "C").await;
+    h.push.take("a");
+    h.push.gone.lock().unwrap().push("b".to_owned());
+    h.send(
+        "d",
+        json!({"type": "join", "v": 1, "token": h.token, "name": "D"}),
+    )
+    .await;
+    let to_d = h.push.take("d");
+    assert_eq!(to_d[0]["type"], "joined");
+    assert!(
+        to_d.iter()
+            .any(|m| m["type"] == "peer-left" && m["peerId"] == gone["peerId"]),
+        "{to_d:?}"
+    );
+    let to_a = h.push.take("a");
+    assert!(to_a.iter().any(|m| m["type"] == "peer-joined"), "{to_a:?}");
+    assert!(
+        to_a.iter()
+            .any(|m| m["type"] == "peer-left" && m["peerId"] == gone["peerId"]),
+        "{to_a:?}"
+    );
+    let left_c = h.push.take("c");
+    assert!(
+        left_c.iter().any(|m| m["type"] == "peer-left"),
+        "{left_c:?}"
+    );
+}
+
+#[tokio::test]
+async fn resume_keeps_peer_id_without_announcements() {
+    let h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    h.join("a", "A").await;
+    let second = h.join("b", "B").await;
+    h.push.take("a");
+    let resume = json!({"peerId": second["peerId"], "key": second["resumeKey"]});
+    h.send(
+        "b2",
+        json!({"type": "join", "v": 1, "token": h.token, "name": "B", "resume": resume}),
+    )
+    .await;
+    let resumed = h.push.last("b2");
+    assert_eq!(resumed["type"], "joined");
+    assert_eq!(resumed["peerId"], second["peerId"]);
+    assert_eq!(resumed["peers"].as_array().unwrap().len(), 1);
+    assert_eq!(h.push.close_code("b"), Some(1000));
+    // The old socket's late close must not announce a departure.
+    h.signaling.handle_disconnect("b").await.unwrap();
+    assert!(h.push.take("a").is_empty());
+}
+
+#[tokio::test]
+async fn resume_with_wrong_key_joins_as_new_peer() {
+    let h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    let first = h.join("a", "A").await;
+    let resume = json!({"peerId": first["peerId"], "key": "guessed"});
+    h.send(
+        "x",
+        json!({"type": "join", "v": 1, "token": h.token, "name": "X", "resume": resume}),
+    )
+    .await;
+    let joined = h.push.last("x");
+    assert_eq!(joined["type"], "joined");
+    assert_ne!(joined["peerId"], first["peerId"]);
+}
+
+#[tokio::test]
+async fn bad_messages_get_errors_and_ping_still_works() {
+    let h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    for (text, code) in [
+        ("{", "invalid-message"),
+        (r#"{"type":"dance"}"#, "unknown-type"),
+        (
+            &format!(r#"{{"type":"ping","x":"{}"}}"#, "y".repeat(40_000)),
+            "message-too-large",
+        ),
+    ] {
+        let _ = h.signaling.handle_message("a", text).await;
+        assert_eq!(
+            h.push.last("a")["code"],
+            code,
+            "{}",
+            &text[..text.len().min(30)]
+        );
+    }
+    h.send("a", json!({"type": "ping"})).await;
+    assert_eq!(h.push.last("a")["type"], "pong");
+    assert_eq!(h.push.close_code("a"), None);
+}

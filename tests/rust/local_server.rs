@@ -1,0 +1,399 @@
+//! Black-box tests of the local server on port 0: persistence, link secrecy
+//! and the signaling WebSocket.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use video_core::clock::{Clock, FixedClock};
+use video_tests::{
+    Received, RunningServer, Socket, TOKEN_A, connect, local_config, receive, receive_json,
+    send_json, send_text, test_now,
+};
+
+fn fixed_clock() -> Option<Arc<dyn Clock>> {
+    Some(Arc::new(FixedClock(test_now())))
+}
+
+async fn start(dir: &std::path::Path) -> RunningServer {
+    RunningServer::start(local_config(dir, fixed_clock())).await
+}
+
+/// Creates a room through the HTTP API and returns its JSON.
+async fn create_room(server: &RunningServer, date: &str) -> Value {
+    let client = reqwest_free::Client;
+    client
+        .post_json(server, "/api/rooms", TOKEN_A, &json!({ "date": date }))
+        .await
+}
+
+/// A tiny HTTP/1.1 client over a TCP stream, enough for these tests and free
+/// of another HTTP stack.
+mod reqwest_free {
+    use serde_json::Value;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    pub struct Client;
+
+    impl Client {
+        pub async fn request(
+            &self,
+            server: &super::RunningServer,
+            method: &str,
+            path: &str,
+            token: &str,
+            body: Option<&Value>,
+        ) -> (u16, String) {
+            let mut stream = tokio::net::TcpStream::connect(server.address)
+                .await
+                .unwrap();
+            let body_text = body.map(Value::to_string).unwrap_or_default();
+            let request = format!(
+                "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body_text}",
+                server.address,
+                body_text.len()
+            );
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut response = String::new();
+            stream.read_to_string(&mut response).await.unwrap();
+            let status = response[9..12].parse().unwrap();
+            let body = response
+                .split_once("\r\n\r\n")
+                .map(|(_, body)| body.to_owned())
+                .unwrap_or_default();
+            (status, body)
+        }
+
+        pub async fn post_json(
+            &self,
+            server: &super::RunningServer,
+            path: &str,
+            token: &str,
+            body: &Value,
+        ) -> Value {
+            let (status, text) = self.request(server, "POST", path, token, Some(body)).await;
+            assert_eq!(status, 201, "{text}");
+            serde_json::from_str(&text).unwrap()
+        }
+    }
+}
+
+fn token_of(room: &Value) -> String {
+    room["joinUrl"]
+        .as_str()
+        .unwrap()
+        .split_once('#')
+        .unwrap()
+        .1
+        .to_owned()
+}
+
+async fn join(server: &RunningServer, token: &str, name: &str) -> (Socket, Value) {
+    let mut socket = connect(server.address).await;
+    send_json(
+        &mut socket,
+        json!({"type": "join", "v": 1, "token": token, "name": name}),
+    )
+    .await;
+    let reply = receive_json(&mut socket).await;
+    (socket, reply)
+}
+
+async fn expect_closed(socket: &mut Socket, code: u16) {
+    match receive(socket).await {
+        Received::Closed(received) => assert_eq!(received, Some(code)),
+        Received::Json(value) => panic!("expected close {code}, got {value}"),
+    }
+}
+
+#[tokio::test]
+async fn generated_token_is_printed_and_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = local_config(dir.path(), fixed_clock());
+    config.dev_tokens.clear();
+    let server = RunningServer::start(config).await;
+    let token = server
+        .generated_token
+        .clone()
+        .expect("a token is generated");
+    assert_eq!(token.len(), 32);
+    let (status, body) = reqwest_free::Client
+        .request(&server, "GET", "/api/rooms", &token, None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn rooms_and_links_survive_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let room = create_room(&server, "2026-12-04").await;
+    server.stop().await;
+
+    let server = start(dir.path()).await;
+    let path = format!("/api/rooms/{}", room["id"].as_str().unwrap());
+    let (status, body) = reqwest_free::Client
+        .request(&server, "GET", &path, TOKEN_A, None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let reloaded: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(token_of(&reloaded), token_of(&room));
+    let (_socket, joined) = join(&server, &token_of(&room), "Anna").await;
+    assert_eq!(joined["type"], "joined");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn database_copy_alone_yields_no_working_link() {
+    let original = tempfile::tempdir().unwrap();
+    let server = start(original.path()).await;
+    let room = create_room(&server, "2026-12-04").await;
+    let token = token_of(&room);
+    server.stop().await;
+
+    let database = std::fs::read(original.path().join("rooms.redb")).unwrap();
+    let tag = token.split_once('.').unwrap().1;
+    assert!(
+        !database
+            .windows(tag.len())
+            .any(|window| window == tag.as_bytes()),
+        "the database holds the link tag"
+    );
+
+    let copy = tempfile::tempdir().unwrap();
+    std::fs::write(copy.path().join("rooms.redb"), &database).unwrap();
+    let server = start(copy.path()).await;
+    let path = format!("/api/rooms/{}", room["id"].as_str().unwrap());
+    let (status, body) = reqwest_free::Client
+        .request(&server, "GET", &path, TOKEN_A, None)
+        .await;
+    assert_eq!(status, 200, "the copy holds the room");
+    let copied: Value = serde_json::from_str(&body).unwrap();
+    assert_ne!(token_of(&copied), token);
+    let (mut socket, reply) = join(&server, &token, "Mallory").await;
+    assert_eq!(reply["code"], "invalid-link");
+    expect_closed(&mut socket, 4001).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn link_key_file_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let mode = std::fs::metadata(dir.path().join("link-key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn check_reports_state_and_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    for (date, state) in [("2026-12-04", "open"), ("2026-12-05", "not-yet-open")] {
+        let room = create_room(&server, date).await;
+        let mut socket = connect(server.address).await;
+        send_json(
+            &mut socket,
+            json!({"type": "check", "v": 1, "token": token_of(&room)}),
+        )
+        .await;
+        let status = receive_json(&mut socket).await;
+        assert_eq!(status["type"], "status");
+        assert_eq!(status["state"], state);
+        assert_eq!(status["date"], date);
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn two_participants_exchange_signals() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let token = token_of(&create_room(&server, "2026-12-04").await);
+    let (mut first, first_joined) = join(&server, &token, "Dr. Weber").await;
+    let (mut second, second_joined) = join(&server, &token, "Anna").await;
+    assert_eq!(second_joined["peers"][0]["peerId"], first_joined["peerId"]);
+    let arrival = receive_json(&mut first).await;
+    assert_eq!(arrival["type"], "peer-joined");
+    assert_eq!(arrival["name"], "Anna");
+
+    let offer = json!({"description": {"type": "offer", "sdp": "v=0\r\n"}});
+    send_json(
+        &mut second,
+        json!({"type": "signal", "to": first_joined["peerId"], "data": offer}),
+    )
+    .await;
+    let relayed = receive_json(&mut first).await;
+    assert_eq!(
+        relayed,
+        json!({"type": "signal", "from": second_joined["peerId"], "data": offer})
+    );
+
+    let candidate = json!({"candidate": {"candidate": "candidate:1 1 udp 1 127.0.0.1 5000 typ host", "sdpMid": "0"}});
+    send_json(
+        &mut first,
+        json!({"type": "signal", "to": second_joined["peerId"], "data": candidate}),
+    )
+    .await;
+    assert_eq!(receive_json(&mut second).await["data"], candidate);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn ninth_socket_gets_room_full_and_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let token = token_of(&create_room(&server, "2026-12-04").await);
+    let mut sockets = Vec::new();
+    for index in 0..8 {
+        let (socket, joined) = join(&server, &token, &format!("Gast {index}")).await;
+        assert_eq!(joined["type"], "joined", "participant {index}");
+        sockets.push(socket);
+    }
+    let (mut ninth, reply) = join(&server, &token, "Gast 9").await;
+    assert_eq!(reply["code"], "room-full");
+    expect_closed(&mut ninth, 4003).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn tomorrow_room_refuses_join_with_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let token = token_of(&create_room(&server, "2026-12-05").await);
+    let (mut socket, reply) = join(&server, &token, "Anna").await;
+    assert_eq!(reply["code"], "room-not-open");
+    assert_eq!(reply["date"], "2026-12-05");
+    assert_eq!(reply["state"], "not-yet-open");
+    expect_closed(&mut socket, 4002).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn rooms_are_isolated_from_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let first_token = token_of(&create_room(&server, "2026-12-04").await);
+    let second_token = token_of(&create_room(&server, "2026-12-04").await);
+    let (_first, first_joined) = join(&server, &first_token, "A").await;
+    let (mut stranger, _) = join(&server, &second_token, "B").await;
+    let data = json!({"candidate": null});
+    send_json(
+        &mut stranger,
+        json!({"type": "signal", "to": first_joined["peerId"], "data": data}),
+    )
+    .await;
+    assert_eq!(receive_json(&mut stranger).await["code"], "unknown-peer");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_messages_keep_connection_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let mut socket = connect(server.address).await;
+    let oversized = format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(40 * 1024));
+    for (text, code) in [
+        ("not json".to_owned(), "invalid-message"),
+        (r#"{"type":"teleport"}"#.to_owned(), "unknown-type"),
+        (r#"{"type":"join","v":1}"#.to_owned(), "invalid-message"),
+        (oversized, "message-too-large"),
+    ] {
+        send_text(&mut socket, text).await;
+        assert_eq!(receive_json(&mut socket).await["code"], code);
+    }
+    socket.send_binary_for_test().await;
+    assert_eq!(receive_json(&mut socket).await["code"], "invalid-message");
+    send_json(&mut socket, json!({"type": "ping"})).await;
+    assert_eq!(receive_json(&mut socket).await["type"], "pong");
+    server.stop().await;
+}
+
+trait SendBinary {
+    async fn send_binary_for_test(&mut self);
+}
+
+impl SendBinary for Socket {
+    async fn send_binary_for_test(&mut self) {
+        use futures_util::SinkExt;
+        self.send(tokio_tungstenite::tungstenite::Message::binary(vec![
+            1, 2, 3,
+        ]))
+        .await
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn closing_socket_announces_departure() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let token = token_of(&create_room(&server, "2026-12-04").await);
+    let (mut first, _) = join(&server, &token, "A").await;
+    let (second, second_joined) = join(&server, &token, "B").await;
+    assert_eq!(receive_json(&mut first).await["type"], "peer-joined");
+    drop(second);
+    let left = receive_json(&mut first).await;
+    assert_eq!(left["type"], "peer-left");
+    assert_eq!(left["peerId"], second_joined["peerId"]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn resume_on_new_socket_keeps_peer_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let token = token_of(&create_room(&server, "2026-12-04").await);
+    let (mut first, _) = join(&server, &token, "A").await;
+    let (mut old, joined) = join(&server, &token, "B").await;
+    assert_eq!(receive_json(&mut first).await["type"], "peer-joined");
+
+    let mut replacement = connect(server.address).await;
+    let resume = json!({"peerId": joined["peerId"], "key": joined["resumeKey"]});
+    send_json(
+        &mut replacement,
+        json!({"type": "join", "v": 1, "token": token, "name": "B", "resume": resume}),
+    )
+    .await;
+    let resumed = receive_json(&mut replacement).await;
+    assert_eq!(resumed["peerId"], joined["peerId"]);
+    expect_closed(&mut old, 1000).await;
+
+    // The first participant hears nothing about the swap; a ping proves the
+    // queue is empty.
+    send_json(&mut first, json!({"type": "ping"})).await;
+    assert_eq!(receive_json(&mut first).await["type"], "pong");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn cross_origin_upgrade_is_forbidden() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let mut request = format!("ws://{}/ws", server.address)
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("origin", "https://evil.example".parse().unwrap());
+    let result = tokio_tungstenite::connect_async(request).await;
+    let Err(tokio_tungstenite::tungstenite::Error::Http(response)) = result else {
+        panic!("cross-origin upgrade was accepted");
+    };
+    assert_eq!(response.status(), 403);
+
+    let mut request = format!("ws://{}/ws", server.address)
+        .into_client_request()
+        .unwrap();
+    let same_origin = format!("http://{}", server.address);
+    request
+        .headers_mut()
+        .insert("origin", same_origin.parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(request).await.is_ok());
+    server.stop().await;
+}
