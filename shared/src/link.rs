@@ -2,9 +2,9 @@
 //!
 //! A token is `<room id>.<tag>`: the room id (128 random bits) and a
 //! base64url HMAC-SHA256 tag of that id under the link key. The link key is
-//! 256 random bits kept outside the database (a file beside it locally, a
-//! secret in AWS), so a copy of the database alone yields no working link,
-//! and the server can still rebuild a room's link for the morning email.
+//! 256 random bits kept outside the database, in a file beside it locally and
+//! in a secret in AWS. So a copy of the database alone yields no working
+//! link, while the server can still rebuild a room's link for an email.
 //! Tags are compared in constant time.
 
 use base64::Engine;
@@ -30,8 +30,8 @@ impl std::fmt::Debug for LinkKey {
     }
 }
 
-/// A token that failed to parse or verify. Deliberately carries no detail, so
-/// callers cannot leak which part was wrong.
+/// A token that failed to parse or verify. It carries no detail, so callers
+/// cannot reveal which part was wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("invalid link token")]
 pub struct InvalidToken;

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Ut
 use chrono_tz::Tz;
 use serde::Serialize;
 
-/// Where an instant lies relative to a room's day.
+/// Position of an instant relative to a room's day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DayState {
@@ -48,9 +48,9 @@ impl DayWindow {
 
 /// Returns the first instant of `date` in `zone`.
 ///
-/// Midnight itself is skipped in zones whose clocks jump forward at 00:00 (for
-/// example America/Santiago in September); the day then starts at the first
-/// local time that exists. Where midnight occurs twice, the earlier one counts.
+/// In zones whose clocks jump forward at 00:00 (America/Santiago in
+/// September), midnight does not exist, so the day starts at the first local
+/// time that does. Where midnight occurs twice, the earlier one counts.
 pub fn start_of_day(date: NaiveDate, zone: Tz) -> DateTime<Utc> {
     let mut local = date.and_time(NaiveTime::MIN);
     // Real DST gaps are at most two hours; 15-minute steps find every zone's

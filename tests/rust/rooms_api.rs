@@ -297,8 +297,8 @@ async fn list_defaults_cover_last_week_to_25_weeks() {
             StatusCode::CREATED
         );
     }
-    // 2027-05-28 is one day beyond today + 25 weeks (2027-05-28 is 175 days
-    // after 2026-12-04), so the default range ends the day before it.
+    // The default range ends 25 weeks (175 days) after 2026-12-04, on
+    // 2027-05-28, so a room on 2027-05-29 is outside it.
     create(&app.router, TOKEN_A, json!({"date": "2027-05-29"})).await;
     let listed = send(
         &app.router,

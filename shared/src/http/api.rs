@@ -209,14 +209,14 @@ pub async fn list_rooms(
     }))
 }
 
-/// Load one of the caller's rooms, or answer 404 for any other id.
+/// Loads one of the caller's rooms, or returns 404 for any other id.
 async fn own_room(state: &AppState, practitioner: &str, id: &str) -> Result<Room, ApiError> {
     if !is_random_id(id) {
         return Err(ApiError::room_not_found());
     }
     match state.rooms.get(id, state.clock.now()).await? {
-        // Another practitioner's room is answered like a missing one, so ids
-        // cannot be probed.
+        // Another practitioner's room gets the same 404 as a missing one, so
+        // ids cannot be probed.
         Some(room) if room.practitioner_id == practitioner => Ok(room),
         _ => Err(ApiError::room_not_found()),
     }

@@ -1,6 +1,6 @@
-//! Practitioner identity. The rooms API knows practitioners only by the id an
-//! authenticator derives from the request: a development token locally, the
-//! JWT claims of API Gateway's authorizer in AWS.
+//! Practitioner identity. The rooms API identifies practitioners only by the
+//! id an authenticator derives from the request: a development token locally,
+//! the JWT claims of API Gateway's authorizer in AWS.
 
 use std::collections::HashMap;
 
@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, header};
 use sha2::{Digest, Sha256};
 
 pub trait Authenticate: Send + Sync {
-    /// Returns the practitioner id for a request, or `None` to answer 401.
+    /// Returns the practitioner id for a request, or `None` for a 401 response.
     fn practitioner(&self, headers: &HeaderMap) -> Option<String>;
 }
 

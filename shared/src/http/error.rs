@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use crate::room::FieldError;
 use crate::store::StoreError;
 
-/// The body of every 4xx and 5xx answer of the rooms API.
+/// The body of every 4xx and 5xx response of the rooms API.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// Stable machine-readable code, such as `invalid-field`.

@@ -189,7 +189,7 @@ async fn serve_socket(local: Arc<LocalSignaling>, socket: WebSocket, connection_
                 break;
             }
         };
-        // Errors are already logged and answered by the core.
+        // The core has already logged each error and sent it to the client.
         let _ = local
             .signaling
             .handle_message(&connection_id, text.as_str())

@@ -24,7 +24,7 @@ use protocol::{
     parse_client_message, parse_display_name,
 };
 
-/// Why a push to a connection failed.
+/// Failure of a push to a connection.
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
     /// The connection no longer exists: its participant has left.
@@ -68,9 +68,9 @@ fn hash_resume_key(key: &str) -> [u8; 32] {
 }
 
 impl Signaling {
-    /// Handles one text message from a connection. Client mistakes are
-    /// answered with an `error` message; only server failures return `Err`,
-    /// after the client has been sent an `internal` error.
+    /// Handles one text message from a connection. Client mistakes get an
+    /// `error` message in reply. Only server failures return `Err`, after the
+    /// client has been sent an `internal` error.
     pub async fn handle_message(
         &self,
         connection_id: &str,
@@ -101,7 +101,7 @@ impl Signaling {
         outcome
     }
 
-    /// Removes the participant of a closed connection and tells the others.
+    /// Removes the participant of a closed connection and notifies the others.
     pub async fn handle_disconnect(&self, connection_id: &str) -> Result<(), SignalingError> {
         if let Some(participant) = self.participants.remove_connection(connection_id).await? {
             info!(connection_id, room_id = %participant.room_id, peer_id = %participant.peer_id, "participant disconnected");
@@ -149,7 +149,7 @@ impl Signaling {
         Ok(())
     }
 
-    /// Resolves a token to an existing room, or answers `invalid-link`.
+    /// Resolves a token to an existing room, or replies `invalid-link`.
     async fn room_for_token(
         &self,
         connection_id: &str,
@@ -396,9 +396,9 @@ impl Signaling {
     }
 
     /// Pushes to one participant. A gone connection means the participant
-    /// left: it is removed and the others are told, and delivery to everyone
-    /// else goes on. Other push failures are logged and skipped so one broken
-    /// peer cannot stop a room.
+    /// left, so it is removed and the others are notified while delivery to
+    /// everyone else goes on. Other push failures are logged and skipped, so
+    /// one broken peer cannot stop a room.
     async fn deliver(
         &self,
         target: &Participant,

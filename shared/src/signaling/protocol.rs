@@ -70,8 +70,8 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// The WebSocket close code sent after a fatal error, or `None` when the
-    /// connection stays open.
+    /// Returns the WebSocket close code sent after a fatal error, or `None`
+    /// when the connection stays open.
     pub fn close_code(self) -> Option<u16> {
         match self {
             Self::UnsupportedVersion => Some(4000),

@@ -83,7 +83,7 @@ fn utc(text: &str) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-/// A room on `day` in Europe/Berlin, with the clock fixed at `now`.
+/// Builds signaling with a room on `day` in Europe/Berlin and the clock fixed at `now`.
 async fn harness(day: &str, now: &str) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(&dir.path().join("rooms.redb")).unwrap();

@@ -18,7 +18,7 @@ fn date(text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("valid constant")
 }
 
-/// A room for `practitioner` on `day`, expiring 90 days after it.
+/// Builds a room for `practitioner` on `day`, expiring 90 days after it.
 pub fn sample_room(practitioner: &str, day: &str) -> Room {
     let date = date(day);
     let window = crate::validity::DayWindow::for_date(date, chrono_tz::Europe::Berlin);

@@ -9,9 +9,9 @@ use crate::room::Room;
 pub mod embedded;
 pub mod memory_participants;
 
-/// A storage failure. Conflicts (a conditional write that lost) are told apart
-/// from outages so callers can answer "room full" or "already exists" instead
-/// of a server error.
+/// A storage failure. Conflicts (a conditional write that lost) are distinct
+/// from outages, so callers can return "room full" or "already exists"
+/// instead of a server error.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("conflict: {0}")]
