@@ -33,13 +33,13 @@ const de = {
   'form.join': 'Teilnehmen',
   'form.joining': 'Sie werden verbunden …',
   'form.previewLabel': 'Vorschau Ihrer Kamera',
-  'device.default': 'Standardgerät',
   'device.microphoneNumber': 'Mikrofon {number}',
   'device.cameraNumber': 'Kamera {number}',
   'device.noMicrophone': 'Kein Mikrofon',
   'device.noCamera': 'Keine Kamera',
   'preview.starting': 'Kamera wird gestartet …',
   'preview.cameraOff': 'Kamera aus',
+  'preview.noVideo': 'Kein Kamerabild',
   'preview.audioOnly': 'Sie nehmen nur mit Audio teil.',
   'preview.noMedia': 'Sie nehmen ohne Kamera und Mikrofon teil. Sie können die anderen sehen und hören und im Chat schreiben.',
   'name.empty': 'Bitte geben Sie Ihren Namen ein.',
@@ -53,9 +53,11 @@ const de = {
     'Tippen oder klicken Sie in der Adressleiste auf das Schloss- oder Kamerasymbol, erlauben Sie dort Kamera und Mikrofon für diese Seite und wählen Sie dann „Erneut versuchen“.',
   'media.busy': 'Kamera und Mikrofon werden gerade von einem anderen Programm verwendet.',
   'media.cameraBusy': 'Ihre Kamera wird gerade von einem anderen Programm verwendet.',
+  'media.microphoneBusy': 'Ihr Mikrofon wird gerade von einem anderen Programm verwendet.',
   'media.busyHelp':
-    'Bitte schließen Sie andere Programme oder Browserfenster, die die Kamera nutzen, zum Beispiel einen anderen Videoanruf. Wählen Sie dann „Erneut versuchen“.',
+    'Bitte schließen Sie andere Programme oder Browserfenster, die Kamera oder Mikrofon nutzen, zum Beispiel einen anderen Videoanruf. Wählen Sie dann „Erneut versuchen“.',
   'media.noCamera': 'Es wurde keine Kamera gefunden.',
+  'media.noMicrophone': 'Es wurde kein Mikrofon gefunden.',
   'media.noCameraHelp':
     'Sie können nur mit Audio teilnehmen oder eine Kamera anschließen und es erneut versuchen.',
   'media.noDevices': 'Es wurden weder Kamera noch Mikrofon gefunden.',
@@ -67,7 +69,7 @@ const de = {
     'Dieser Browser unterstützt keine Videoanrufe. Bitte öffnen Sie den Link in einer aktuellen Version von Chrome, Firefox, Safari oder Edge.',
   'media.insecure':
     'Kamera und Mikrofon sind nur über eine sichere Verbindung (https) verfügbar. Bitte öffnen Sie den Link aus Ihrer E-Mail noch einmal.',
-  'media.switchFailed': 'Das Gerät ließ sich nicht wechseln.',
+  'media.switchFailed': 'Das Gerät ließ sich nicht starten.',
 
   // Join page: actions
   'action.retry': 'Erneut versuchen',
@@ -83,7 +85,6 @@ const de = {
   'join.outdated': 'Diese Seite ist nicht mehr aktuell. Bitte laden Sie die Seite neu.',
   'join.serverError':
     'Auf dem Server ist ein Fehler aufgetreten. Bitte versuchen Sie es in einem Moment erneut.',
-  'join.failed': 'Die Teilnahme ist nicht gelungen. Bitte versuchen Sie es erneut.',
 
   // Call view
   'call.selfName': '{name} (Sie)',
@@ -103,6 +104,7 @@ const de = {
   'call.cameraOff': 'Kamera ausschalten',
   'call.cameraOn': 'Kamera einschalten',
   'call.devices': 'Geräte',
+  'call.devicesButton': 'Geräte wählen',
   'call.devicesLabel': 'Mikrofon und Kamera wählen',
   'call.chat': 'Chat',
   'call.chatLabel': 'Chat öffnen oder schließen',
@@ -171,7 +173,7 @@ const en = {
     'This link is incomplete. Please open the complete link from your email again, or ask your practice for a new link.',
   'link.invalid':
     'This link is not valid. Please check that you opened the complete link from your email, or ask your practice for a new link.',
-  'link.notYetOpen': 'This link is valid from {date}. Please open it again on that day.',
+  'link.notYetOpen': 'This link will work only on {date}. Please open it again on that day.',
   'link.expired':
     'This link was valid on {date} only. If you need a new appointment, please contact your practice.',
   'connection.failed':
@@ -189,13 +191,13 @@ const en = {
   'form.join': 'Join',
   'form.joining': 'Connecting …',
   'form.previewLabel': 'Preview of your camera',
-  'device.default': 'Default device',
   'device.microphoneNumber': 'Microphone {number}',
   'device.cameraNumber': 'Camera {number}',
   'device.noMicrophone': 'No microphone',
   'device.noCamera': 'No camera',
   'preview.starting': 'Starting camera …',
   'preview.cameraOff': 'Camera off',
+  'preview.noVideo': 'No camera picture',
   'preview.audioOnly': 'You are joining with audio only.',
   'preview.noMedia': 'You are joining without camera and microphone. You can see and hear the others and write in the chat.',
   'name.empty': 'Please enter your name.',
@@ -208,9 +210,11 @@ const en = {
     'Tap or click the lock or camera icon in the address bar, allow camera and microphone for this page there, then choose “Try again”.',
   'media.busy': 'Your camera and microphone are in use by another program.',
   'media.cameraBusy': 'Your camera is in use by another program.',
+  'media.microphoneBusy': 'Your microphone is in use by another program.',
   'media.busyHelp':
-    'Please close other programs or browser windows that use the camera, for example another video call. Then choose “Try again”.',
+    'Please close other programs or browser windows that use the camera or microphone, for example another video call. Then choose “Try again”.',
   'media.noCamera': 'No camera was found.',
+  'media.noMicrophone': 'No microphone was found.',
   'media.noCameraHelp': 'You can join with audio only, or connect a camera and try again.',
   'media.noDevices': 'No camera and no microphone were found.',
   'media.noDevicesHelp':
@@ -221,7 +225,7 @@ const en = {
     'This browser does not support video calls. Please open the link in a current version of Chrome, Firefox, Safari or Edge.',
   'media.insecure':
     'Camera and microphone are available only over a secure connection (https). Please open the link from your email again.',
-  'media.switchFailed': 'Could not switch the device.',
+  'media.switchFailed': 'The device could not be started.',
 
   'action.retry': 'Try again',
   'action.audioOnly': 'Join with audio only',
@@ -234,7 +238,6 @@ const en = {
     'This video room is already full: at most 8 people can take part at the same time. Please contact your practice.',
   'join.outdated': 'This page is out of date. Please reload the page.',
   'join.serverError': 'An error occurred on the server. Please try again in a moment.',
-  'join.failed': 'Joining did not work. Please try again.',
 
   'call.selfName': '{name} (you)',
   'call.unknownPeer': 'Participant',
@@ -253,6 +256,7 @@ const en = {
   'call.cameraOff': 'Turn camera off',
   'call.cameraOn': 'Turn camera on',
   'call.devices': 'Devices',
+  'call.devicesButton': 'Choose devices',
   'call.devicesLabel': 'Choose microphone and camera',
   'call.chat': 'Chat',
   'call.chatLabel': 'Open or close the chat',

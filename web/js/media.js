@@ -1,9 +1,9 @@
 // Camera and microphone access: getUserMedia, device lists and error classes.
 
 /**
- * What went wrong when opening a device, in the terms the page explains:
+ * Cause of a failure to open a device, in the terms the page explains:
  * - `permission-denied`: the visitor or the browser refused access.
- * - `device-busy`: another program holds the device, or the driver failed.
+ * - `device-busy`: another program uses the device, or the driver failed.
  * - `no-device`: no device of the requested kind, or none that fits.
  * - `unsupported`: the browser lacks getUserMedia or WebRTC.
  * - `insecure`: the page is not a secure context, so the APIs are hidden.
@@ -127,6 +127,49 @@ export async function openTrack(kind, deviceId) {
 }
 
 /**
+ * Opens another device and puts its track into `stream` in place of the
+ * current track of that kind, which is stopped. Returns the new track.
+ *
+ * A camera is released before the new one opens, because many phones cannot
+ * open two cameras at once. When the new camera fails to open, the previous
+ * one is reopened if possible and the error is rethrown.
+ *
+ * @param {MediaStream} stream
+ * @param {DeviceKind} kind
+ * @param {string} deviceId empty for the browser's default device
+ * @returns {Promise<MediaStreamTrack>}
+ */
+export async function replaceStreamTrack(stream, kind, deviceId) {
+  const tracksOfKind = () => (kind === 'microphone' ? stream.getAudioTracks() : stream.getVideoTracks());
+  const previous = tracksOfKind()[0];
+  const previousId = deviceIdOf(previous);
+  const releaseFirst = kind === 'camera' && previous !== undefined;
+  if (releaseFirst) {
+    previous.stop();
+    stream.removeTrack(previous);
+  }
+
+  try {
+    const track = await openTrack(kind, deviceId);
+    for (const old of tracksOfKind()) {
+      old.stop();
+      stream.removeTrack(old);
+    }
+    stream.addTrack(track);
+    return track;
+  } catch (error) {
+    if (releaseFirst) {
+      try {
+        stream.addTrack(await openTrack(kind, previousId));
+      } catch {
+        // The previous camera cannot be reopened either, so the camera stays off.
+      }
+    }
+    throw error;
+  }
+}
+
+/**
  * Lists the microphones and cameras. Labels are empty until the page has been
  * granted access, so `fallbackLabel` names such a device by its position.
  *
@@ -146,13 +189,17 @@ export async function listDevices(fallbackLabel) {
    * @param {MediaDeviceKind} deviceKind
    * @param {DeviceKind} kind
    */
-  const choices = (deviceKind, kind) =>
-    devices
-      .filter((device) => device.kind === deviceKind && device.deviceId !== '')
-      .map((device, index) => ({
-        deviceId: device.deviceId,
-        label: device.label || fallbackLabel(kind, index + 1),
-      }));
+  const choices = (deviceKind, kind) => {
+    /** @type {DeviceChoice[]} */
+    const result = [];
+    // Without permission, browsers list each kind once with an empty id.
+    for (const device of devices) {
+      if (device.kind !== deviceKind) continue;
+      if (result.some((choice) => choice.deviceId === device.deviceId)) continue;
+      result.push({ deviceId: device.deviceId, label: device.label || fallbackLabel(kind, result.length + 1) });
+    }
+    return result;
+  };
 
   return { microphones: choices('audioinput', 'microphone'), cameras: choices('videoinput', 'camera') };
 }
@@ -176,4 +223,70 @@ export function deviceIdOf(track) {
 export function stopStream(stream) {
   if (!stream) return;
   for (const track of stream.getTracks()) track.stop();
+}
+
+/**
+ * Level of a microphone track between 0 and 1, measured with the Web Audio API
+ * for the meter on the join form.
+ */
+export class MicrophoneLevel {
+  constructor() {
+    /** @type {AudioContext | null} */
+    this.context = null;
+    /** @type {AnalyserNode | null} */
+    this.analyser = null;
+    /** @type {MediaStreamAudioSourceNode | null} */
+    this.source = null;
+    this.samples = new Float32Array(1024);
+  }
+
+  /**
+   * Measures `track` from now on, or nothing when it is undefined.
+   *
+   * @param {MediaStreamTrack | undefined} track
+   */
+  setTrack(track) {
+    this.source?.disconnect();
+    this.source = null;
+    if (!track) return;
+    try {
+      if (!this.context) {
+        this.context = new AudioContext();
+        this.analyser = this.context.createAnalyser();
+        this.analyser.fftSize = this.samples.length;
+      }
+      this.source = this.context.createMediaStreamSource(new MediaStream([track]));
+      this.source.connect(/** @type {AnalyserNode} */ (this.analyser));
+    } catch (error) {
+      console.warn(`Media: the microphone level is not available: ${error instanceof Error ? error.name : error}`);
+    }
+  }
+
+  /** Resumes the audio context, which browsers start suspended before a user gesture. */
+  resume() {
+    if (this.context && this.context.state === 'suspended') void this.context.resume().catch(() => {});
+  }
+
+  /**
+   * Returns the current level: the RMS of the last samples, scaled so that
+   * normal speech fills most of the range.
+   *
+   * @returns {number}
+   */
+  read() {
+    if (!this.analyser || !this.source) return 0;
+    this.analyser.getFloatTimeDomainData(this.samples);
+    let sum = 0;
+    for (const sample of this.samples) sum += sample * sample;
+    const rms = Math.sqrt(sum / this.samples.length);
+    return Math.min(1, rms * 5);
+  }
+
+  close() {
+    this.source?.disconnect();
+    this.source = null;
+    if (this.context) void this.context.close().catch(() => {});
+    this.context = null;
+    this.analyser = null;
+  }
 }

@@ -3,12 +3,22 @@
 
 /**
  * @typedef {import('./signaling.js').SignalData} SignalData
- * @typedef {import('./signaling.js').SessionDescription} SessionDescription
  * @typedef {{ text: string }} ChatPayload
  */
 
-/** Longest chat message accepted or sent, in UTF-16 code units (String length). */
+/** Maximum length of a chat message sent or accepted, in UTF-16 code units (String length). */
 export const MAX_CHAT_LENGTH = 2000;
+
+/**
+ * Time after which a negotiated connection that has not started ICE
+ * (connectionState "new") gets an ICE restart. The polite side waits longer,
+ * so that usually only one side restarts.
+ */
+const STUCK_TIMEOUT_IMPOLITE_MS = 4_000;
+const STUCK_TIMEOUT_POLITE_MS = 7_000;
+
+/** Most ICE restarts for a connection stuck in "new". */
+const MAX_STUCK_RESTARTS = 3;
 
 /**
  * Peer connection to one remote participant.
@@ -18,10 +28,18 @@ export const MAX_CHAT_LENGTH = 2000;
  * and the polite side rolls back its own, which setRemoteDescription does
  * implicitly. The polite side is the one whose peer id sorts first.
  *
+ * One exception: when the crossing offers are the first ones, the polite side
+ * replaces its RTCPeerConnection with a fresh one instead of rolling back.
+ * In Chromium 156, a connection whose initial offer was rolled back gathered
+ * no ICE candidates afterwards, not even after an ICE restart, and stayed in
+ * connectionState "new". The impolite side ignored everything from the
+ * discarded connection, so it notices no difference.
+ *
  * Events:
  * - `track`: `remoteStream` got a new track.
  * - `chat`: a valid chat message arrived (`detail` is a {@link ChatPayload}).
  * - `connectionstatechange`: `pc.connectionState` changed.
+ * - `connectionreplaced`: `pc` is a new RTCPeerConnection.
  */
 export class PeerSession extends EventTarget {
   /**
@@ -36,37 +54,83 @@ export class PeerSession extends EventTarget {
     super();
     this.remotePeerId = remotePeerId;
     this.polite = localPeerId < remotePeerId;
+    this.iceServers = iceServers;
+    this.localStream = localStream;
     this.sendSignal = sendSignal;
-    this.pc = new RTCPeerConnection({ iceServers });
     this.remoteStream = new MediaStream();
     this.closed = false;
-
-    // Perfect negotiation state.
-    this.makingOffer = false;
-    this.ignoreOffer = false;
-    this.isSettingRemoteAnswerPending = false;
 
     /** Maximum video send bitrate in bit/s, or 0 for the browser's choice. */
     this.maxVideoBitrate = 0;
 
+    // Set by createConnection, which the constructor calls.
+    /** @type {RTCPeerConnection} */
+    this.pc = /** @type {RTCPeerConnection} */ (/** @type {unknown} */ (null));
+    /** @type {RTCDataChannel} */
+    this.chatChannel = /** @type {RTCDataChannel} */ (/** @type {unknown} */ (null));
     /** @type {Map<'audio' | 'video', RTCRtpSender>} */
     this.senders = new Map();
-    for (const track of localStream.getTracks()) this.addLocalTrack(track, localStream);
+    this.makingOffer = false;
+    this.ignoreOffer = false;
+    this.isSettingRemoteAnswerPending = false;
+    /** @type {number | undefined} */
+    this.stuckTimer = undefined;
+    this.stuckRestarts = 0;
 
-    // Negotiated with a fixed id, so both sides have the channel whoever
-    // sends the first offer, and neither waits for an ondatachannel event.
-    this.chatChannel = this.pc.createDataChannel('chat', { negotiated: true, id: 0 });
-    this.chatChannel.addEventListener('message', (event) => this.handleChatMessage(event));
+    this.createConnection();
+  }
 
-    this.pc.addEventListener('negotiationneeded', () => this.handleNegotiationNeeded());
-    this.pc.addEventListener('icecandidate', (event) => {
+  /**
+   * Creates the RTCPeerConnection with the local tracks and the chat channel.
+   * Every listener checks that its connection is still the current one, so
+   * a replaced connection cannot send signals or events.
+   */
+  createConnection() {
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    this.pc = pc;
+    this.makingOffer = false;
+    this.ignoreOffer = false;
+    this.isSettingRemoteAnswerPending = false;
+    this.stuckRestarts = 0;
+    clearTimeout(this.stuckTimer);
+
+    this.senders = new Map();
+    for (const track of this.localStream.getTracks()) this.addLocalTrack(track, this.localStream);
+
+    // Negotiated with a fixed id, so both sides have the channel regardless
+    // of which side offers first, and neither waits for an ondatachannel event.
+    const channel = pc.createDataChannel('chat', { negotiated: true, id: 0 });
+    this.chatChannel = channel;
+    channel.addEventListener('message', (event) => {
+      if (pc === this.pc) this.handleChatMessage(event);
+    });
+
+    pc.addEventListener('negotiationneeded', () => {
+      if (pc === this.pc) void this.handleNegotiationNeeded();
+    });
+    pc.addEventListener('icecandidate', (event) => {
+      if (pc !== this.pc) return;
       this.sendSignal({ candidate: event.candidate ? event.candidate.toJSON() : null });
     });
-    this.pc.addEventListener('track', (event) => this.handleTrack(event));
-    this.pc.addEventListener('connectionstatechange', () => this.handleConnectionStateChange());
-    this.pc.addEventListener('signalingstatechange', () => {
-      if (this.pc.signalingState === 'stable') void this.applyVideoBitrate();
+    pc.addEventListener('track', (event) => {
+      if (pc === this.pc) this.handleTrack(event);
     });
+    pc.addEventListener('connectionstatechange', () => {
+      if (pc === this.pc) this.handleConnectionStateChange();
+    });
+    pc.addEventListener('signalingstatechange', () => {
+      if (pc !== this.pc || pc.signalingState !== 'stable') return;
+      void this.applyVideoBitrate();
+      this.watchForStuckIce();
+    });
+  }
+
+  /** Closes the current connection and starts over with a fresh one. */
+  replaceConnection() {
+    const old = this.pc;
+    this.createConnection();
+    closeQuietly(old);
+    this.dispatchEvent(new Event('connectionreplaced'));
   }
 
   /**
@@ -105,15 +169,16 @@ export class PeerSession extends EventTarget {
   }
 
   async handleNegotiationNeeded() {
+    const pc = this.pc;
     if (this.closed) return;
     try {
       this.makingOffer = true;
-      await this.pc.setLocalDescription();
-      this.sendLocalDescription();
+      await pc.setLocalDescription();
+      if (pc === this.pc) this.sendLocalDescription();
     } catch (error) {
-      console.error(`Peer: creating an offer failed: ${describeError(error)}`);
+      if (pc === this.pc) console.error(`Peer: creating an offer failed: ${describeError(error)}`);
     } finally {
-      this.makingOffer = false;
+      if (pc === this.pc) this.makingOffer = false;
     }
   }
 
@@ -151,13 +216,19 @@ export class PeerSession extends EventTarget {
 
   /** @param {RTCSessionDescriptionInit} description */
   async handleDescription(description) {
-    const pc = this.pc;
     const readyForOffer =
-      !this.makingOffer && (pc.signalingState === 'stable' || this.isSettingRemoteAnswerPending);
+      !this.makingOffer && (this.pc.signalingState === 'stable' || this.isSettingRemoteAnswerPending);
     const offerCollision = description.type === 'offer' && !readyForOffer;
     this.ignoreOffer = !this.polite && offerCollision;
     if (this.ignoreOffer) return;
 
+    if (offerCollision && !this.pc.currentRemoteDescription) {
+      // The polite side's first offer crossed the remote one: start over
+      // instead of rolling back (see the class comment).
+      this.replaceConnection();
+    }
+
+    const pc = this.pc;
     try {
       this.isSettingRemoteAnswerPending = description.type === 'answer';
       // For the polite side, an offer in have-local-offer rolls back the local offer first.
@@ -165,11 +236,11 @@ export class PeerSession extends EventTarget {
       this.isSettingRemoteAnswerPending = false;
       if (description.type === 'offer') {
         await pc.setLocalDescription();
-        this.sendLocalDescription();
+        if (pc === this.pc) this.sendLocalDescription();
       }
     } catch (error) {
       this.isSettingRemoteAnswerPending = false;
-      console.error(`Peer: applying a remote ${description.type} failed: ${describeError(error)}`);
+      if (pc === this.pc) console.error(`Peer: applying a remote ${description.type} failed: ${describeError(error)}`);
     }
   }
 
@@ -207,6 +278,7 @@ export class PeerSession extends EventTarget {
   }
 
   handleConnectionStateChange() {
+    if (this.pc.connectionState === 'connected') this.stuckRestarts = 0;
     if (this.pc.connectionState === 'failed') {
       // An ICE restart starts a new offer through negotiationneeded.
       this.pc.restartIce();
@@ -215,25 +287,39 @@ export class PeerSession extends EventTarget {
   }
 
   /**
+   * Restarts ICE when the connection is negotiated but ICE has not started
+   * after a few seconds. NOTE: this never happened in tests since the
+   * replacement of the initial collision described in the class comment.
+   * It stays as a safety net for browsers with other gathering bugs.
+   */
+  watchForStuckIce() {
+    clearTimeout(this.stuckTimer);
+    if (this.closed || this.stuckRestarts >= MAX_STUCK_RESTARTS) return;
+    const pc = this.pc;
+    const delay = this.polite ? STUCK_TIMEOUT_POLITE_MS : STUCK_TIMEOUT_IMPOLITE_MS;
+    this.stuckTimer = window.setTimeout(() => {
+      if (this.closed || pc !== this.pc || pc.connectionState !== 'new') return;
+      if (pc.signalingState !== 'stable' || !pc.remoteDescription) return;
+      this.stuckRestarts += 1;
+      console.warn(`Peer: ICE has not started after ${delay / 1000} s, restarting it`);
+      pc.restartIce();
+    }, delay);
+  }
+
+  /**
    * Recovers negotiation after the signaling socket was down, when messages to
    * this side may have been lost. A local offer still waiting for its answer
-   * is rolled back and the ICE restart sends a new one. A connection that
-   * is not connected also gets an ICE restart.
-   *
-   * @returns {Promise<void>}
+   * is sent again, and a remote side that already applied it creates a new
+   * answer to the same offer. A stable connection that is not connected gets
+   * an ICE restart.
    */
-  async recoverAfterSignalingGap() {
+  recoverAfterSignalingGap() {
     if (this.closed) return;
     const pc = this.pc;
-    try {
-      if (pc.signalingState === 'have-local-offer' && !this.makingOffer) {
-        await pc.setLocalDescription({ type: 'rollback' });
-        pc.restartIce();
-      } else if (pc.connectionState !== 'connected') {
-        pc.restartIce();
-      }
-    } catch (error) {
-      console.warn(`Peer: recovery after a signaling gap failed: ${describeError(error)}`);
+    if (pc.signalingState === 'have-local-offer' && !this.makingOffer) {
+      this.sendLocalDescription();
+    } else if (pc.signalingState === 'stable' && pc.connectionState !== 'connected') {
+      pc.restartIce();
     }
   }
 
@@ -308,12 +394,21 @@ export class PeerSession extends EventTarget {
   close() {
     if (this.closed) return;
     this.closed = true;
-    try {
-      this.chatChannel.close();
-    } catch {
-      // The channel may already be closed.
-    }
-    this.pc.close();
+    clearTimeout(this.stuckTimer);
+    closeQuietly(this.pc);
+  }
+}
+
+/**
+ * Closes a connection and its chat channel.
+ *
+ * @param {RTCPeerConnection} pc
+ */
+function closeQuietly(pc) {
+  try {
+    pc.close();
+  } catch {
+    // Already closed.
   }
 }
 

@@ -53,7 +53,7 @@ const RECONNECT_MAX_DELAY_MS = 15_000;
  */
 const FINAL_CLOSE_CODES = new Set([1000, 4000, 4001, 4002, 4003]);
 
-/** Close code the client uses when it drops a socket that stopped answering pings. */
+/** Close code the client uses when it drops a socket that sent no pong in time. */
 const CLOSE_CODE_PONG_TIMEOUT = 4100;
 
 const SERVER_MESSAGE_TYPES = new Set(['status', 'joined', 'peer-joined', 'peer-left', 'signal', 'pong', 'error']);
@@ -66,7 +66,7 @@ const SERVER_MESSAGE_TYPES = new Set(['status', 'joined', 'peer-joined', 'peer-l
  *   after the first, so the caller can send `join` with `resume`.
  * - `message`: a server message (`detail` is a {@link ServerMessage}).
  * - `close`: a socket closed (`detail` is a {@link CloseDetail}).
- *   `reconnecting` tells whether another attempt is scheduled.
+ *   `reconnecting` is true when another attempt is scheduled.
  */
 export class SignalingClient extends EventTarget {
   /** @param {string} url absolute ws:// or wss:// URL */
@@ -134,7 +134,7 @@ export class SignalingClient extends EventTarget {
         if (settled) return;
         settled = true;
         reject(new Error('WebSocket connection timed out'));
-        // handleClose forgets the socket first, so its late close event is ignored.
+        // handleClose clears this.socket first, so the late close event of this socket is ignored.
         this.handleClose(socket, 1006);
         socket.close();
       }, CONNECT_TIMEOUT_MS);

@@ -1,0 +1,256 @@
+// Views of the call: video tiles and the chat list. They only render; the
+// call logic lives in call.js.
+
+import { t } from './i18n.js';
+
+/**
+ * Shows a stream in a video element and starts playback.
+ * Resolves to false when the browser's autoplay policy blocked playback.
+ *
+ * @param {HTMLVideoElement} video
+ * @param {MediaStream | null} stream
+ * @returns {Promise<boolean>}
+ */
+export async function attachStream(video, stream) {
+  // Assigning anew makes every browser pick up tracks that were swapped
+  // inside the same MediaStream object.
+  video.srcObject = null;
+  video.srcObject = stream;
+  if (!stream || stream.getTracks().length === 0) return true;
+  try {
+    await video.play();
+    return true;
+  } catch (error) {
+    const name = error instanceof DOMException ? error.name : '';
+    // AbortError means a newer srcObject replaced this one, which is not a failure.
+    return name !== 'NotAllowedError';
+  }
+}
+
+/** Returns whether this browser can show an element or a video in full screen. */
+function canUseFullscreen() {
+  const videoPrototype = /** @type {{ webkitEnterFullscreen?: unknown }} */ (HTMLVideoElement.prototype);
+  return Boolean(document.fullscreenEnabled) || typeof videoPrototype.webkitEnterFullscreen === 'function';
+}
+
+/** Tile of one remote participant. */
+export class RemoteTile {
+  /**
+   * @param {HTMLTemplateElement} template
+   * @param {string} peerId
+   * @param {string} name
+   */
+  constructor(template, peerId, name) {
+    const fragment = /** @type {DocumentFragment} */ (template.content.cloneNode(true));
+    const element = fragment.firstElementChild;
+    if (!(element instanceof HTMLElement)) throw new Error('The remote tile template is empty');
+    this.element = element;
+    this.element.dataset.peerId = peerId;
+    this.video = /** @type {HTMLVideoElement} */ (element.querySelector('video'));
+    this.nameLabel = /** @type {HTMLElement} */ (element.querySelector('.tile-name'));
+    this.status = /** @type {HTMLElement} */ (element.querySelector('.tile-status'));
+    this.fullscreenButton = /** @type {HTMLButtonElement} */ (element.querySelector('.tile-fullscreen'));
+    this.playButton = /** @type {HTMLButtonElement} */ (element.querySelector('.tile-play'));
+    this.name = name;
+
+    this.playButton.textContent = t('call.startPlayback');
+    this.playButton.addEventListener('click', () => {
+      this.video.play().then(
+        () => { this.playButton.hidden = true; },
+        () => {},
+      );
+    });
+
+    if (canUseFullscreen()) {
+      this.fullscreenButton.addEventListener('click', () => this.toggleFullscreen());
+    } else {
+      this.fullscreenButton.hidden = true;
+    }
+
+    this.setName(name);
+    this.setConnectionState('new');
+  }
+
+  /** @param {string} name */
+  setName(name) {
+    this.name = name;
+    this.nameLabel.textContent = name;
+    this.updateFullscreenLabel();
+  }
+
+  /** @param {MediaStream} stream */
+  async setStream(stream) {
+    const playing = await attachStream(this.video, stream);
+    this.playButton.hidden = playing;
+  }
+
+  /** @param {RTCPeerConnectionState} state */
+  setConnectionState(state) {
+    this.element.dataset.connection = state;
+    if (state === 'connected' || state === 'closed') {
+      this.status.hidden = true;
+      this.status.textContent = '';
+      return;
+    }
+    this.status.hidden = false;
+    this.status.textContent =
+      state === 'disconnected' || state === 'failed' ? t('call.interrupted') : t('call.connecting');
+  }
+
+  get isFullscreen() {
+    return document.fullscreenElement === this.element;
+  }
+
+  toggleFullscreen() {
+    if (this.isFullscreen) {
+      void document.exitFullscreen().catch(() => {});
+      return;
+    }
+    if (document.fullscreenEnabled && typeof this.element.requestFullscreen === 'function') {
+      this.element.requestFullscreen().catch((error) => {
+        console.warn(`Tile: requestFullscreen failed with ${error instanceof Error ? error.name : 'unknown error'}`);
+      });
+      return;
+    }
+    // Safari on iPhone offers full screen only for a video element.
+    const video = /** @type {HTMLVideoElement & { webkitEnterFullscreen?: () => void }} */ (this.video);
+    if (typeof video.webkitEnterFullscreen === 'function') video.webkitEnterFullscreen();
+  }
+
+  updateFullscreenLabel() {
+    const label = this.isFullscreen ? t('call.exitFullscreen') : t('call.fullscreen', { name: this.name });
+    this.fullscreenButton.setAttribute('aria-label', label);
+    this.fullscreenButton.title = label;
+  }
+
+  remove() {
+    if (this.isFullscreen) void document.exitFullscreen().catch(() => {});
+    this.video.srcObject = null;
+    this.element.remove();
+  }
+}
+
+/** Grid of video tiles: the local one first, then one per remote participant. */
+export class TileGrid {
+  /**
+   * @param {HTMLElement} container already contains the local tile
+   * @param {HTMLTemplateElement} template markup of a remote tile
+   */
+  constructor(container, template) {
+    this.container = container;
+    this.template = template;
+    /** @type {Map<string, RemoteTile>} */
+    this.tiles = new Map();
+    document.addEventListener('fullscreenchange', () => {
+      for (const tile of this.tiles.values()) tile.updateFullscreenLabel();
+    });
+    this.updateCount();
+  }
+
+  /**
+   * Returns the tile of a peer, adding it when missing.
+   *
+   * @param {string} peerId
+   * @param {string} name
+   * @returns {RemoteTile}
+   */
+  ensure(peerId, name) {
+    let tile = this.tiles.get(peerId);
+    if (!tile) {
+      tile = new RemoteTile(this.template, peerId, name);
+      this.tiles.set(peerId, tile);
+      this.container.append(tile.element);
+      this.updateCount();
+    }
+    return tile;
+  }
+
+  /** @param {string} peerId */
+  get(peerId) {
+    return this.tiles.get(peerId);
+  }
+
+  /** @param {string} peerId */
+  remove(peerId) {
+    const tile = this.tiles.get(peerId);
+    if (!tile) return;
+    tile.remove();
+    this.tiles.delete(peerId);
+    this.updateCount();
+  }
+
+  clear() {
+    for (const peerId of [...this.tiles.keys()]) this.remove(peerId);
+  }
+
+  /** Sets `data-count`, from which the style sheet picks the grid layout. */
+  updateCount() {
+    this.container.dataset.count = String(this.tiles.size + 1);
+  }
+}
+
+/**
+ * @typedef {{ sender: string, text: string, own: boolean }} ChatEntry
+ */
+
+/** Chat message list with an unread counter for when the panel is hidden. */
+export class ChatView {
+  /**
+   * @param {HTMLOListElement} list
+   * @param {HTMLElement} panel the element whose visibility decides what counts as read
+   * @param {HTMLElement} unreadBadge
+   */
+  constructor(list, panel, unreadBadge) {
+    this.list = list;
+    this.panel = panel;
+    this.unreadBadge = unreadBadge;
+    this.unread = 0;
+  }
+
+  /** @param {ChatEntry} entry */
+  append(entry) {
+    const item = document.createElement('li');
+    item.className = entry.own ? 'chat-message own' : 'chat-message';
+    item.dataset.testid = 'chat-message';
+
+    const header = document.createElement('p');
+    header.className = 'chat-meta';
+    const sender = document.createElement('span');
+    sender.className = 'chat-sender';
+    sender.textContent = entry.sender;
+    const time = document.createElement('time');
+    const now = new Date();
+    time.dateTime = now.toISOString();
+    time.textContent = now.toLocaleTimeString(document.documentElement.lang, { hour: '2-digit', minute: '2-digit' });
+    header.append(sender, ' ', time);
+
+    const text = document.createElement('p');
+    text.className = 'chat-text';
+    text.textContent = entry.text;
+
+    item.append(header, text);
+    this.list.append(item);
+    this.list.scrollTop = this.list.scrollHeight;
+
+    if (!entry.own && !this.isPanelVisible()) {
+      this.unread += 1;
+      this.renderUnread();
+    }
+  }
+
+  isPanelVisible() {
+    return this.panel.getClientRects().length > 0;
+  }
+
+  /** Clears the unread counter, called when the panel becomes visible. */
+  markRead() {
+    this.unread = 0;
+    this.renderUnread();
+  }
+
+  renderUnread() {
+    this.unreadBadge.hidden = this.unread === 0;
+    this.unreadBadge.textContent = this.unread > 99 ? '99+' : String(this.unread);
+    this.unreadBadge.setAttribute('aria-label', t('chat.unread', { count: this.unread }));
+  }
+}

@@ -1,0 +1,307 @@
+// The call itself: one PeerSession per remote participant in a full mesh,
+// signaling relay, chat fan-out and the video bitrate budget.
+
+import { t } from './i18n.js';
+import { PeerSession } from './peer.js';
+
+/**
+ * @typedef {import('./signaling.js').SignalingClient} SignalingClient
+ * @typedef {import('./signaling.js').JoinedMessage} JoinedMessage
+ * @typedef {import('./signaling.js').PeerJoinedMessage} PeerJoinedMessage
+ * @typedef {import('./signaling.js').PeerLeftMessage} PeerLeftMessage
+ * @typedef {import('./signaling.js').IncomingSignalMessage} IncomingSignalMessage
+ * @typedef {import('./signaling.js').OutgoingSignalMessage} OutgoingSignalMessage
+ * @typedef {import('./signaling.js').SignalData} SignalData
+ * @typedef {import('./call-ui.js').TileGrid} TileGrid
+ * @typedef {import('./call-ui.js').ChatView} ChatView
+ */
+
+/**
+ * Upload budget in bit/s shared by the video streams to all peers. A browser
+ * in a mesh sends one stream per peer, so each gets an equal share.
+ */
+const TOTAL_VIDEO_BITRATE = 2_500_000;
+
+/** Lowest per-peer video bitrate in bit/s, below which the picture is useless. */
+const MIN_VIDEO_BITRATE = 150_000;
+
+/**
+ * Most signals kept while the socket is down. Beyond this the oldest are
+ * dropped, and recovery after the reconnect renegotiates anyway.
+ */
+const MAX_QUEUED_SIGNALS = 500;
+
+/**
+ * Time an existing participant waits for a newcomer's first offer before
+ * creating the peer connection and offering itself. Waiting avoids offers
+ * that cross on every join: the rollback of an initial offer sometimes left
+ * Chromium 156 without ICE candidates.
+ */
+const NEWCOMER_OFFER_WAIT_MS = 4_000;
+
+/**
+ * Returns the maximum video bitrate per peer for a call of `participants`
+ * people, including this one.
+ *
+ * @param {number} participants
+ * @returns {number} bit/s
+ */
+export function videoBitrateFor(participants) {
+  const peers = Math.max(1, participants - 1);
+  return Math.max(MIN_VIDEO_BITRATE, Math.round(TOTAL_VIDEO_BITRATE / peers));
+}
+
+/** State and peer connections of one joined call. */
+export class CallController {
+  /**
+   * @param {object} options
+   * @param {SignalingClient} options.signaling
+   * @param {MediaStream} options.localStream sent to every peer; may have no tracks
+   * @param {string} options.displayName this participant's name
+   * @param {TileGrid} options.tiles
+   * @param {ChatView} options.chat
+   * @param {Map<string, RTCPeerConnection>} options.peerConnections filled for tests, see README
+   * @param {(text: string) => void} options.announce reads a short note to screen readers
+   * @param {() => void} options.onPeersChanged called after a peer was added or removed
+   */
+  constructor(options) {
+    this.signaling = options.signaling;
+    this.localStream = options.localStream;
+    this.displayName = options.displayName;
+    this.tiles = options.tiles;
+    this.chat = options.chat;
+    this.peerConnections = options.peerConnections;
+    this.announce = options.announce;
+    this.onPeersChanged = options.onPeersChanged;
+
+    this.selfPeerId = '';
+    this.resumeKey = '';
+    /** @type {RTCIceServer[]} */
+    this.iceServers = [];
+    /** Whether the server has accepted `join` on the current socket. */
+    this.joinedOnSocket = false;
+    /** @type {Map<string, PeerSession>} */
+    this.sessions = new Map();
+    /** @type {Map<string, string>} */
+    this.names = new Map();
+    /** @type {OutgoingSignalMessage[]} */
+    this.outbox = [];
+    /** Timers of newcomers whose first offer has not arrived yet, by peer id. */
+    /** @type {Map<string, number>} */
+    this.offerWaitTimers = new Map();
+  }
+
+  /** Number of remote participants, with or without a peer connection yet. */
+  get peerCount() {
+    return this.tiles.tiles.size;
+  }
+
+  /**
+   * Applies a `joined` message, the first one or one after a reconnect.
+   *
+   * With the same peer id as before, the server resumed the old place, so
+   * existing peer connections stay. Peers missing from the list left while
+   * the socket was down. A new peer id means the others saw this participant
+   * leave, so every old connection is closed and built anew.
+   *
+   * @param {JoinedMessage} message
+   */
+  applyJoined(message) {
+    const resumed = this.selfPeerId !== '' && message.peerId === this.selfPeerId;
+    if (!resumed) {
+      for (const peerId of [...this.tiles.tiles.keys()]) this.removePeer(peerId);
+      this.outbox = [];
+    }
+
+    this.selfPeerId = message.peerId;
+    this.resumeKey = message.resumeKey;
+    this.iceServers = message.iceServers;
+    this.joinedOnSocket = true;
+
+    const present = new Set(message.peers.map((peer) => peer.peerId));
+    for (const peerId of [...this.tiles.tiles.keys()]) {
+      if (!present.has(peerId)) this.removePeer(peerId);
+    }
+    for (const peer of message.peers) {
+      if (peer.peerId === this.selfPeerId) continue;
+      this.setName(peer.peerId, peer.name);
+      if (!this.sessions.has(peer.peerId)) this.createSession(peer.peerId);
+    }
+
+    if (resumed) {
+      const queued = this.outbox;
+      this.outbox = [];
+      for (const signal of queued) this.sendSignalMessage(signal);
+      for (const session of this.sessions.values()) session.recoverAfterSignalingGap();
+    }
+    this.updateVideoBitrates();
+  }
+
+  /** Marks the socket as gone, so signals wait in the outbox until the next `joined`. */
+  handleSocketClosed() {
+    this.joinedOnSocket = false;
+  }
+
+  /**
+   * Shows the newcomer's tile at once. The peer connection follows with the
+   * newcomer's first signal, which it sends after its `joined`, or after
+   * NEWCOMER_OFFER_WAIT_MS. Perfect negotiation handles offers that cross anyway.
+   *
+   * @param {PeerJoinedMessage} message
+   */
+  handlePeerJoined(message) {
+    const peerId = message.peerId;
+    if (peerId === this.selfPeerId) return;
+    this.setName(peerId, message.name);
+    if (!this.sessions.has(peerId) && !this.offerWaitTimers.has(peerId)) {
+      this.tiles.ensure(peerId, message.name);
+      const timer = window.setTimeout(() => {
+        this.offerWaitTimers.delete(peerId);
+        if (!this.sessions.has(peerId)) this.createSession(peerId);
+      }, NEWCOMER_OFFER_WAIT_MS);
+      this.offerWaitTimers.set(peerId, timer);
+      this.updateVideoBitrates();
+      this.onPeersChanged();
+    }
+    this.announce(t('call.peerJoined', { name: message.name }));
+  }
+
+  /** @param {PeerLeftMessage} message */
+  handlePeerLeft(message) {
+    if (!this.tiles.get(message.peerId)) return;
+    const name = this.nameOf(message.peerId);
+    this.removePeer(message.peerId);
+    this.announce(t('call.peerLeft', { name }));
+  }
+
+  /** @param {IncomingSignalMessage} message */
+  handleSignal(message) {
+    if (!this.selfPeerId || message.from === this.selfPeerId) return;
+    // A signal can come before `peer-joined` from a peer that joined just now.
+    const session = this.sessions.get(message.from) ?? this.createSession(message.from);
+    void session.handleSignal(message.data);
+  }
+
+  /**
+   * @param {string} peerId
+   * @returns {PeerSession}
+   */
+  createSession(peerId) {
+    clearTimeout(this.offerWaitTimers.get(peerId));
+    this.offerWaitTimers.delete(peerId);
+    const session = new PeerSession({
+      localPeerId: this.selfPeerId,
+      remotePeerId: peerId,
+      iceServers: this.iceServers,
+      localStream: this.localStream,
+      sendSignal: (data) => this.sendSignalMessage({ type: 'signal', to: peerId, data }),
+    });
+    this.sessions.set(peerId, session);
+    this.peerConnections.set(peerId, session.pc);
+
+    const tile = this.tiles.ensure(peerId, this.nameOf(peerId));
+    session.addEventListener('track', () => void tile.setStream(session.remoteStream));
+    session.addEventListener('connectionstatechange', () => tile.setConnectionState(session.pc.connectionState));
+    session.addEventListener('connectionreplaced', () => {
+      this.peerConnections.set(peerId, session.pc);
+      tile.setConnectionState(session.pc.connectionState);
+    });
+    session.addEventListener('chat', (event) => {
+      const { text } = /** @type {CustomEvent<import('./peer.js').ChatPayload>} */ (event).detail;
+      this.chat.append({ sender: this.nameOf(peerId), text, own: false });
+    });
+
+    this.updateVideoBitrates();
+    this.onPeersChanged();
+    return session;
+  }
+
+  /** @param {string} peerId */
+  removePeer(peerId) {
+    clearTimeout(this.offerWaitTimers.get(peerId));
+    this.offerWaitTimers.delete(peerId);
+    const session = this.sessions.get(peerId);
+    if (session) session.close();
+    this.sessions.delete(peerId);
+    this.peerConnections.delete(peerId);
+    this.names.delete(peerId);
+    this.tiles.remove(peerId);
+    this.outbox = this.outbox.filter((signal) => signal.to !== peerId);
+    this.updateVideoBitrates();
+    this.onPeersChanged();
+  }
+
+  /**
+   * @param {string} peerId
+   * @param {string} name
+   */
+  setName(peerId, name) {
+    this.names.set(peerId, name);
+    this.tiles.get(peerId)?.setName(name);
+  }
+
+  /** @param {string} peerId */
+  nameOf(peerId) {
+    return this.names.get(peerId) ?? t('call.unknownPeer');
+  }
+
+  /**
+   * Sends a signal now, or queues it while the socket is down or not yet
+   * joined again.
+   *
+   * @param {OutgoingSignalMessage} message
+   */
+  sendSignalMessage(message) {
+    if (this.joinedOnSocket && this.signaling.send(message)) return;
+    this.outbox.push(message);
+    if (this.outbox.length > MAX_QUEUED_SIGNALS) this.outbox.shift();
+  }
+
+  updateVideoBitrates() {
+    const bitrate = videoBitrateFor(this.peerCount + 1);
+    for (const session of this.sessions.values()) void session.setMaxVideoBitrate(bitrate);
+  }
+
+  /**
+   * Sends a chat message to every peer with an open channel and shows it in
+   * the list. Returns false for text that is empty after trimming.
+   *
+   * @param {string} text
+   * @returns {boolean}
+   */
+  sendChat(text) {
+    if (text.trim() === '') return false;
+    for (const session of this.sessions.values()) session.sendChat(text);
+    this.chat.append({ sender: t('call.selfName', { name: this.displayName }), text, own: true });
+    return true;
+  }
+
+  /**
+   * Sends the stream's current track of a kind to every peer, after a device
+   * switch. Peers that sent nothing of that kind before renegotiate.
+   *
+   * @param {'audio' | 'video'} kind
+   * @returns {Promise<void>}
+   */
+  async syncLocalTrack(kind) {
+    const track = kind === 'audio' ? this.localStream.getAudioTracks()[0] : this.localStream.getVideoTracks()[0];
+    if (!track) return;
+    await Promise.all(
+      [...this.sessions.values()].map((session) =>
+        session.replaceLocalTrack(track, this.localStream).catch((error) => {
+          console.warn(`Call: replacing a ${kind} track failed: ${error instanceof Error ? error.name : error}`);
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Sends `leave` and closes every peer connection. Local tracks are left to
+   * the caller.
+   */
+  leave() {
+    this.signaling.send({ type: 'leave' });
+    for (const peerId of [...this.tiles.tiles.keys()]) this.removePeer(peerId);
+    this.outbox = [];
+  }
+}

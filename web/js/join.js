@@ -1,0 +1,1018 @@
+// Controller of the join page (join.html): link check, join form, call view
+// and the page states that tests read from `document.body.dataset.state`.
+
+import { applyTranslations, formatDate, t } from './i18n.js';
+import { byId, createButton, fillSelect, readStored, writeStored } from './dom.js';
+import { PROTOCOL_VERSION, SignalingClient } from './signaling.js';
+import {
+  MicrophoneLevel,
+  checkBrowserSupport,
+  classifyMediaError,
+  deviceIdOf,
+  listDevices,
+  openMedia,
+  replaceStreamTrack,
+  stopStream,
+} from './media.js';
+import { CallController } from './call.js';
+import { ChatView, TileGrid, attachStream } from './call-ui.js';
+import { MAX_CHAT_LENGTH } from './peer.js';
+
+/**
+ * @typedef {'checking' | 'ready' | 'joining' | 'in-call' | 'left' | 'error'} PageState
+ * @typedef {'link' | 'connection' | 'media' | 'name' | 'join' | 'device'} ErrorSource
+ * @typedef {{ label: string, onClick: () => void }} ErrorAction
+ * @typedef {import('./i18n.js').MessageKey} MessageKey
+ * @typedef {import('./media.js').DeviceKind} DeviceKind
+ * @typedef {import('./media.js').MediaProblem} MediaProblem
+ * @typedef {import('./signaling.js').ServerMessage} ServerMessage
+ * @typedef {import('./signaling.js').ErrorMessage} ErrorMessage
+ * @typedef {import('./signaling.js').JoinedMessage} JoinedMessage
+ * @typedef {import('./signaling.js').CloseDetail} CloseDetail
+ */
+
+// Only preferences are stored. The link token never is.
+const STORAGE_NAME = 'videoCall.displayName';
+const STORAGE_MICROPHONE = 'videoCall.microphoneId';
+const STORAGE_CAMERA = 'videoCall.cameraId';
+
+const MAX_NAME_LENGTH = 64;
+
+const ui = {
+  header: byId('page-header', HTMLElement),
+  error: byId('error', HTMLElement),
+  errorText: byId('error-text', HTMLElement),
+  errorHelp: byId('error-help', HTMLElement),
+  errorActions: byId('error-actions', HTMLElement),
+  notice: byId('notice', HTMLElement),
+  checkingView: byId('checking-view', HTMLElement),
+  formView: byId('form-view', HTMLElement),
+  callView: byId('call-view', HTMLElement),
+  leftView: byId('left-view', HTMLElement),
+
+  previewVideo: byId('preview-video', HTMLVideoElement),
+  previewPlaceholder: byId('preview-placeholder', HTMLElement),
+  mediaNote: byId('media-note', HTMLElement),
+  levelFill: byId('level-fill', HTMLElement),
+  joinForm: byId('join-form', HTMLFormElement),
+  nameInput: byId('display-name', HTMLInputElement),
+  formMicrophoneSelect: byId('microphone-select', HTMLSelectElement),
+  formCameraSelect: byId('camera-select', HTMLSelectElement),
+  joinButton: byId('join-button', HTMLButtonElement),
+
+  tiles: byId('tiles', HTMLElement),
+  remoteTileTemplate: byId('remote-tile-template', HTMLTemplateElement),
+  localVideo: byId('local-video', HTMLVideoElement),
+  localPlaceholder: byId('local-placeholder', HTMLElement),
+  localName: byId('local-name', HTMLElement),
+  localMuted: byId('local-muted', HTMLElement),
+  waitingNote: byId('waiting-note', HTMLElement),
+  chatPanel: byId('chat-panel', HTMLElement),
+  chatMessages: byId('chat-messages', HTMLOListElement),
+  chatForm: byId('chat-form', HTMLFormElement),
+  chatInput: byId('chat-input', HTMLInputElement),
+  devicePanel: byId('device-panel', HTMLElement),
+  callMicrophoneSelect: byId('call-microphone-select', HTMLSelectElement),
+  callCameraSelect: byId('call-camera-select', HTMLSelectElement),
+  devicePanelClose: byId('device-panel-close', HTMLButtonElement),
+  microphoneButton: byId('microphone-button', HTMLButtonElement),
+  cameraButton: byId('camera-button', HTMLButtonElement),
+  devicesButton: byId('devices-button', HTMLButtonElement),
+  chatButton: byId('chat-button', HTMLButtonElement),
+  chatUnread: byId('chat-unread', HTMLElement),
+  leaveButton: byId('leave-button', HTMLButtonElement),
+  announcer: byId('announcer', HTMLElement),
+  rejoinButton: byId('rejoin-button', HTMLButtonElement),
+};
+
+/**
+ * Returns a stream without tracks. Browsers without MediaStream get a stand-in
+ * with no tracks, because they only reach the unsupported-browser message.
+ *
+ * @returns {MediaStream}
+ */
+function createEmptyStream() {
+  if (typeof MediaStream === 'function') return new MediaStream();
+  const noTracks = () => [];
+  return /** @type {MediaStream} */ (/** @type {unknown} */ ({ getTracks: noTracks, getAudioTracks: noTracks, getVideoTracks: noTracks }));
+}
+
+/** Peer connections by remote peer id, exposed read-only for tests (getStats). */
+const peerConnections = new Map();
+window.__videoCall = Object.freeze({ peerConnections });
+
+const page = {
+  token: '',
+  /** @type {PageState} */
+  state: 'checking',
+  signalingUrl: '',
+  /** @type {SignalingClient | null} */
+  signaling: null,
+  /** Camera and microphone tracks, shown in the preview and sent to every peer. */
+  localStream: createEmptyStream(),
+  /** Whether a getUserMedia request for the preview is still open. */
+  mediaPending: false,
+  /** The running preview request, which resolves to whether it opened the devices. */
+  /** @type {Promise<boolean> | null} */
+  mediaReady: null,
+  microphoneEnabled: true,
+  cameraEnabled: true,
+  displayName: '',
+  /** @type {ErrorSource | null} */
+  errorSource: null,
+  /** @type {CallController | null} */
+  call: null,
+  /** @type {TileGrid | null} */
+  tileGrid: null,
+  chat: new ChatView(ui.chatMessages, ui.chatPanel, ui.chatUnread),
+  microphoneLevel: new MicrophoneLevel(),
+};
+
+// ---------------------------------------------------------------------------
+// Page state, errors and notices
+
+/** @param {PageState} state */
+function setState(state) {
+  page.state = state;
+  document.body.dataset.state = state;
+  ui.header.hidden = state === 'in-call';
+  ui.checkingView.hidden = state !== 'checking';
+  ui.formView.hidden = state !== 'ready' && state !== 'joining';
+  ui.callView.hidden = state !== 'in-call';
+  ui.leftView.hidden = state !== 'left';
+
+  const joining = state === 'joining';
+  ui.joinButton.disabled = joining;
+  ui.joinButton.textContent = joining ? t('form.joining') : t('form.join');
+  ui.joinForm.setAttribute('aria-busy', String(joining));
+}
+
+/**
+ * Shows an error in the one element with data-testid="error". The tone
+ * "info" suits messages that are no fault, such as a link for another day.
+ *
+ * @param {{ source: ErrorSource, text: string, help?: string, actions?: ErrorAction[], tone?: 'error' | 'info' }} error
+ */
+function showError({ source, text, help, actions = [], tone = 'error' }) {
+  page.errorSource = source;
+  ui.error.classList.toggle('info', tone === 'info');
+  ui.errorText.textContent = text;
+  ui.errorHelp.textContent = help ?? '';
+  ui.errorHelp.hidden = !help;
+  ui.errorActions.replaceChildren(
+    ...actions.map((action, index) =>
+      createButton(action.label, action.onClick, { className: index === 0 ? 'button primary' : 'button' }),
+    ),
+  );
+  ui.errorActions.hidden = actions.length === 0;
+  ui.error.hidden = false;
+}
+
+/**
+ * Hides the error when it came from `source`, or any error without a source.
+ *
+ * @param {ErrorSource} [source]
+ */
+function clearError(source) {
+  if (source && page.errorSource !== source) return;
+  page.errorSource = null;
+  ui.error.hidden = true;
+  ui.errorText.textContent = '';
+  ui.errorHelp.textContent = '';
+  ui.errorActions.replaceChildren();
+}
+
+/** @param {string} text */
+function showNotice(text) {
+  ui.notice.textContent = text;
+  ui.notice.hidden = false;
+}
+
+function hideNotice() {
+  ui.notice.hidden = true;
+  ui.notice.textContent = '';
+}
+
+/** @param {string} text */
+function announce(text) {
+  // Clearing first makes screen readers read the same text again.
+  ui.announcer.textContent = '';
+  window.setTimeout(() => {
+    ui.announcer.textContent = text;
+  }, 50);
+}
+
+/**
+ * Ends the visit with an error that the visitor cannot fix on this page.
+ *
+ * @param {string} text
+ * @param {{ actions?: ErrorAction[], tone?: 'error' | 'info' }} [options]
+ */
+function showFinalError(text, { actions = [], tone = 'error' } = {}) {
+  closeSignaling();
+  releaseMedia();
+  setState('error');
+  showError({ source: 'link', text, actions, tone });
+}
+
+/**
+ * @param {() => void} retry
+ */
+function showConnectionFailed(retry) {
+  setState('error');
+  showError({
+    source: 'connection',
+    text: t('connection.failed'),
+    actions: [{ label: t('action.retry'), onClick: retry }],
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Start and link check
+
+/**
+ * Returns the link token from the URL fragment. The fragment stays in the
+ * address bar so that a reload works. The token leaves the page only inside
+ * `check` and `join` messages.
+ *
+ * @returns {string}
+ */
+function readToken() {
+  return location.hash.replace(/^#/, '').trim();
+}
+
+function start() {
+  applyTranslations();
+  applyTranslations(ui.remoteTileTemplate.content);
+  setState('checking');
+  bindForm();
+  bindCall();
+
+  // The token is the page's identity, so a changed fragment starts over.
+  window.addEventListener('hashchange', () => location.reload());
+
+  page.token = readToken();
+  if (!page.token) {
+    showFinalError(t('link.missing'));
+    return;
+  }
+
+  const problem = checkBrowserSupport();
+  if (problem) {
+    showFinalError(t(problem === 'insecure' ? 'media.insecure' : 'media.unsupported'));
+    return;
+  }
+
+  void checkLink();
+}
+
+/** Opens the signaling socket and sends `check`. The server replies with the room's `status`. */
+async function checkLink() {
+  clearError();
+  setState('checking');
+  try {
+    const signaling = await connectSignaling();
+    signaling.send({ type: 'check', v: PROTOCOL_VERSION, token: page.token });
+  } catch (error) {
+    console.warn(`Join: link check failed: ${error instanceof Error ? error.message : error}`);
+    showConnectionFailed(() => void checkLink());
+  }
+}
+
+/**
+ * Reads the signaling URL from /config.json.
+ *
+ * @returns {Promise<string>}
+ */
+async function loadSignalingUrl() {
+  if (page.signalingUrl) return page.signalingUrl;
+  const response = await fetch('/config.json', { cache: 'no-store', credentials: 'same-origin' });
+  if (!response.ok) throw new Error(`GET /config.json returned HTTP ${response.status}`);
+  /** @type {unknown} */
+  const config = await response.json();
+  const url = typeof config === 'object' && config !== null ? /** @type {{ signalingUrl?: unknown }} */ (config).signalingUrl : undefined;
+  if (typeof url !== 'string' || !/^wss?:\/\//.test(url)) {
+    throw new Error('config.json has no ws:// or wss:// signalingUrl');
+  }
+  page.signalingUrl = url;
+  return url;
+}
+
+/**
+ * Returns the open signaling client, creating and connecting it when needed.
+ *
+ * @returns {Promise<SignalingClient>}
+ */
+async function connectSignaling() {
+  const url = await loadSignalingUrl();
+  if (!page.signaling) {
+    const signaling = new SignalingClient(url);
+    signaling.addEventListener('message', (event) => {
+      if (signaling === page.signaling) handleServerMessage(/** @type {CustomEvent<ServerMessage>} */ (event).detail);
+    });
+    signaling.addEventListener('open', (event) => {
+      const { reconnected } = /** @type {CustomEvent<{ reconnected: boolean }>} */ (event).detail;
+      if (signaling === page.signaling && reconnected) handleReconnected();
+    });
+    signaling.addEventListener('close', (event) => {
+      if (signaling === page.signaling) handleSocketClose(/** @type {CustomEvent<CloseDetail>} */ (event).detail);
+    });
+    page.signaling = signaling;
+  }
+  await page.signaling.connect();
+  return page.signaling;
+}
+
+function closeSignaling() {
+  page.signaling?.close();
+  page.signaling = null;
+}
+
+/** @param {ServerMessage} message */
+function handleServerMessage(message) {
+  switch (message.type) {
+    case 'status':
+      if (page.state !== 'checking') return;
+      if (message.state === 'open') {
+        showForm();
+      } else {
+        showRoomClosed(message.state, message.date);
+      }
+      return;
+    case 'joined':
+      handleJoined(message);
+      return;
+    case 'peer-joined':
+      page.call?.handlePeerJoined(message);
+      return;
+    case 'peer-left':
+      page.call?.handlePeerLeft(message);
+      return;
+    case 'signal':
+      page.call?.handleSignal(message);
+      return;
+    case 'error':
+      handleServerError(message);
+      return;
+    case 'pong':
+      return;
+  }
+}
+
+/**
+ * @param {'not-yet-open' | 'expired'} state
+ * @param {string} date "YYYY-MM-DD" in the room's time zone
+ */
+function showRoomClosed(state, date) {
+  const key = state === 'not-yet-open' ? 'link.notYetOpen' : 'link.expired';
+  showFinalError(t(key, { date: formatDate(date) }), { tone: 'info' });
+}
+
+/** @param {ErrorMessage} message */
+function handleServerError(message) {
+  const inCall = page.state === 'in-call';
+  switch (message.code) {
+    case 'invalid-link':
+    case 'room-not-open':
+    case 'room-full':
+    case 'unsupported-version':
+      if (inCall) {
+        // The resume was rejected. The peer connections keep working without signaling.
+        showConnectionLost();
+        return;
+      }
+      if (message.code === 'invalid-link') {
+        showFinalError(t('link.invalid'));
+      } else if (message.code === 'room-not-open') {
+        showRoomClosed(message.state === 'not-yet-open' ? 'not-yet-open' : 'expired', message.date ?? '');
+      } else if (message.code === 'room-full') {
+        closeSignaling();
+        setState('error');
+        showError({
+          source: 'join',
+          text: t('join.roomFull'),
+          actions: [{ label: t('action.retry'), onClick: retryJoin }],
+        });
+      } else {
+        const reload = { label: t('action.reload'), onClick: () => location.reload() };
+        showFinalError(t('join.outdated'), { actions: [reload] });
+      }
+      return;
+    case 'internal': {
+      // The server closes the socket next. In a call, the client reconnects.
+      if (inCall) return;
+      const wasChecking = page.state === 'checking';
+      closeSignaling();
+      setState('error');
+      if (wasChecking) {
+        const retry = { label: t('action.retry'), onClick: () => void checkLink() };
+        showError({ source: 'connection', text: t('join.serverError'), actions: [retry] });
+      } else {
+        const retry = { label: t('action.retry'), onClick: retryJoin };
+        showError({ source: 'join', text: t('join.serverError'), actions: [retry] });
+      }
+      return;
+    }
+    case 'invalid-name':
+      if (page.state === 'joining') {
+        setState('ready');
+        showNameError('name.invalid');
+      }
+      return;
+    default:
+      console.warn(`Signaling: the server reported ${message.code}`);
+  }
+}
+
+/** @param {CloseDetail} detail */
+function handleSocketClose(detail) {
+  page.call?.handleSocketClosed();
+  switch (page.state) {
+    case 'checking':
+      closeSignaling();
+      showConnectionFailed(() => void checkLink());
+      return;
+    case 'joining':
+      closeSignaling();
+      showConnectionFailed(retryJoin);
+      return;
+    case 'in-call':
+      if (detail.reconnecting) {
+        showNotice(t('connection.reconnecting'));
+      } else {
+        showConnectionLost();
+      }
+      return;
+    default:
+      // On the form, the next join opens a new socket.
+      closeSignaling();
+  }
+}
+
+function showConnectionLost() {
+  page.signaling?.setReconnect(false);
+  showNotice(t('connection.lost'));
+}
+
+// ---------------------------------------------------------------------------
+// Join form and camera preview
+
+function showForm() {
+  clearError();
+  setState('ready');
+  ui.nameInput.value = readStored(STORAGE_NAME) ?? '';
+  void startPreview({ audio: true, video: true });
+}
+
+function bindForm() {
+  ui.joinForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void requestJoin();
+  });
+  ui.nameInput.addEventListener('input', () => {
+    ui.nameInput.removeAttribute('aria-invalid');
+    clearError('name');
+  });
+  ui.formMicrophoneSelect.addEventListener('change', () => void switchDevice('microphone', ui.formMicrophoneSelect.value));
+  ui.formCameraSelect.addEventListener('change', () => void switchDevice('camera', ui.formCameraSelect.value));
+  ui.formView.addEventListener('pointerdown', () => page.microphoneLevel.resume());
+  ui.formView.addEventListener('keydown', () => page.microphoneLevel.resume());
+  navigator.mediaDevices?.addEventListener?.('devicechange', () => void refreshDeviceLists());
+  window.requestAnimationFrame(drawMicrophoneLevel);
+}
+
+/**
+ * Opens camera and microphone for the preview, replacing earlier tracks.
+ * On failure, shows what went wrong and the ways forward, and returns false.
+ *
+ * @param {{ audio: boolean, video: boolean }} request
+ * @returns {Promise<boolean>}
+ */
+function startPreview(request) {
+  page.mediaReady = openPreview(request);
+  return page.mediaReady;
+}
+
+/**
+ * Opens the preview devices. startPreview keeps the returned promise, so
+ * that requestJoin can wait for it.
+ *
+ * @param {{ audio: boolean, video: boolean }} request
+ * @returns {Promise<boolean>}
+ */
+async function openPreview(request) {
+  releaseMedia();
+  page.mediaPending = true;
+  clearError('media');
+  updateMediaView();
+
+  let success = false;
+  try {
+    setLocalStream(await openMedia({ ...request, ...storedDeviceIds() }));
+    success = true;
+  } catch (error) {
+    await handleMediaError(error, request);
+  }
+
+  page.mediaPending = false;
+  updateMediaView();
+  await refreshDeviceLists();
+  return success;
+}
+
+/**
+ * Explains a failed getUserMedia and offers the ways forward. When both
+ * devices were requested and the error may concern only the camera, tries the
+ * microphone alone to tell the visitor which device is the problem.
+ *
+ * @param {unknown} error
+ * @param {{ audio: boolean, video: boolean }} request
+ */
+async function handleMediaError(error, request) {
+  const problem = classifyMediaError(error);
+  console.warn(`Media: getUserMedia failed with ${error instanceof Error ? error.name : 'unknown error'}`);
+
+  const retry = { label: t('action.retry'), onClick: () => void startPreview({ audio: true, video: true }) };
+  const audioOnly = { label: t('action.audioOnly'), onClick: () => void joinWithAudioOnly() };
+  const noMedia = { label: t('action.noMedia'), onClick: () => void joinWithoutMedia() };
+
+  if (problem === 'permission-denied') {
+    showError({
+      source: 'media',
+      text: t('media.denied'),
+      help: t('media.deniedHelp'),
+      actions: request.video ? [retry, audioOnly, noMedia] : [retry, noMedia],
+    });
+    return;
+  }
+
+  if (request.video && request.audio && (problem === 'no-device' || problem === 'device-busy')) {
+    try {
+      setLocalStream(await openMedia({ audio: true, video: false, ...storedDeviceIds() }));
+      showError({
+        source: 'media',
+        text: t(problem === 'no-device' ? 'media.noCamera' : 'media.cameraBusy'),
+        help: t(problem === 'no-device' ? 'media.noCameraHelp' : 'media.busyHelp'),
+        actions: [retry, audioOnly],
+      });
+      return;
+    } catch (audioError) {
+      const audioProblem = classifyMediaError(audioError);
+      if (audioProblem === 'no-device') {
+        showError({ source: 'media', text: t('media.noDevices'), help: t('media.noDevicesHelp'), actions: [retry, noMedia] });
+        return;
+      }
+      if (audioProblem === 'device-busy') {
+        showError({ source: 'media', text: t('media.busy'), help: t('media.busyHelp'), actions: [retry, noMedia] });
+        return;
+      }
+    }
+  }
+
+  if (problem === 'no-device') {
+    showError({ source: 'media', text: t('media.noDevices'), help: t('media.noDevicesHelp'), actions: [retry, noMedia] });
+  } else if (problem === 'device-busy') {
+    showError({ source: 'media', text: t('media.busy'), help: t('media.busyHelp'), actions: [retry, noMedia] });
+  } else {
+    showError({ source: 'media', text: t('media.failed'), help: t('media.failedHelp'), actions: [retry, noMedia] });
+  }
+}
+
+async function joinWithAudioOnly() {
+  if (page.localStream.getAudioTracks().length === 0) {
+    const opened = await startPreview({ audio: true, video: false });
+    if (!opened) return;
+  } else {
+    for (const track of page.localStream.getVideoTracks()) {
+      track.stop();
+      page.localStream.removeTrack(track);
+    }
+  }
+  clearError('media');
+  updateMediaView();
+  await requestJoin();
+}
+
+async function joinWithoutMedia() {
+  releaseMedia();
+  clearError('media');
+  updateMediaView();
+  await requestJoin();
+}
+
+/** @returns {{ microphoneId: string, cameraId: string }} */
+function storedDeviceIds() {
+  return { microphoneId: readStored(STORAGE_MICROPHONE) ?? '', cameraId: readStored(STORAGE_CAMERA) ?? '' };
+}
+
+/** @param {MediaStream} stream */
+function setLocalStream(stream) {
+  page.localStream = stream;
+  for (const track of stream.getTracks()) watchTrack(track);
+  void attachStream(ui.previewVideo, stream);
+  page.microphoneLevel.setTrack(stream.getAudioTracks()[0]);
+}
+
+/** Stops the local tracks and starts an empty stream. */
+function releaseMedia() {
+  stopStream(page.localStream);
+  page.localStream = createEmptyStream();
+  page.microphoneLevel.setTrack(undefined);
+  ui.previewVideo.srcObject = null;
+  ui.localVideo.srcObject = null;
+}
+
+/**
+ * Switches to the default device when a device is unplugged. Tracks stopped
+ * by the page itself do not fire `ended`.
+ *
+ * @param {MediaStreamTrack} track
+ */
+function watchTrack(track) {
+  track.addEventListener('ended', () => {
+    if (!page.localStream.getTracks().includes(track)) return;
+    page.localStream.removeTrack(track);
+    void switchDevice(track.kind === 'audio' ? 'microphone' : 'camera', '');
+  });
+}
+
+/**
+ * Opens another microphone or camera and sends it to every peer without
+ * renegotiation. Remembers the choice for the next visit.
+ *
+ * @param {DeviceKind} kind
+ * @param {string} deviceId empty for the browser's default device
+ */
+async function switchDevice(kind, deviceId) {
+  if (deviceId) writeStored(kind === 'microphone' ? STORAGE_MICROPHONE : STORAGE_CAMERA, deviceId);
+  try {
+    const track = await replaceStreamTrack(page.localStream, kind, deviceId);
+    watchTrack(track);
+    clearError('media');
+    clearError('device');
+  } catch (error) {
+    console.warn(`Media: switching the ${kind} failed with ${error instanceof Error ? error.name : 'unknown error'}`);
+    showDeviceError(kind, deviceId, classifyMediaError(error));
+  }
+
+  const audioTrack = page.localStream.getAudioTracks()[0];
+  const videoTrack = page.localStream.getVideoTracks()[0];
+  if (audioTrack) audioTrack.enabled = page.microphoneEnabled;
+  if (videoTrack) videoTrack.enabled = page.cameraEnabled;
+  if (page.state !== 'in-call') page.microphoneLevel.setTrack(audioTrack);
+
+  if (page.call) await page.call.syncLocalTrack(kind === 'microphone' ? 'audio' : 'video');
+  await attachStream(page.state === 'in-call' ? ui.localVideo : ui.previewVideo, page.localStream);
+  updateMediaView();
+  await refreshDeviceLists();
+}
+
+/**
+ * Explains why a microphone or camera could not be opened after the form
+ * was shown, and offers to try again.
+ *
+ * @param {DeviceKind} kind
+ * @param {string} deviceId
+ * @param {MediaProblem} problem
+ */
+function showDeviceError(kind, deviceId, problem) {
+  const camera = kind === 'camera';
+  /** @type {MessageKey} */
+  let text = 'media.switchFailed';
+  /** @type {MessageKey | undefined} */
+  let help;
+  if (problem === 'permission-denied') {
+    text = 'media.denied';
+    help = 'media.deniedHelp';
+  } else if (problem === 'device-busy') {
+    text = camera ? 'media.cameraBusy' : 'media.microphoneBusy';
+    help = 'media.busyHelp';
+  } else if (problem === 'no-device') {
+    text = camera ? 'media.noCamera' : 'media.noMicrophone';
+  }
+  showError({
+    source: 'device',
+    text: t(text),
+    help: help ? t(help) : undefined,
+    actions: [
+      {
+        label: t('action.retry'),
+        onClick: () => {
+          clearError('device');
+          void switchDevice(kind, deviceId);
+        },
+      },
+      { label: t('action.close'), onClick: () => clearError('device') },
+    ],
+  });
+}
+
+async function refreshDeviceLists() {
+  const { microphones, cameras } = await listDevices((kind, position) =>
+    t(kind === 'microphone' ? 'device.microphoneNumber' : 'device.cameraNumber', { number: position }),
+  );
+  const microphoneId = deviceIdOf(page.localStream.getAudioTracks()[0]) || (readStored(STORAGE_MICROPHONE) ?? '');
+  const cameraId = deviceIdOf(page.localStream.getVideoTracks()[0]) || (readStored(STORAGE_CAMERA) ?? '');
+  for (const select of [ui.formMicrophoneSelect, ui.callMicrophoneSelect]) {
+    fillDeviceSelect(select, microphones, microphoneId, 'device.noMicrophone');
+  }
+  for (const select of [ui.formCameraSelect, ui.callCameraSelect]) {
+    fillDeviceSelect(select, cameras, cameraId, 'device.noCamera');
+  }
+}
+
+/**
+ * @param {HTMLSelectElement} select
+ * @param {import('./media.js').DeviceChoice[]} devices
+ * @param {string} selectedId
+ * @param {MessageKey} emptyKey
+ */
+function fillDeviceSelect(select, devices, selectedId, emptyKey) {
+  if (devices.length === 0) {
+    fillSelect(select, [{ value: '', label: t(emptyKey) }]);
+    select.disabled = true;
+    return;
+  }
+  select.disabled = false;
+  fillSelect(select, devices.map((device) => ({ value: device.deviceId, label: device.label })), selectedId);
+}
+
+/** Updates the placeholders, notes and buttons that depend on the local tracks. */
+function updateMediaView() {
+  const audioTrack = page.localStream.getAudioTracks()[0];
+  const videoTrack = page.localStream.getVideoTracks()[0];
+  const showsVideo = Boolean(videoTrack) && page.cameraEnabled;
+
+  /** @type {string} */
+  let placeholder = '';
+  if (page.mediaPending) placeholder = t('preview.starting');
+  else if (videoTrack) placeholder = t('preview.cameraOff');
+  else placeholder = t('preview.noVideo');
+  for (const element of [ui.previewPlaceholder, ui.localPlaceholder]) {
+    element.textContent = placeholder;
+    element.hidden = showsVideo && !page.mediaPending;
+  }
+
+  const hasError = page.errorSource === 'media';
+  if (page.mediaPending || hasError || videoTrack) {
+    ui.mediaNote.hidden = true;
+  } else {
+    ui.mediaNote.hidden = false;
+    ui.mediaNote.textContent = audioTrack ? t('preview.audioOnly') : t('preview.noMedia');
+  }
+
+  const microphoneOn = Boolean(audioTrack) && page.microphoneEnabled;
+  ui.microphoneButton.classList.toggle('off', !microphoneOn);
+  ui.microphoneButton.setAttribute('aria-label', microphoneOn ? t('call.microphoneMute') : t('call.microphoneUnmute'));
+  ui.localMuted.hidden = microphoneOn;
+
+  ui.cameraButton.classList.toggle('off', !showsVideo);
+  ui.cameraButton.setAttribute('aria-label', showsVideo ? t('call.cameraOff') : t('call.cameraOn'));
+}
+
+function drawMicrophoneLevel() {
+  if (!ui.formView.hidden) {
+    const level = page.microphoneEnabled ? page.microphoneLevel.read() : 0;
+    ui.levelFill.style.transform = `scaleX(${level.toFixed(3)})`;
+  }
+  window.requestAnimationFrame(drawMicrophoneLevel);
+}
+
+/**
+ * @param {'name.empty' | 'name.tooLong' | 'name.invalid'} key
+ */
+function showNameError(key) {
+  ui.nameInput.setAttribute('aria-invalid', 'true');
+  showError({ source: 'name', text: t(key) });
+  ui.nameInput.focus();
+}
+
+/**
+ * Trims a display name and checks the server's rules: 1 to 64 characters,
+ * counted as Unicode code points, and no control characters.
+ *
+ * @param {string} raw
+ * @returns {{ name: string } | { error: 'name.empty' | 'name.tooLong' | 'name.invalid' }}
+ */
+export function validateName(raw) {
+  const name = raw.trim();
+  if (name === '') return { error: 'name.empty' };
+  if ([...name].length > MAX_NAME_LENGTH) return { error: 'name.tooLong' };
+  if (/\p{Cc}/u.test(name)) return { error: 'name.invalid' };
+  return { name };
+}
+
+/** Sends `join` after the visitor clicked the join button or chose a media option. */
+async function requestJoin() {
+  if (page.state !== 'ready') return;
+  const result = validateName(ui.nameInput.value);
+  if ('error' in result) {
+    showNameError(result.error);
+    return;
+  }
+  page.displayName = result.name;
+  ui.nameInput.value = result.name;
+  writeStored(STORAGE_NAME, result.name);
+
+  clearError('name');
+  clearError('join');
+  clearError('connection');
+  setState('joining');
+
+  // The call sends the preview's tracks, so a visitor who clicks before the
+  // camera has started waits for it. A failure leaves the choice to them.
+  if (page.mediaPending && page.mediaReady) {
+    const opened = await page.mediaReady;
+    if (!opened && page.errorSource === 'media') {
+      setState('ready');
+      return;
+    }
+  }
+
+  try {
+    const signaling = await connectSignaling();
+    signaling.send({ type: 'join', v: PROTOCOL_VERSION, token: page.token, name: page.displayName });
+  } catch (error) {
+    console.warn(`Join: connecting failed: ${error instanceof Error ? error.message : error}`);
+    // The state may have changed while connecting.
+    if (/** @type {PageState} */ (page.state) === 'joining') showConnectionFailed(retryJoin);
+  }
+}
+
+function retryJoin() {
+  clearError();
+  setState('ready');
+  if (page.localStream.getTracks().length === 0 && !page.mediaPending) {
+    void startPreview({ audio: true, video: true }).then((opened) => {
+      if (opened) void requestJoin();
+    });
+  } else {
+    void requestJoin();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Call
+
+/** @param {JoinedMessage} message */
+function handleJoined(message) {
+  if (page.state === 'in-call' && page.call) {
+    page.call.applyJoined(message);
+    page.signaling?.resetBackoff();
+    hideNotice();
+    updateWaitingNote();
+    return;
+  }
+  if (page.state !== 'joining' || !page.signaling) return;
+  enterCall(message, page.signaling);
+}
+
+/**
+ * @param {JoinedMessage} message
+ * @param {SignalingClient} signaling
+ */
+function enterCall(message, signaling) {
+  clearError();
+  hideNotice();
+  setState('in-call');
+  signaling.setReconnect(true);
+  signaling.resetBackoff();
+
+  page.tileGrid ??= new TileGrid(ui.tiles, ui.remoteTileTemplate);
+  ui.localName.textContent = t('call.selfName', { name: page.displayName });
+  void attachStream(ui.localVideo, page.localStream);
+  ui.previewVideo.srcObject = null;
+  page.microphoneLevel.setTrack(undefined);
+
+  page.call = new CallController({
+    signaling,
+    localStream: page.localStream,
+    displayName: page.displayName,
+    tiles: page.tileGrid,
+    chat: page.chat,
+    peerConnections,
+    announce,
+    onPeersChanged: updateWaitingNote,
+  });
+  page.call.applyJoined(message);
+  updateMediaView();
+  updateWaitingNote();
+  void refreshDeviceLists();
+}
+
+/** Sends `join` with `resume` after the socket came back, to keep the same place. */
+function handleReconnected() {
+  const call = page.call;
+  if (page.state !== 'in-call' || !call || !page.signaling) return;
+  page.signaling.send({
+    type: 'join',
+    v: PROTOCOL_VERSION,
+    token: page.token,
+    name: page.displayName,
+    resume: { peerId: call.selfPeerId, key: call.resumeKey },
+  });
+}
+
+function updateWaitingNote() {
+  ui.waitingNote.hidden = (page.call?.peerCount ?? 0) > 0;
+}
+
+function bindCall() {
+  ui.microphoneButton.addEventListener('click', () => void toggleTrack('microphone'));
+  ui.cameraButton.addEventListener('click', () => void toggleTrack('camera'));
+
+  ui.devicesButton.addEventListener('click', () => setDevicePanelOpen(ui.devicePanel.hidden));
+  ui.devicePanelClose.addEventListener('click', () => setDevicePanelOpen(false));
+  ui.devicePanel.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') setDevicePanelOpen(false);
+  });
+  ui.callMicrophoneSelect.addEventListener('change', () => void switchDevice('microphone', ui.callMicrophoneSelect.value));
+  ui.callCameraSelect.addEventListener('change', () => void switchDevice('camera', ui.callCameraSelect.value));
+
+  ui.chatButton.addEventListener('click', () => {
+    const open = !ui.callView.classList.contains('chat-open');
+    ui.callView.classList.toggle('chat-open', open);
+    ui.chatButton.setAttribute('aria-expanded', String(open));
+    if (open) {
+      page.chat.markRead();
+      ui.chatInput.focus();
+    }
+  });
+  ui.chatInput.maxLength = MAX_CHAT_LENGTH;
+  ui.chatForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (page.call?.sendChat(ui.chatInput.value)) ui.chatInput.value = '';
+    ui.chatInput.focus();
+  });
+  ui.chatInput.addEventListener('focus', () => page.chat.markRead());
+
+  ui.leaveButton.addEventListener('click', leaveCall);
+  ui.rejoinButton.addEventListener('click', rejoin);
+
+  // Tell the others at once when the tab closes, instead of after a timeout.
+  window.addEventListener('pagehide', () => {
+    if (page.state === 'in-call') page.signaling?.send({ type: 'leave' });
+  });
+}
+
+/**
+ * Mutes or unmutes the microphone, or turns the camera off or on, through
+ * `track.enabled`. Without a track of that kind, opens the device first.
+ *
+ * @param {DeviceKind} kind
+ */
+async function toggleTrack(kind) {
+  const track = kind === 'microphone' ? page.localStream.getAudioTracks()[0] : page.localStream.getVideoTracks()[0];
+  if (!track) {
+    if (kind === 'microphone') page.microphoneEnabled = true;
+    else page.cameraEnabled = true;
+    await switchDevice(kind, readStored(kind === 'microphone' ? STORAGE_MICROPHONE : STORAGE_CAMERA) ?? '');
+    return;
+  }
+  if (kind === 'microphone') {
+    page.microphoneEnabled = !page.microphoneEnabled;
+    track.enabled = page.microphoneEnabled;
+  } else {
+    page.cameraEnabled = !page.cameraEnabled;
+    track.enabled = page.cameraEnabled;
+  }
+  updateMediaView();
+}
+
+/** @param {boolean} open */
+function setDevicePanelOpen(open) {
+  ui.devicePanel.hidden = !open;
+  ui.devicesButton.setAttribute('aria-expanded', String(open));
+  if (open) {
+    void refreshDeviceLists();
+    ui.callMicrophoneSelect.focus();
+  } else {
+    ui.devicesButton.focus();
+  }
+}
+
+function leaveCall() {
+  page.call?.leave();
+  page.call = null;
+  closeSignaling();
+  page.tileGrid?.clear();
+  peerConnections.clear();
+  releaseMedia();
+  ui.chatMessages.replaceChildren();
+  page.chat.markRead();
+  setDevicePanelOpen(false);
+  hideNotice();
+  clearError();
+  setState('left');
+  ui.rejoinButton.focus();
+}
+
+function rejoin() {
+  clearError();
+  setState('ready');
+  void startPreview({ audio: true, video: true }).then((opened) => {
+    if (opened) void requestJoin();
+  });
+}
+
+start();
