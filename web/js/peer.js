@@ -8,6 +8,8 @@
 
 /** Maximum length of a chat message sent or accepted, in UTF-16 code units (String length). */
 export const MAX_CHAT_LENGTH = 2000;
+/** Chat messages kept per peer while its channel is not open yet. */
+const MAX_PENDING_CHAT = 50;
 
 /**
  * Time after which a negotiated connection that has not started ICE
@@ -68,6 +70,12 @@ export class PeerSession extends EventTarget {
     this.pc = /** @type {RTCPeerConnection} */ (/** @type {unknown} */ (null));
     /** @type {RTCDataChannel} */
     this.chatChannel = /** @type {RTCDataChannel} */ (/** @type {unknown} */ (null));
+    /**
+     * Chat messages typed before the channel opened (just after joining, or
+     * while the connection is rebuilt); sent when it opens, oldest first.
+     * @type {string[]}
+     */
+    this.pendingChat = [];
     /** @type {Map<'audio' | 'video', RTCRtpSender>} */
     this.senders = new Map();
     this.makingOffer = false;
@@ -103,6 +111,9 @@ export class PeerSession extends EventTarget {
     this.chatChannel = channel;
     channel.addEventListener('message', (event) => {
       if (pc === this.pc) this.handleChatMessage(event);
+    });
+    channel.addEventListener('open', () => {
+      if (pc === this.pc) this.flushPendingChat();
     });
 
     pc.addEventListener('negotiationneeded', () => {
@@ -344,13 +355,27 @@ export class PeerSession extends EventTarget {
   }
 
   /**
-   * Sends a chat message if the channel is open. Returns whether it was sent.
+   * Sends a chat message, or queues it until the channel opens. Returns
+   * false when the session is closed or sending failed.
    *
    * @param {string} text at most {@link MAX_CHAT_LENGTH} UTF-16 code units
    * @returns {boolean}
    */
   sendChat(text) {
-    if (this.closed || this.chatChannel.readyState !== 'open') return false;
+    if (this.closed) return false;
+    if (this.chatChannel.readyState !== 'open') {
+      this.pendingChat.push(text);
+      if (this.pendingChat.length > MAX_PENDING_CHAT) this.pendingChat.shift();
+      return true;
+    }
+    return this.sendChatNow(text);
+  }
+
+  /**
+   * @param {string} text
+   * @returns {boolean}
+   */
+  sendChatNow(text) {
     /** @type {ChatPayload} */
     const payload = { text };
     try {
@@ -360,6 +385,12 @@ export class PeerSession extends EventTarget {
       console.warn(`Peer: sending a chat message failed: ${describeError(error)}`);
       return false;
     }
+  }
+
+  flushPendingChat() {
+    const pending = this.pendingChat;
+    this.pendingChat = [];
+    for (const text of pending) this.sendChatNow(text);
   }
 
   /**

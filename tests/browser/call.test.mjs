@@ -1,0 +1,287 @@
+// End-to-end tests of a call: the local server, the join page and two or more
+// participants in headless Chromium with fake camera and microphone.
+//
+// Run inside a loopback-only network namespace, after `cargo build -p video-local`:
+//   unshare -n bash -c 'ip link set lo up && node --test --test-concurrency=1 tests/browser/'
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import WebSocket from 'ws';
+
+import {
+  WAIT_TIMEOUT_MS,
+  addDays,
+  createRoom,
+  dateInTimeZone,
+  describePage,
+  germanDate,
+  joinCall,
+  linkToken,
+  openJoinPage,
+  pageState,
+  pickDaytimeTimeZone,
+  waitFor,
+  waitForDecodedVideo,
+  waitForRemoteVideoCount,
+  waitForState,
+  withResources,
+} from './helpers.mjs';
+
+/** Limit of one whole test: several waits of up to 30 s each, plus start-up. */
+const TEST_TIMEOUT_MS = 180_000;
+
+/** How long a count that should stay the same is watched after it was reached. */
+const SETTLE_MS = 1_000;
+
+/** Delay in ms added to getUserMedia to join before the camera is open. */
+const CAMERA_DELAY_MS = 1_500;
+
+/** Maximum participants of a room, from the signaling contract. */
+const MAX_PARTICIPANTS = 8;
+
+/**
+ * Starts a server and a browser, creates a room for today and joins it with
+ * two pages, "Anna" and "Ben", each in its own browser context.
+ */
+async function startTwoPersonCall(resources) {
+  const server = await resources.startServer();
+  const room = await createRoom(server);
+  const browser = await resources.launchBrowser();
+  const anna = await resources.openPage(browser, { label: 'anna' });
+  const ben = await resources.openPage(browser, { label: 'ben' });
+
+  await joinCall(anna, room.joinUrl, 'Anna');
+  await joinCall(ben, room.joinUrl, 'Ben');
+  return { server, room, browser, anna, ben };
+}
+
+/** Waits until a chat message containing `text` appears on `page` and returns its locator. */
+async function waitForChatMessage(page, text) {
+  const message = page.getByTestId('chat-message').filter({ hasText: text });
+  await waitFor(async () => (await message.count()) === 1, {
+    description: `one chat message containing ${JSON.stringify(text)}`,
+    diagnose: async () => {
+      const messageTexts = await page.getByTestId('chat-message').allTextContents();
+      return `chat messages on the page: ${JSON.stringify(messageTexts)}\n${await describePage(page)}`;
+    },
+  });
+  return message;
+}
+
+/** Types `text` into the chat field of `page` and clicks send. */
+async function sendChat(page, text) {
+  await page.getByTestId('chat-input').fill(text);
+  await page.getByTestId('chat-send').click();
+}
+
+test('two participants receive each other\'s video', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('two participants video', async (resources) => {
+    const { anna, ben } = await startTwoPersonCall(resources);
+
+    const annaFrames = await waitForDecodedVideo(anna);
+    const benFrames = await waitForDecodedVideo(ben);
+    assert.equal(Object.keys(annaFrames).length, 1, 'Anna has one peer connection');
+    assert.equal(Object.keys(benFrames).length, 1, 'Ben has one peer connection');
+
+    // The remote tile must show the stream, not only hold a video element.
+    for (const page of [anna, ben]) {
+      await waitFor(
+        () => page.getByTestId('remote-video').evaluate((video) => video.videoWidth > 0 && video.readyState >= 2),
+        { description: 'remote video with a decoded picture', diagnose: () => describePage(page) },
+      );
+    }
+
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    assert.equal(await anna.getByTestId('remote-video').count(), 1, 'Anna shows exactly one remote video');
+    assert.equal(await ben.getByTestId('remote-video').count(), 1, 'Ben shows exactly one remote video');
+    assert.equal(await pageState(anna), 'in-call');
+    assert.equal(await pageState(ben), 'in-call');
+  });
+});
+
+/**
+ * Makes every getUserMedia call on the page wait `delayMs` before it opens the
+ * fake devices, and sets `window.__testMediaOpened` once a call has returned
+ * a stream. Runs in the page as an init script.
+ */
+function delayGetUserMedia(delayMs) {
+  const mediaDevices = navigator.mediaDevices;
+  const getUserMedia = mediaDevices.getUserMedia.bind(mediaDevices);
+  mediaDevices.getUserMedia = async (constraints) => {
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    const stream = await getUserMedia(constraints);
+    window.__testMediaOpened = true;
+    return stream;
+  };
+}
+
+test('join before camera opens still sends video', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('join before camera opens', async (resources) => {
+    const server = await resources.startServer();
+    const room = await createRoom(server);
+    const browser = await resources.launchBrowser();
+    const anna = await resources.openPage(browser, { label: 'anna' });
+    const ben = await resources.openPage(browser, { label: 'ben' });
+
+    // Anna clicks join while her camera and microphone are still opening.
+    await anna.context().addInitScript(delayGetUserMedia, CAMERA_DELAY_MS);
+    await joinCall(anna, room.joinUrl, 'Anna', { waitForPreview: false });
+    await waitFor(() => anna.evaluate(() => window.__testMediaOpened === true), {
+      description: 'the delayed getUserMedia on Anna\'s page to return',
+      diagnose: () => describePage(anna),
+    });
+
+    await joinCall(ben, room.joinUrl, 'Ben');
+    await waitForDecodedVideo(anna);
+    await waitForDecodedVideo(ben);
+  });
+});
+
+test('chat reaches the other participant', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('chat both ways', async (resources) => {
+    const { anna, ben } = await startTwoPersonCall(resources);
+    // Chat goes over the peer connection, so wait until it carries media.
+    await waitForDecodedVideo(anna);
+    await waitForDecodedVideo(ben);
+
+    await sendChat(anna, 'Guten Tag from Anna');
+    await waitForChatMessage(ben, 'Guten Tag from Anna');
+
+    await sendChat(ben, 'Hello back from Ben');
+    await waitForChatMessage(anna, 'Hello back from Ben');
+
+    const markup = '<b>x</b>';
+    await sendChat(anna, `markup ${markup} stays text`);
+    const received = await waitForChatMessage(ben, `markup ${markup} stays text`);
+    assert.match(await received.textContent(), /markup <b>x<\/b> stays text/, 'the tags show as typed');
+    assert.equal(await received.locator('b').count(), 0, 'no <b> element was created from the message');
+  });
+});
+
+/**
+ * Makes every setRemoteDescription call on the page wait `delayMs`, which
+ * holds back the peer connection and its chat channel. Runs in the page as an
+ * init script.
+ */
+function delaySetRemoteDescription(delayMs) {
+  const original = RTCPeerConnection.prototype.setRemoteDescription;
+  RTCPeerConnection.prototype.setRemoteDescription = async function delayed(...args) {
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    return original.apply(this, args);
+  };
+}
+
+test('chat sent right after joining arrives', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('chat right after joining', async (resources) => {
+    const server = await resources.startServer();
+    const room = await createRoom(server);
+    const browser = await resources.launchBrowser();
+    const anna = await resources.openPage(browser, { label: 'anna' });
+    const ben = await resources.openPage(browser, { label: 'ben' });
+    await anna.context().addInitScript(delaySetRemoteDescription, CAMERA_DELAY_MS);
+
+    await joinCall(anna, room.joinUrl, 'Anna');
+    await joinCall(ben, room.joinUrl, 'Ben');
+    // Anna's side holds back the negotiation, so Ben's chat channel is not
+    // open yet; the client must deliver the message once it opens.
+    await sendChat(ben, 'Sind Sie schon da?');
+    await waitForChatMessage(anna, 'Sind Sie schon da?');
+  });
+});
+
+test('room of tomorrow is rejected with its date', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('room tomorrow rejected', async (resources) => {
+    const server = await resources.startServer();
+    const timeZone = pickDaytimeTimeZone();
+    const tomorrow = addDays(dateInTimeZone(timeZone), 1);
+    const room = await createRoom(server, { timeZone, date: tomorrow });
+    const browser = await resources.launchBrowser();
+    const page = await resources.openPage(browser, { locale: 'de-DE', label: 'visitor' });
+
+    await page.goto(room.joinUrl);
+    const error = page.getByTestId('error');
+    await waitFor(async () => (await error.isVisible()) && (await error.textContent()).includes(germanDate(tomorrow)), {
+      description: `the error element showing ${germanDate(tomorrow)}`,
+      diagnose: () => describePage(page),
+    });
+    assert.equal(await pageState(page), 'error');
+
+    const join = page.getByTestId('join');
+    const joinUsable = (await join.count()) > 0 && (await join.isVisible()) && (await join.isEnabled());
+    assert.equal(joinUsable, false, 'the join button is absent, hidden or disabled');
+  });
+});
+
+test('ninth participant is rejected as room full', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('ninth participant rejected', async (resources) => {
+    const server = await resources.startServer();
+    const room = await createRoom(server);
+    const token = linkToken(room.joinUrl);
+
+    const sockets = [];
+    for (let index = 1; index <= MAX_PARTICIPANTS; index += 1) {
+      const { socket, joined } = await resources.joinWithSocket(server, token, `Idle ${index}`);
+      assert.equal(joined.peers.length, index - 1, `participant ${index} sees the ${index - 1} before it`);
+      sockets.push(socket);
+    }
+
+    const browser = await resources.launchBrowser();
+    const page = await resources.openPage(browser, { locale: 'de-DE', label: 'ninth' });
+    await openJoinPage(page, room.joinUrl);
+    await page.getByTestId('display-name').fill('Neunte Person');
+    await page.getByTestId('join').click();
+
+    await waitForState(page, 'error');
+    const error = page.getByTestId('error');
+    assert.equal(await error.isVisible(), true, 'the error element is visible');
+    const text = await error.textContent();
+    assert.match(text, /voll/, `the error says the room is full, got ${JSON.stringify(text)}`);
+    assert.match(text, /\b8\b/, `the error names the limit of 8, got ${JSON.stringify(text)}`);
+    assert.equal(await page.getByTestId('remote-video').count(), 0, 'the rejected page shows no remote video');
+
+    // A wrongly removed participant's socket closes shortly after the rejection.
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    const open = sockets.filter((socket) => socket.readyState === WebSocket.OPEN).length;
+    assert.equal(open, MAX_PARTICIPANTS, 'the eight participants stay connected');
+  });
+});
+
+test('leaving removes the video on the other side', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('leave removes video', async (resources) => {
+    const { anna, ben } = await startTwoPersonCall(resources);
+    await waitForDecodedVideo(anna);
+    await waitForDecodedVideo(ben);
+    await waitForRemoteVideoCount(ben, 1);
+
+    await anna.getByTestId('leave').click();
+    await waitForState(anna, 'left');
+    await waitForRemoteVideoCount(ben, 0);
+    assert.equal(await pageState(ben), 'in-call', 'Ben stays in the call alone');
+    assert.equal(await anna.getByTestId('remote-video').count(), 0, 'Anna shows no remote video after leaving');
+  });
+});
+
+test('unknown link is rejected', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('unknown link rejected', async (resources) => {
+    const server = await resources.startServer();
+    const room = await createRoom(server);
+    const browser = await resources.launchBrowser();
+    const page = await resources.openPage(browser, { locale: 'de-DE', label: 'visitor' });
+
+    // A token is "<room id>.<signature>". Changing the first signature
+    // character keeps the token's shape but breaks its signature.
+    const token = linkToken(room.joinUrl);
+    const signatureStart = token.indexOf('.') + 1;
+    assert.ok(signatureStart > 0, `token ${token} has the form "<room id>.<signature>"`);
+    const replacement = token[signatureStart] === 'A' ? 'B' : 'A';
+    const forged = token.slice(0, signatureStart) + replacement + token.slice(signatureStart + 1);
+    await page.goto(`${server.origin}/join#${forged}`);
+
+    await waitForState(page, 'error', WAIT_TIMEOUT_MS);
+    assert.equal(await page.getByTestId('error').isVisible(), true, 'the error element is visible');
+    const join = page.getByTestId('join');
+    const joinUsable = (await join.count()) > 0 && (await join.isVisible()) && (await join.isEnabled());
+    assert.equal(joinUsable, false, 'the join button is absent, hidden or disabled');
+  });
+});
