@@ -22,6 +22,9 @@ use video_core::http::{AppState, router};
 use video_core::link::LinkKey;
 use video_core::store::embedded::EmbeddedStore;
 
+#[path = "aws.rs"]
+pub mod aws;
+
 pub const TOKEN_A: &str = "token-for-dr-a-0001";
 pub const TOKEN_B: &str = "token-for-dr-b-0002";
 pub const PUBLIC_URL: &str = "https://video.example.test";

@@ -6,6 +6,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::room::Room;
 
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
 pub mod embedded;
 pub mod memory_participants;
 

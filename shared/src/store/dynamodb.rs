@@ -1,0 +1,596 @@
+//! DynamoDB adapters of the storage ports, for the Lambda functions.
+//!
+//! Rooms table (partition key `id`):
+//! - one item per room: `practitionerId`, `dateKey` (`<date>#<id>`), `room`
+//!   (the room as JSON) and `expiresAt` (epoch seconds, the TTL attribute);
+//! - global secondary index `byPractitioner` on `practitionerId` and
+//!   `dateKey`, projecting all attributes, so the overview is one query.
+//!
+//! Connections table (partition key `pk`, sort key `sk`):
+//! - `ROOM#<room id>` / `#COUNT`: how many participants the room has;
+//! - `ROOM#<room id>` / `PEER#<peer id>`: one participant;
+//! - `CONN#<connection id>` / `#CONN`: which participant a connection is.
+//!
+//! A join is one transaction that raises the counter only while it is below
+//! the limit, so concurrent joins can never admit a ninth participant. TTL
+//! deletes late, so every read drops items whose `expiresAt` has passed.
+
+use std::time::Duration as StdDuration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::HashMap;
+
+use super::{JoinOutcome, Participant, ParticipantStore, RoomStore, StoreError};
+use crate::room::Room;
+
+const BY_PRACTITIONER_INDEX: &str = "byPractitioner";
+const COUNTER_SORT_KEY: &str = "#COUNT";
+const CONNECTION_SORT_KEY: &str = "#CONN";
+/// Connection records outlive API Gateway's 2-hour connection limit by an
+/// hour; a record older than that belongs to a socket that is surely closed.
+pub const CONNECTION_LIFETIME: StdDuration = StdDuration::from_secs(3 * 3600);
+
+type Item = HashMap<String, AttributeValue>;
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn invalid_item(what: &'static str) -> StoreError {
+    StoreError::Unavailable(format!("stored item is malformed: {what}").into())
+}
+
+fn get_s<'a>(item: &'a Item, name: &'static str) -> Result<&'a str, StoreError> {
+    item.get(name)
+        .and_then(|value| value.as_s().ok())
+        .map(String::as_str)
+        .ok_or_else(|| invalid_item(name))
+}
+
+fn get_n(item: &Item, name: &'static str) -> Result<i64, StoreError> {
+    item.get(name)
+        .and_then(|value| value.as_n().ok())
+        .and_then(|text| text.parse().ok())
+        .ok_or_else(|| invalid_item(name))
+}
+
+fn is_live(item: &Item, now: DateTime<Utc>) -> bool {
+    get_n(item, "expiresAt").is_ok_and(|expires_at| expires_at > now.timestamp())
+}
+
+fn sdk_error<E, R>(error: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    StoreError::unavailable(error)
+}
+
+/// The rooms table.
+#[derive(Debug, Clone)]
+pub struct DynamoRooms {
+    client: Client,
+    table: String,
+}
+
+impl DynamoRooms {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn room_item(room: &Room) -> Result<Item, StoreError> {
+    let json = serde_json::to_string(room).map_err(StoreError::unavailable)?;
+    Ok(HashMap::from([
+        ("id".to_owned(), s(&room.id)),
+        ("practitionerId".to_owned(), s(&room.practitioner_id)),
+        (
+            "dateKey".to_owned(),
+            s(format!("{}#{}", room.date, room.id)),
+        ),
+        ("room".to_owned(), s(json)),
+        ("expiresAt".to_owned(), n(room.expires_at.timestamp())),
+    ]))
+}
+
+fn room_from_item(item: &Item) -> Result<Room, StoreError> {
+    serde_json::from_str(get_s(item, "room")?).map_err(StoreError::unavailable)
+}
+
+#[async_trait]
+impl RoomStore for DynamoRooms {
+    async fn insert(&self, room: &Room) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(room_item(room)?))
+            .condition_expression("attribute_not_exists(id)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::Conflict("a room with this id exists"))
+            }
+            Err(error) => Err(sdk_error(error)),
+        }
+    }
+
+    async fn get(&self, id: &str, now: DateTime<Utc>) -> Result<Option<Room>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        match output.item {
+            Some(item) if is_live(&item, now) => room_from_item(&item).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    async fn list(
+        &self,
+        practitioner_id: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Room>, StoreError> {
+        let mut rooms = Vec::new();
+        let mut start_key = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(BY_PRACTITIONER_INDEX)
+                .key_condition_expression("practitionerId = :p AND dateKey BETWEEN :from AND :to")
+                .expression_attribute_values(":p", s(practitioner_id))
+                .expression_attribute_values(":from", s(format!("{from}#")))
+                // `$` sorts after `#`, so every id of the last day is included.
+                .expression_attribute_values(":to", s(format!("{to}$")))
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            for item in output.items() {
+                if is_live(item, now) {
+                    rooms.push(room_from_item(item)?);
+                }
+            }
+            start_key = output.last_evaluated_key;
+            if start_key.is_none() {
+                return Ok(rooms);
+            }
+        }
+    }
+
+    async fn delete(&self, practitioner_id: &str, id: &str) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .condition_expression("practitionerId = :p")
+            .expression_attribute_values(":p", s(practitioner_id))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            // Missing rooms and other practitioners' rooms both fail the condition.
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(sdk_error(error)),
+        }
+    }
+}
+
+/// The connections table: participants, their connections and each room's
+/// participant count.
+#[derive(Debug, Clone)]
+pub struct DynamoParticipants {
+    client: Client,
+    table: String,
+}
+
+fn room_key(room_id: &str) -> String {
+    format!("ROOM#{room_id}")
+}
+
+fn peer_key(peer_id: &str) -> String {
+    format!("PEER#{peer_id}")
+}
+
+fn connection_key(connection_id: &str) -> String {
+    format!("CONN#{connection_id}")
+}
+
+fn key(pk: String, sk: impl Into<String>) -> Item {
+    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+fn participant_from_item(item: &Item) -> Result<Participant, StoreError> {
+    let hash = item
+        .get("resumeKeyHash")
+        .and_then(|value| value.as_b().ok())
+        .and_then(|blob| <[u8; 32]>::try_from(blob.as_ref()).ok())
+        .ok_or_else(|| invalid_item("resumeKeyHash"))?;
+    let joined_at = DateTime::from_timestamp(get_n(item, "joinedAt")?, 0)
+        .ok_or_else(|| invalid_item("joinedAt"))?;
+    Ok(Participant {
+        room_id: get_s(item, "roomId")?.to_owned(),
+        peer_id: get_s(item, "peerId")?.to_owned(),
+        name: get_s(item, "name")?.to_owned(),
+        connection_id: get_s(item, "connectionId")?.to_owned(),
+        resume_key_hash: hash,
+        joined_at,
+    })
+}
+
+/// True when a transaction was cancelled because a condition failed, as
+/// opposed to throttling or an outage.
+fn cancelled_by_condition<R>(
+    error: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> bool {
+    error
+        .as_service_error()
+        .and_then(|service| match service {
+            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                Some(cancelled.cancellation_reasons().iter().any(|reason| reason.code() == Some("ConditionalCheckFailed")))
+            }
+            _ => None,
+        })
+        .unwrap_or(false)
+}
+
+impl DynamoParticipants {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn expiry(&self, now: DateTime<Utc>) -> i64 {
+        now.timestamp() + CONNECTION_LIFETIME.as_secs() as i64
+    }
+
+    async fn get_item(&self, key: Item) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(output.item)
+    }
+
+    async fn try_add(
+        &self,
+        participant: &Participant,
+        max: usize,
+    ) -> Result<JoinOutcome, StoreError> {
+        let now = Utc::now();
+        let expires_at = n(self.expiry(now.max(participant.joined_at)));
+        let counter = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(room_key(&participant.room_id), COUNTER_SORT_KEY)))
+            .update_expression("SET #count = if_not_exists(#count, :zero) + :one, expiresAt = :exp")
+            .condition_expression("attribute_not_exists(#count) OR #count < :max")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":max", n(max as i64))
+            .expression_attribute_values(":exp", expires_at.clone())
+            .build()
+            .map_err(StoreError::unavailable)?;
+        let mut peer = key(
+            room_key(&participant.room_id),
+            peer_key(&participant.peer_id),
+        );
+        peer.extend([
+            ("roomId".to_owned(), s(&participant.room_id)),
+            ("peerId".to_owned(), s(&participant.peer_id)),
+            ("name".to_owned(), s(&participant.name)),
+            ("connectionId".to_owned(), s(&participant.connection_id)),
+            (
+                "resumeKeyHash".to_owned(),
+                AttributeValue::B(Blob::new(participant.resume_key_hash.to_vec())),
+            ),
+            ("joinedAt".to_owned(), n(participant.joined_at.timestamp())),
+            ("expiresAt".to_owned(), expires_at.clone()),
+        ]);
+        let mut connection = key(
+            connection_key(&participant.connection_id),
+            CONNECTION_SORT_KEY,
+        );
+        connection.extend([
+            ("roomId".to_owned(), s(&participant.room_id)),
+            ("peerId".to_owned(), s(&participant.peer_id)),
+            ("expiresAt".to_owned(), expires_at),
+        ]);
+        let put = |item: Item| {
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(StoreError::unavailable)
+        };
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(counter).build())
+            .transact_items(TransactWriteItem::builder().put(put(peer)?).build())
+            .transact_items(TransactWriteItem::builder().put(put(connection)?).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(JoinOutcome::Joined),
+            Err(error) if cancelled_by_condition(&error) => Ok(JoinOutcome::Full),
+            Err(error) => Err(sdk_error(error)),
+        }
+    }
+
+    /// Removes participants whose records expired without a `$disconnect`
+    /// (API Gateway delivers it on a best-effort basis); returns how many.
+    async fn remove_expired(&self, room_id: &str, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for item in self.query_room(room_id).await? {
+            if !is_live(&item, now) {
+                let participant = participant_from_item(&item)?;
+                if self
+                    .remove_connection(&participant.connection_id)
+                    .await?
+                    .is_some()
+                {
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    async fn query_room(&self, room_id: &str) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start_key = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :peer)")
+                .expression_attribute_values(":pk", s(room_key(room_id)))
+                .expression_attribute_values(":peer", s("PEER#"))
+                .consistent_read(true)
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            items.extend(output.items.unwrap_or_default());
+            start_key = output.last_evaluated_key;
+            if start_key.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl ParticipantStore for DynamoParticipants {
+    async fn add(&self, participant: Participant, max: usize) -> Result<JoinOutcome, StoreError> {
+        match self.try_add(&participant, max).await? {
+            JoinOutcome::Joined => Ok(JoinOutcome::Joined),
+            JoinOutcome::Full => {
+                // A full room may hold participants whose sockets closed
+                // without a `$disconnect`; free their places and try once more.
+                if self
+                    .remove_expired(&participant.room_id, Utc::now())
+                    .await?
+                    > 0
+                {
+                    self.try_add(&participant, max).await
+                } else {
+                    Ok(JoinOutcome::Full)
+                }
+            }
+        }
+    }
+
+    async fn resume(
+        &self,
+        room_id: &str,
+        peer_id: &str,
+        resume_key_hash: &[u8; 32],
+        connection_id: &str,
+    ) -> Result<Option<(Participant, String)>, StoreError> {
+        let Some(item) = self
+            .get_item(key(room_key(room_id), peer_key(peer_id)))
+            .await?
+        else {
+            return Ok(None);
+        };
+        if !is_live(&item, Utc::now()) {
+            return Ok(None);
+        }
+        let mut participant = participant_from_item(&item)?;
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(
+            &participant.resume_key_hash[..],
+            &resume_key_hash[..],
+        )) {
+            return Ok(None);
+        }
+        let previous = participant.connection_id.clone();
+        let expires_at = n(self.expiry(Utc::now()));
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(room_key(room_id), peer_key(peer_id))))
+            .update_expression("SET connectionId = :new, expiresAt = :exp")
+            .condition_expression("connectionId = :old")
+            .expression_attribute_values(":new", s(connection_id))
+            .expression_attribute_values(":old", s(&previous))
+            .expression_attribute_values(":exp", expires_at.clone())
+            .build()
+            .map_err(StoreError::unavailable)?;
+        let delete_old = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(connection_key(&previous), CONNECTION_SORT_KEY)))
+            .build()
+            .map_err(StoreError::unavailable)?;
+        let mut connection = key(connection_key(connection_id), CONNECTION_SORT_KEY);
+        connection.extend([
+            ("roomId".to_owned(), s(room_id)),
+            ("peerId".to_owned(), s(peer_id)),
+            ("expiresAt".to_owned(), expires_at),
+        ]);
+        let put_new = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(connection))
+            .build()
+            .map_err(StoreError::unavailable)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .transact_items(TransactWriteItem::builder().delete(delete_old).build())
+            .transact_items(TransactWriteItem::builder().put(put_new).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => {
+                participant.connection_id = connection_id.to_owned();
+                Ok(Some((participant, previous)))
+            }
+            // Another resume or a removal won the race.
+            Err(error) if cancelled_by_condition(&error) => Ok(None),
+            Err(error) => Err(sdk_error(error)),
+        }
+    }
+
+    async fn by_connection(&self, connection_id: &str) -> Result<Option<Participant>, StoreError> {
+        let now = Utc::now();
+        let Some(connection) = self
+            .get_item(key(connection_key(connection_id), CONNECTION_SORT_KEY))
+            .await?
+        else {
+            return Ok(None);
+        };
+        if !is_live(&connection, now) {
+            return Ok(None);
+        }
+        let room_id = get_s(&connection, "roomId")?;
+        let peer_id = get_s(&connection, "peerId")?;
+        let Some(item) = self
+            .get_item(key(room_key(room_id), peer_key(peer_id)))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let participant = participant_from_item(&item)?;
+        Ok((participant.connection_id == connection_id).then_some(participant))
+    }
+
+    async fn in_room(&self, room_id: &str) -> Result<Vec<Participant>, StoreError> {
+        let now = Utc::now();
+        self.query_room(room_id)
+            .await?
+            .iter()
+            .filter(|item| is_live(item, now))
+            .map(participant_from_item)
+            .collect()
+    }
+
+    async fn remove_connection(
+        &self,
+        connection_id: &str,
+    ) -> Result<Option<Participant>, StoreError> {
+        let Some(connection) = self
+            .get_item(key(connection_key(connection_id), CONNECTION_SORT_KEY))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let room_id = get_s(&connection, "roomId")?.to_owned();
+        let peer_id = get_s(&connection, "peerId")?.to_owned();
+        let Some(item) = self
+            .get_item(key(room_key(&room_id), peer_key(&peer_id)))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let participant = participant_from_item(&item)?;
+
+        let delete_connection = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                connection_key(connection_id),
+                CONNECTION_SORT_KEY,
+            )))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(StoreError::unavailable)?;
+        let delete_peer = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(room_key(&room_id), peer_key(&peer_id))))
+            .condition_expression("connectionId = :connection")
+            .expression_attribute_values(":connection", s(connection_id))
+            .build()
+            .map_err(StoreError::unavailable)?;
+        let decrement = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(room_key(&room_id), COUNTER_SORT_KEY)))
+            .update_expression("SET #count = #count - :one")
+            .condition_expression("#count > :zero")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":zero", n(0))
+            .build()
+            .map_err(StoreError::unavailable)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .delete(delete_connection)
+                    .build(),
+            )
+            .transact_items(TransactWriteItem::builder().delete(delete_peer).build())
+            .transact_items(TransactWriteItem::builder().update(decrement).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Some(participant)),
+            // Removed concurrently, or the participant resumed elsewhere.
+            Err(error) if cancelled_by_condition(&error) => Ok(None),
+            Err(error) => Err(sdk_error(error)),
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! AWS on loopback: a moto server started per test, SDK clients pointed at it,
+//! and a guard that fails any request to a host other than loopback.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Credentials, Intercept, Region, RuntimeComponents};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType,
+};
+
+/// A moto server on 127.0.0.1, stopped when dropped.
+pub struct Moto {
+    pub endpoint: String,
+    child: Child,
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binding a free port failed");
+    listener.local_addr().unwrap().port()
+}
+
+impl Moto {
+    /// Starts `moto_server` (PyPI `moto[server]`, installed by `tests/run`)
+    /// and waits until it accepts connections.
+    pub fn start() -> Self {
+        let port = free_port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server not found: install it with `pip install 'moto[server]'` (tests/run does)");
+        let moto = Self {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            child,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not listen on port {port} within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        moto
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Fails every request whose host is not a loopback address, before it is
+/// sent, so no test can reach a real AWS endpoint.
+#[derive(Debug)]
+pub struct LoopbackOnly;
+
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
+}
+
+impl Intercept for LoopbackOnly {
+    fn name(&self) -> &'static str {
+        "LoopbackOnly"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _config: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let uri = context.request().uri();
+        let host = uri
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split(['/', '?']).next())
+            .map(|authority| match authority.rsplit_once(':') {
+                Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+                _ => authority,
+            })
+            .unwrap_or_default();
+        if is_loopback_host(host) {
+            Ok(())
+        } else {
+            Err(format!("blocked a request to {host}: tests may only reach loopback").into())
+        }
+    }
+}
+
+/// Builds a DynamoDB client for `endpoint` with dummy credentials and the loopback
+/// guard.
+pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version_latest()
+        .region(Region::new("eu-central-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .endpoint_url(endpoint)
+        .interceptor(LoopbackOnly)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+fn attribute(name: &str, kind: ScalarAttributeType) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(kind)
+        .build()
+        .unwrap()
+}
+
+fn key_part(name: &str, kind: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .unwrap()
+}
+
+/// Creates a rooms table with the layout described in `video_core::store::dynamodb`.
+pub async fn create_rooms_table(client: &aws_sdk_dynamodb::Client, name: &str) {
+    let index = GlobalSecondaryIndex::builder()
+        .index_name("byPractitioner")
+        .key_schema(key_part("practitionerId", KeyType::Hash))
+        .key_schema(key_part("dateKey", KeyType::Range))
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .unwrap();
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute("id", ScalarAttributeType::S))
+        .attribute_definitions(attribute("practitionerId", ScalarAttributeType::S))
+        .attribute_definitions(attribute("dateKey", ScalarAttributeType::S))
+        .key_schema(key_part("id", KeyType::Hash))
+        .global_secondary_indexes(index)
+        .send()
+        .await
+        .expect("creating the rooms table failed");
+}
+
+/// Creates a connections table with the layout described in `video_core::store::dynamodb`.
+pub async fn create_connections_table(client: &aws_sdk_dynamodb::Client, name: &str) {
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute("sk", ScalarAttributeType::S))
+        .key_schema(key_part("pk", KeyType::Hash))
+        .key_schema(key_part("sk", KeyType::Range))
+        .send()
+        .await
+        .expect("creating the connections table failed");
+}

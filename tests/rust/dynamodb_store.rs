@@ -1,0 +1,90 @@
+//! The storage contract against DynamoDB in moto server: the same cases the
+//! embedded store passes, plus concurrent joins and the loopback guard.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::Utc;
+use video_core::random::random_id;
+use video_core::store::dynamodb::{DynamoParticipants, DynamoRooms};
+use video_core::store::{JoinOutcome, Participant, ParticipantStore, contract};
+use video_tests::aws::{
+    Moto, create_connections_table, create_rooms_table, dynamodb_client, is_loopback_host,
+};
+
+#[tokio::test]
+async fn dynamodb_rooms_pass_contract() {
+    let moto = Moto::start();
+    let client = dynamodb_client(&moto.endpoint);
+    let counter = AtomicUsize::new(0);
+    contract::room_store_contract(|| {
+        let client = client.clone();
+        let table = format!("rooms-{}", counter.fetch_add(1, Ordering::Relaxed));
+        async move {
+            create_rooms_table(&client, &table).await;
+            DynamoRooms::new(client, table)
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn dynamodb_participants_pass_contract() {
+    let moto = Moto::start();
+    let client = dynamodb_client(&moto.endpoint);
+    let counter = AtomicUsize::new(0);
+    contract::participant_store_contract(|| {
+        let client = client.clone();
+        let table = format!("connections-{}", counter.fetch_add(1, Ordering::Relaxed));
+        async move {
+            create_connections_table(&client, &table).await;
+            DynamoParticipants::new(client, table)
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn nine_concurrent_joins_admit_eight() {
+    let moto = Moto::start();
+    let client = dynamodb_client(&moto.endpoint);
+    create_connections_table(&client, "connections").await;
+    let store = Arc::new(DynamoParticipants::new(client, "connections"));
+    let room_id = random_id();
+    let joins = (0..9).map(|index| {
+        let store = Arc::clone(&store);
+        let participant = Participant {
+            room_id: room_id.clone(),
+            peer_id: random_id(),
+            name: format!("Gast {index}"),
+            connection_id: format!("connection-{index}"),
+            resume_key_hash: [1; 32],
+            joined_at: Utc::now(),
+        };
+        tokio::spawn(async move { store.add(participant, 8).await.unwrap() })
+    });
+    let mut joined = 0;
+    let mut full = 0;
+    for join in joins.collect::<Vec<_>>() {
+        match join.await.unwrap() {
+            JoinOutcome::Joined => joined += 1,
+            JoinOutcome::Full => full += 1,
+        }
+    }
+    assert_eq!(joined, 8);
+    assert_eq!(full, 1);
+    assert_eq!(store.in_room(&room_id).await.unwrap().len(), 8);
+}
+
+#[tokio::test]
+async fn loopback_guard_blocks_real_endpoints() {
+    let client = dynamodb_client("https://dynamodb.eu-central-1.amazonaws.com");
+    let error = client.list_tables().send().await.unwrap_err();
+    let chain = format!("{:?}", error);
+    assert!(chain.contains("tests may only reach loopback"), "{chain}");
+    assert!(is_loopback_host("127.0.0.1"));
+    assert!(is_loopback_host("[::1]"));
+    assert!(is_loopback_host("localhost"));
+    assert!(!is_loopback_host("169.254.169.254"));
+    assert!(!is_loopback_host("10.0.0.1"));
+}
