@@ -1,8 +1,10 @@
 //! The rooms API: create, list, read and delete rooms under `/api/rooms`.
 
+use axum::extract::FromRequestParts;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use axum::{Json, Router, routing::get};
 use chrono::{Duration, NaiveDate};
@@ -70,11 +72,23 @@ pub fn routes() -> Router<AppState> {
         .route("/api/rooms/{id}", get(get_room).delete(delete_room))
 }
 
-fn practitioner(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
-    state
-        .auth
-        .practitioner(headers)
-        .ok_or_else(ApiError::unauthorized)
+/// The authenticated practitioner's id. As an extractor it runs before the
+/// body is read, so an anonymous caller learns nothing about validation.
+pub struct Practitioner(pub String);
+
+impl FromRequestParts<AppState> for Practitioner {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        state
+            .auth
+            .practitioner(parts)
+            .map(Self)
+            .ok_or_else(ApiError::unauthorized)
+    }
 }
 
 pub(crate) fn view(state: &AppState, room: &Room) -> RoomView {
@@ -116,12 +130,9 @@ pub(crate) fn view(state: &AppState, room: &Room) -> RoomView {
 )]
 pub async fn create_room(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Practitioner(practitioner): Practitioner,
     body: Result<ApiJson<CreateRoomRequest>, ApiError>,
 ) -> Result<impl IntoResponse, ApiError> {
-    // Authentication comes before the body so an anonymous caller learns
-    // nothing about validation.
-    let practitioner = practitioner(&state, &headers)?;
     let ApiJson(request) = body?;
     let room = request.into_room(&practitioner, state.clock.now())?;
     match state.rooms.insert(&room).await {
@@ -156,10 +167,9 @@ pub async fn create_room(
 )]
 pub async fn list_rooms(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Practitioner(practitioner): Practitioner,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<RoomList>, ApiError> {
-    let practitioner = practitioner(&state, &headers)?;
     let Query(query) = query.map_err(|rejection| {
         ApiError::client(
             StatusCode::BAD_REQUEST,
@@ -242,10 +252,9 @@ fn path_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError
 )]
 pub async fn get_room(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Practitioner(practitioner): Practitioner,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<RoomView>, ApiError> {
-    let practitioner = practitioner(&state, &headers)?;
     let room = own_room(&state, &practitioner, &path_id(path)?).await?;
     Ok(Json(view(&state, &room)))
 }
@@ -265,10 +274,9 @@ pub async fn get_room(
 )]
 pub async fn delete_room(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Practitioner(practitioner): Practitioner,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
-    let practitioner = practitioner(&state, &headers)?;
     let id = path_id(path)?;
     if !is_random_id(&id) || !state.rooms.delete(&practitioner, &id).await? {
         return Err(ApiError::room_not_found());

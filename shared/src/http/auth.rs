@@ -4,12 +4,13 @@
 
 use std::collections::HashMap;
 
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use sha2::{Digest, Sha256};
 
 pub trait Authenticate: Send + Sync {
     /// Returns the practitioner id for a request, or `None` for a 401 response.
-    fn practitioner(&self, headers: &HeaderMap) -> Option<String>;
+    fn practitioner(&self, parts: &Parts) -> Option<String>;
 }
 
 /// Bearer tokens configured at start, each naming one practitioner. Tokens
@@ -71,14 +72,21 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-impl Authenticate for DevTokens {
-    fn practitioner(&self, headers: &HeaderMap) -> Option<String> {
+impl DevTokens {
+    /// Returns the practitioner of the request's bearer token.
+    pub fn practitioner_for(&self, headers: &HeaderMap) -> Option<String> {
         // Looking up a hash leaks nothing useful through timing: an attacker
         // would need a SHA-256 preimage to exploit it.
         let token = bearer_token(headers)?;
         self.by_hash
             .get(&<[u8; 32]>::from(Sha256::digest(token)))
             .cloned()
+    }
+}
+
+impl Authenticate for DevTokens {
+    fn practitioner(&self, parts: &Parts) -> Option<String> {
+        self.practitioner_for(&parts.headers)
     }
 }
 
@@ -99,13 +107,13 @@ mod tests {
         tokens.insert_pair("0123456789abcdef=dr-weber").unwrap();
         assert_eq!(
             tokens
-                .practitioner(&headers("Bearer 0123456789abcdef"))
+                .practitioner_for(&headers("Bearer 0123456789abcdef"))
                 .as_deref(),
             Some("dr-weber")
         );
         assert_eq!(
             tokens
-                .practitioner(&headers("bearer 0123456789abcdef"))
+                .practitioner_for(&headers("bearer 0123456789abcdef"))
                 .as_deref(),
             Some("dr-weber")
         );
@@ -117,16 +125,16 @@ mod tests {
         tokens.insert_pair("0123456789abcdef=dr-weber").unwrap();
         assert!(
             tokens
-                .practitioner(&headers("Bearer 0123456789abcdeX"))
+                .practitioner_for(&headers("Bearer 0123456789abcdeX"))
                 .is_none()
         );
         assert!(
             tokens
-                .practitioner(&headers("Basic 0123456789abcdef"))
+                .practitioner_for(&headers("Basic 0123456789abcdef"))
                 .is_none()
         );
-        assert!(tokens.practitioner(&headers("Bearer")).is_none());
-        assert!(tokens.practitioner(&HeaderMap::new()).is_none());
+        assert!(tokens.practitioner_for(&headers("Bearer")).is_none());
+        assert!(tokens.practitioner_for(&HeaderMap::new()).is_none());
     }
 
     #[test]
