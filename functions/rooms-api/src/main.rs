@@ -1,0 +1,15 @@
+//! `rooms-api` Lambda function: set up tracing and the DynamoDB client once,
+//! then serve the rooms API router for every invocation.
+
+use rooms_api::{Settings, app};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    // Honours AWS_LAMBDA_LOG_LEVEL and AWS_LAMBDA_LOG_FORMAT (JSON in the template).
+    lambda_http::tracing::init_default_subscriber();
+    let settings = Settings::from_env()?;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let router = app(&settings, aws_sdk_dynamodb::Client::new(&aws));
+    tracing::info!(table = %settings.rooms_table, "rooms API ready");
+    lambda_http::run(router).await
+}
