@@ -100,8 +100,22 @@ impl Intercept for LoopbackOnly {
     }
 }
 
-/// Builds a DynamoDB client for `endpoint` with dummy credentials and the loopback
-/// guard.
+/// Builds the base configuration of an API Gateway Management API client
+/// with dummy credentials and the loopback guard; the endpoint is set later.
+pub fn management_config() -> aws_sdk_apigatewaymanagement::config::Builder {
+    aws_sdk_apigatewaymanagement::Config::builder()
+        .behavior_version_latest()
+        .region(aws_sdk_apigatewaymanagement::config::Region::new(
+            "eu-central-1",
+        ))
+        .credentials_provider(aws_sdk_apigatewaymanagement::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .interceptor(LoopbackOnly)
+}
+
+/// Builds a DynamoDB client for `endpoint` with dummy credentials and the
+/// loopback guard.
 pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version_latest()

@@ -17,6 +17,8 @@ use crate::room::{MAX_PARTICIPANTS, Room};
 use crate::store::{JoinOutcome, Participant, ParticipantStore, RoomStore, StoreError};
 use crate::validity::{DayState, rfc3339};
 
+#[cfg(feature = "apigateway")]
+pub mod apigateway;
 pub mod protocol;
 
 use protocol::{

@@ -1,0 +1,205 @@
+//! The signaling protocol on API Gateway WebSocket routes. `$connect` only
+//! checks the origin (nothing may be posted to a connection before it is
+//! established), `$default` carries protocol messages, and `$disconnect`
+//! removes the participant. Each message is its own invocation.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use serde_json::Value;
+use video_core::clock::SystemClock;
+use video_core::link::LinkKey;
+use video_core::signaling::Signaling;
+use video_core::signaling::apigateway::{ApiGatewayPush, callback_url};
+use video_core::signaling::protocol::{ErrorCode, ServerMessage};
+use video_core::store::dynamodb::{DynamoParticipants, DynamoRooms};
+
+/// Settings read once per process from the function's environment.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub rooms_table: String,
+    pub connections_table: String,
+    pub link_key: LinkKey,
+    /// Management API endpoint for a custom domain, including its base path.
+    /// Without it the endpoint is built from the event's domain and stage.
+    pub callback_url: Option<String>,
+    /// Origin of the web client (`https://video.example.org`); browsers from
+    /// other origins are rejected at `$connect`.
+    pub allowed_origin: Option<String>,
+    /// ICE servers passed to clients in `joined`.
+    pub ice_servers: Vec<Value>,
+}
+
+fn required(name: &str) -> anyhow::Result<String> {
+    std::env::var(name).map_err(|_| anyhow::anyhow!("environment variable {name} is missing"))
+}
+
+impl Settings {
+    /// Reads `ROOMS_TABLE`, `CONNECTIONS_TABLE`, `LINK_KEY` and optionally
+    /// `CALLBACK_URL` and `ALLOWED_ORIGIN`.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let link_key = LinkKey::from_hex(&required("LINK_KEY")?)
+            .ok_or_else(|| anyhow::anyhow!("LINK_KEY must be 64 hex digits"))?;
+        let optional = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        Ok(Self {
+            rooms_table: required("ROOMS_TABLE")?,
+            connections_table: required("CONNECTIONS_TABLE")?,
+            link_key,
+            callback_url: optional("CALLBACK_URL").map(|url| url.trim_end_matches('/').to_owned()),
+            allowed_origin: optional("ALLOWED_ORIGIN")
+                .map(|url| url.trim_end_matches('/').to_owned()),
+            ice_servers: Vec::new(),
+        })
+    }
+}
+
+/// State shared by all invocations of one process: the DynamoDB client and
+/// one Management API client per callback endpoint.
+pub struct Handler {
+    settings: Settings,
+    rooms: Arc<DynamoRooms>,
+    participants: Arc<DynamoParticipants>,
+    management: aws_sdk_apigatewaymanagement::config::Builder,
+    pushers: Mutex<HashMap<String, Arc<ApiGatewayPush>>>,
+}
+
+fn response(status_code: i64) -> ApiGatewayProxyResponse {
+    let mut response = ApiGatewayProxyResponse::default();
+    response.status_code = status_code;
+    response
+}
+
+impl Handler {
+    /// `management` is the base configuration of the Management API client;
+    /// the endpoint is set per callback URL.
+    pub fn new(
+        settings: Settings,
+        dynamodb: aws_sdk_dynamodb::Client,
+        management: aws_sdk_apigatewaymanagement::config::Builder,
+    ) -> Self {
+        Self {
+            rooms: Arc::new(DynamoRooms::new(
+                dynamodb.clone(),
+                settings.rooms_table.clone(),
+            )),
+            participants: Arc::new(DynamoParticipants::new(
+                dynamodb,
+                settings.connections_table.clone(),
+            )),
+            settings,
+            management,
+            pushers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn pusher(&self, endpoint: &str) -> Arc<ApiGatewayPush> {
+        let mut pushers = self
+            .pushers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let pusher = pushers.entry(endpoint.to_owned()).or_insert_with(|| {
+            let config = self.management.clone().endpoint_url(endpoint).build();
+            Arc::new(ApiGatewayPush::new(
+                aws_sdk_apigatewaymanagement::Client::from_conf(config),
+            ))
+        });
+        Arc::clone(pusher)
+    }
+
+    fn signaling(&self, endpoint: &str) -> Signaling {
+        Signaling {
+            rooms: self.rooms.clone(),
+            participants: self.participants.clone(),
+            push: self.pusher(endpoint),
+            links: self.settings.link_key.clone(),
+            clock: Arc::new(SystemClock),
+            ice_servers: self.settings.ice_servers.clone(),
+        }
+    }
+
+    fn origin_allowed(&self, request: &ApiGatewayWebsocketProxyRequest) -> bool {
+        let Some(allowed) = &self.settings.allowed_origin else {
+            return true;
+        };
+        match request
+            .headers
+            .get("origin")
+            .and_then(|value| value.to_str().ok())
+        {
+            // Clients that are not browsers send no Origin; they still need a
+            // link token to join.
+            None => true,
+            Some(origin) => origin.trim_end_matches('/').eq_ignore_ascii_case(allowed),
+        }
+    }
+
+    /// Handles one WebSocket route event and returns the integration response.
+    pub async fn handle(
+        &self,
+        request: ApiGatewayWebsocketProxyRequest,
+    ) -> ApiGatewayProxyResponse {
+        let context = &request.request_context;
+        let route = context.route_key.as_deref().unwrap_or("$default");
+        let Some(connection_id) = context.connection_id.as_deref() else {
+            tracing::warn!(route, "event without connectionId");
+            return response(400);
+        };
+        let endpoint = match (
+            &self.settings.callback_url,
+            &context.domain_name,
+            &context.stage,
+        ) {
+            (Some(url), _, _) => url.clone(),
+            (None, Some(domain), Some(stage)) => callback_url(domain, stage),
+            _ => {
+                tracing::warn!(route, connection_id, "event without domainName or stage");
+                return response(400);
+            }
+        };
+
+        match route {
+            "$connect" => {
+                if self.origin_allowed(&request) {
+                    response(200)
+                } else {
+                    tracing::warn!(connection_id, "connection rejected: Origin not allowed");
+                    response(403)
+                }
+            }
+            "$disconnect" => {
+                tracing::info!(
+                    connection_id,
+                    status = context.disconnect_status_code,
+                    "connection closed"
+                );
+                if let Err(error) = self
+                    .signaling(&endpoint)
+                    .handle_disconnect(connection_id)
+                    .await
+                {
+                    tracing::error!(connection_id, error = %error, source = ?std::error::Error::source(&error), "cleanup after disconnect failed");
+                    return response(500);
+                }
+                response(200)
+            }
+            _ => {
+                let signaling = self.signaling(&endpoint);
+                if request.is_base64_encoded {
+                    let error = ServerMessage::error(
+                        ErrorCode::InvalidMessage,
+                        "binary messages are not supported; send JSON text",
+                    );
+                    let _ = signaling.push.send(connection_id, &error.to_json()).await;
+                    return response(200);
+                }
+                let body = request.body.as_deref().unwrap_or_default();
+                // Errors were already logged and sent to the client.
+                match signaling.handle_message(connection_id, body).await {
+                    Ok(()) => response(200),
+                    Err(_) => response(500),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,349 @@
+//! The signaling Lambda function fed API Gateway WebSocket events, with
+//! DynamoDB in moto server and a loopback double of the `@connections` API
+//! (moto's lacks 410 responses and the stage in the path).
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::post;
+use serde_json::{Value, json};
+use video_core::link::LinkKey;
+use video_core::room::CreateRoomRequest;
+use video_core::store::RoomStore;
+use video_core::store::dynamodb::DynamoRooms;
+use video_tests::aws::{
+    Moto, create_connections_table, create_rooms_table, dynamodb_client, management_config,
+};
+
+/// What the `@connections` double received, and which connections are gone.
+#[derive(Default)]
+struct Connections {
+    posts: Mutex<Vec<(String, String, Value)>>,
+    deletes: Mutex<Vec<String>>,
+    gone: Mutex<HashSet<String>>,
+}
+
+fn gone_response() -> axum::response::Response {
+    (
+        StatusCode::GONE,
+        [
+            ("x-amzn-errortype", "GoneException"),
+            ("content-type", "application/json"),
+        ],
+        r#"{"message":"Gone"}"#,
+    )
+        .into_response()
+}
+
+async fn post_to_connection(
+    State(connections): State<Arc<Connections>>,
+    Path((stage, id)): Path<(String, String)>,
+    body: String,
+) -> axum::response::Response {
+    if connections.gone.lock().unwrap().contains(&id) {
+        connections
+            .posts
+            .lock()
+            .unwrap()
+            .push((stage, id, Value::Null));
+        return gone_response();
+    }
+    let message = serde_json::from_str(&body).unwrap_or(Value::Null);
+    connections.posts.lock().unwrap().push((stage, id, message));
+    StatusCode::OK.into_response()
+}
+
+async fn delete_connection(
+    State(connections): State<Arc<Connections>>,
+    Path((_stage, id)): Path<(String, String)>,
+) -> axum::response::Response {
+    if connections.gone.lock().unwrap().contains(&id) {
+        return gone_response();
+    }
+    connections.deletes.lock().unwrap().push(id);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+struct Fixture {
+    handler: signaling::Handler,
+    connections: Arc<Connections>,
+    token: String,
+    _moto: Moto,
+}
+
+impl Fixture {
+    async fn start(allowed_origin: Option<&str>) -> Self {
+        let connections = Arc::new(Connections::default());
+        let app = Router::new()
+            .route(
+                "/{stage}/@connections/{id}",
+                post(post_to_connection).delete(delete_connection),
+            )
+            .with_state(connections.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+        let moto = Moto::start();
+        let dynamodb = dynamodb_client(&moto.endpoint);
+        create_rooms_table(&dynamodb, "rooms").await;
+        create_connections_table(&dynamodb, "connections").await;
+        let links = LinkKey::generate();
+        let request = CreateRoomRequest {
+            date: Some(
+                video_core::validity::today_in(daytime_zone(), chrono::Utc::now()).to_string(),
+            ),
+            time_zone: Some(daytime_zone().name().to_owned()),
+            ..Default::default()
+        };
+        let room = request.into_room("dr-a", chrono::Utc::now()).unwrap();
+        DynamoRooms::new(dynamodb.clone(), "rooms")
+            .insert(&room)
+            .await
+            .unwrap();
+
+        let settings = signaling::Settings {
+            rooms_table: "rooms".to_owned(),
+            connections_table: "connections".to_owned(),
+            link_key: links.clone(),
+            callback_url: Some(format!("http://{address}/prod")),
+            allowed_origin: allowed_origin.map(str::to_owned),
+            ice_servers: Vec::new(),
+        };
+        Self {
+            handler: signaling::Handler::new(settings, dynamodb, management_config()),
+            connections,
+            token: links.token_for(&room.id),
+            _moto: moto,
+        }
+    }
+
+    async fn send(&self, event: Value) -> i64 {
+        let request: ApiGatewayWebsocketProxyRequest =
+            serde_json::from_value(event).expect("the event parses");
+        self.handler.handle(request).await.status_code
+    }
+
+    async fn join(&self, connection: &str, name: &str) -> Value {
+        let body = json!({"type": "join", "v": 1, "token": self.token, "name": name}).to_string();
+        assert_eq!(
+            self.send(event("$default", connection, Some(&body))).await,
+            200
+        );
+        self.posts_to(connection).pop().expect("a reply to join")
+    }
+
+    fn posts_to(&self, connection: &str) -> Vec<Value> {
+        self.connections
+            .posts
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, id, _)| id == connection)
+            .map(|(_, _, message)| message.clone())
+            .collect()
+    }
+}
+
+/// A zone where it is between 02:00 and 22:00 now, so "today" stays today
+/// for the length of the test.
+fn daytime_zone() -> chrono_tz::Tz {
+    use chrono::Timelike;
+    let now = chrono::Utc::now();
+    [
+        chrono_tz::Europe::Berlin,
+        chrono_tz::America::New_York,
+        chrono_tz::Asia::Tokyo,
+    ]
+    .into_iter()
+    .find(|zone| (2..22).contains(&now.with_timezone(zone).hour()))
+    .expect("one of three zones 8 to 14 hours apart is in daytime")
+}
+
+/// Builds a WebSocket route event as API Gateway sends it.
+fn event(route: &str, connection: &str, body: Option<&str>) -> Value {
+    let event_type = match route {
+        "$connect" => "CONNECT",
+        "$disconnect" => "DISCONNECT",
+        _ => "MESSAGE",
+    };
+    let mut event = json!({
+        "requestContext": {
+            "routeKey": route,
+            "eventType": event_type,
+            "extendedRequestId": "ext-1",
+            "requestTime": "04/Dec/2026:10:00:00 +0000",
+            "messageDirection": "IN",
+            "stage": "prod",
+            "connectedAt": 1_796_378_400_000_i64,
+            "requestTimeEpoch": 1_796_378_400_500_i64,
+            "identity": {"sourceIp": "192.0.2.7"},
+            "requestId": "request-1",
+            "domainName": "abc123.execute-api.eu-central-1.amazonaws.com",
+            "connectionId": connection,
+            "apiId": "abc123",
+            "someFieldAddedLater": true
+        },
+        "isBase64Encoded": false
+    });
+    if let Some(body) = body {
+        event["body"] = json!(body);
+    }
+    event
+}
+
+#[tokio::test]
+async fn connect_posts_nothing() {
+    let fixture = Fixture::start(None).await;
+    assert_eq!(fixture.send(event("$connect", "c1", None)).await, 200);
+    assert!(fixture.connections.posts.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn connect_from_foreign_origin_is_403() {
+    let fixture = Fixture::start(Some("https://video.example.test")).await;
+    let mut foreign = event("$connect", "c1", None);
+    foreign["headers"] = json!({"Origin": "https://evil.example"});
+    assert_eq!(fixture.send(foreign).await, 403);
+    let mut own = event("$connect", "c2", None);
+    own["headers"] = json!({"Origin": "https://video.example.test"});
+    assert_eq!(fixture.send(own).await, 200);
+}
+
+#[tokio::test]
+async fn join_and_relay_post_with_stage() {
+    let fixture = Fixture::start(None).await;
+    let first = fixture.join("c1", "Dr. Weber").await;
+    assert_eq!(first["type"], "joined");
+    let second = fixture.join("c2", "Anna").await;
+    assert_eq!(second["peers"][0]["peerId"], first["peerId"]);
+    assert_eq!(
+        fixture.posts_to("c1").last().unwrap()["type"],
+        "peer-joined"
+    );
+
+    let signal =
+        json!({"type": "signal", "to": first["peerId"], "data": {"candidate": null}}).to_string();
+    assert_eq!(
+        fixture.send(event("$default", "c2", Some(&signal))).await,
+        200
+    );
+    let relayed = fixture.posts_to("c1").pop().unwrap();
+    assert_eq!(relayed["from"], second["peerId"]);
+    let stages: HashSet<String> = fixture
+        .connections
+        .posts
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(stage, _, _)| stage.clone())
+        .collect();
+    assert_eq!(stages, HashSet::from(["prod".to_owned()]));
+}
+
+#[tokio::test]
+async fn gone_peer_is_removed_and_not_retried() {
+    let fixture = Fixture::start(None).await;
+    let gone = fixture.join("c1", "A").await;
+    fixture.join("c2", "B").await;
+    fixture
+        .connections
+        .gone
+        .lock()
+        .unwrap()
+        .insert("c1".to_owned());
+
+    let third = fixture.join("c3", "C").await;
+    assert_eq!(
+        third["type"], "peer-left",
+        "the newcomer hears that the gone peer left"
+    );
+    let to_c2 = fixture.posts_to("c2");
+    assert!(
+        to_c2.iter().any(|m| m["type"] == "peer-joined"),
+        "{to_c2:?}"
+    );
+    assert!(
+        to_c2
+            .iter()
+            .any(|m| m["type"] == "peer-left" && m["peerId"] == gone["peerId"]),
+        "{to_c2:?}"
+    );
+    let attempts_to_c1 = fixture
+        .posts_to("c1")
+        .iter()
+        .filter(|m| m.is_null())
+        .count();
+    assert_eq!(attempts_to_c1, 1, "a gone connection is tried once");
+
+    // The gone participant no longer counts: a signal to it is unknown-peer.
+    let signal =
+        json!({"type": "signal", "to": gone["peerId"], "data": {"candidate": null}}).to_string();
+    fixture.send(event("$default", "c2", Some(&signal))).await;
+    assert_eq!(
+        fixture.posts_to("c2").pop().unwrap()["code"],
+        "unknown-peer"
+    );
+}
+
+#[tokio::test]
+async fn disconnect_announces_departure() {
+    let fixture = Fixture::start(None).await;
+    fixture.join("c1", "A").await;
+    let second = fixture.join("c2", "B").await;
+    let mut disconnect = event("$disconnect", "c2", None);
+    disconnect["requestContext"]["disconnectStatusCode"] = json!(1001);
+    disconnect["requestContext"]["disconnectReason"] = json!("Going away");
+    assert_eq!(fixture.send(disconnect).await, 200);
+    let left = fixture.posts_to("c1").pop().unwrap();
+    assert_eq!(left["type"], "peer-left");
+    assert_eq!(left["peerId"], second["peerId"]);
+    // A repeated $disconnect (best effort may deliver twice) changes nothing.
+    assert_eq!(fixture.send(event("$disconnect", "c2", None)).await, 200);
+}
+
+#[tokio::test]
+async fn ninth_join_gets_room_full_and_delete() {
+    let fixture = Fixture::start(None).await;
+    for index in 0..8 {
+        assert_eq!(
+            fixture.join(&format!("c{index}"), "Gast").await["type"],
+            "joined"
+        );
+    }
+    assert_eq!(fixture.join("c8", "Gast").await["code"], "room-full");
+    assert_eq!(
+        *fixture.connections.deletes.lock().unwrap(),
+        vec!["c8".to_owned()]
+    );
+}
+
+#[tokio::test]
+async fn binary_and_malformed_messages_get_errors() {
+    let fixture = Fixture::start(None).await;
+    let mut binary = event("$default", "c1", Some("AAEC"));
+    binary["isBase64Encoded"] = json!(true);
+    assert_eq!(fixture.send(binary).await, 200);
+    assert_eq!(
+        fixture.posts_to("c1").pop().unwrap()["code"],
+        "invalid-message"
+    );
+    assert_eq!(
+        fixture.send(event("$default", "c1", Some("{nope"))).await,
+        200
+    );
+    assert_eq!(
+        fixture.posts_to("c1").pop().unwrap()["code"],
+        "invalid-message"
+    );
+    assert_eq!(fixture.send(event("$default", "c1", None)).await, 200);
+    assert_eq!(
+        fixture.posts_to("c1").pop().unwrap()["code"],
+        "invalid-message"
+    );
+}
