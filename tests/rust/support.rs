@@ -57,6 +57,7 @@ pub fn app() -> TestApp {
         clock: Arc::new(FixedClock(test_now())),
         public_url: PUBLIC_URL.to_owned(),
         local_signaling: None,
+        signaling_url: None,
     };
     TestApp {
         router: router(state),

@@ -184,6 +184,7 @@ impl Server {
                 signaling: Arc::new(signaling),
                 push: push.clone(),
             })),
+            signaling_url: None,
         };
         Ok(Self {
             address,

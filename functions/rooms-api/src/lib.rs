@@ -75,6 +75,7 @@ pub fn app(settings: &Settings, dynamodb: aws_sdk_dynamodb::Client) -> axum::Rou
         clock: Arc::new(SystemClock),
         public_url: settings.public_url.clone(),
         local_signaling: None,
+        signaling_url: None,
     };
     router(state)
 }

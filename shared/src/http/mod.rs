@@ -34,6 +34,9 @@ pub struct AppState {
     pub public_url: String,
     /// Set by the local server, which carries signaling over its own sockets.
     pub local_signaling: Option<Arc<ws::LocalSignaling>>,
+    /// `wss://…` address of a separate signaling API, as in AWS; `None`
+    /// means `/ws` on the same origin.
+    pub signaling_url: Option<String>,
 }
 
 async fn api_not_found() -> ApiError {
@@ -48,21 +51,27 @@ async fn api_method_not_allowed() -> ApiError {
     )
 }
 
+/// Builds the whole router: rooms API, OpenAPI document, signaling socket
+/// (when the state carries local signaling) and web client.
+///
+/// # Panics
+/// Panics when `signaling_url` is not a `ws://` or `wss://` URL; callers
+/// check it at start-up with [`web::WebSettings::new`].
 pub fn router(state: AppState) -> Router {
+    let web_settings = web::WebSettings::new(&state.public_url, state.signaling_url.as_deref())
+        .expect("the signaling URL was checked at start-up");
     let api = api::routes()
         .route("/api/openapi.json", get(openapi::openapi_json))
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .method_not_allowed_fallback(api_method_not_allowed)
         .layer(DefaultBodyLimit::max(json::MAX_BODY_BYTES));
 
+    let security_headers =
+        axum::middleware::from_fn_with_state(Arc::new(web_settings.clone()), web::security_headers);
     Router::new()
         .merge(api)
         .route("/ws", get(ws::upgrade))
-        .route("/config.json", get(web::runtime_config))
-        .fallback(web::asset)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            web::security_headers,
-        ))
         .with_state(state)
+        .merge(web::router(web_settings))
+        .layer(security_headers)
 }

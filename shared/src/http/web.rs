@@ -8,7 +8,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rust_embed::Embed;
 
-use super::AppState;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
 
 #[derive(Embed)]
 #[folder = "../web/"]
@@ -67,29 +70,98 @@ pub async fn asset(method: Method, uri: axum::http::Uri) -> Response {
     response
 }
 
-/// `GET /config.json`: where the client finds the signaling server. The
-/// address follows the Host the page was loaded from, so the socket stays
-/// same-origin whether the page was opened as localhost or 127.0.0.1.
-pub async fn runtime_config(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|value| value.to_str().ok())
-        .filter(|host| host.bytes().all(|byte| byte.is_ascii_graphic()))
-        .map(str::to_owned)
-        .unwrap_or_else(|| {
-            state
-                .public_url
-                .split("://")
-                .nth(1)
-                .unwrap_or_default()
-                .to_owned()
-        });
-    let scheme = if state.public_url.starts_with("https://") {
-        "wss"
-    } else {
-        "ws"
+/// What the web client's responses depend on: the public base URL and, in
+/// AWS, the WebSocket API's address.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    pub public_url: String,
+    /// `wss://…` address of the signaling API. `None` means the `/ws` path of
+    /// the host the page was loaded from (the local server).
+    pub signaling_url: Option<String>,
+    content_security_policy: HeaderValue,
+}
+
+/// A signaling URL that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the signaling URL must be ws:// or wss:// followed by a host and an optional path, got {0:?}"
+)]
+pub struct InvalidSignalingUrl(String);
+
+impl WebSettings {
+    pub fn new(public_url: &str, signaling_url: Option<&str>) -> Result<Self, InvalidSignalingUrl> {
+        let mut connect_sources = "'self'".to_owned();
+        if let Some(url) = signaling_url {
+            let rest = url
+                .strip_prefix("wss://")
+                .or_else(|| url.strip_prefix("ws://"))
+                .ok_or_else(|| InvalidSignalingUrl(url.to_owned()))?;
+            let host = rest.split('/').next().unwrap_or_default();
+            let clean = |text: &str| {
+                text.bytes()
+                    .all(|byte| byte.is_ascii_alphanumeric() || b"-._~:/[]%".contains(&byte))
+            };
+            if host.is_empty() || !clean(rest) {
+                return Err(InvalidSignalingUrl(url.to_owned()));
+            }
+            let origin = &url[..url.len() - rest.len() + host.len()];
+            connect_sources.push(' ');
+            connect_sources.push_str(origin);
+        }
+        let policy = format!(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             media-src 'self' blob:; connect-src {connect_sources}; base-uri 'none'; \
+             form-action 'none'; frame-ancestors 'none'"
+        );
+        Ok(Self {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            signaling_url: signaling_url.map(str::to_owned),
+            content_security_policy: HeaderValue::from_str(&policy)
+                .map_err(|_| InvalidSignalingUrl(signaling_url.unwrap_or_default().to_owned()))?,
+        })
+    }
+
+    /// Returns the Content-Security-Policy of every response: scripts,
+    /// styles and images come from this origin only, and the page connects
+    /// to nothing but this origin and the signaling API.
+    pub fn content_security_policy(&self) -> &HeaderValue {
+        &self.content_security_policy
+    }
+}
+
+/// `GET /config.json`: where the client finds the signaling server. Without
+/// a configured address, it follows the Host the page was loaded from, so
+/// the socket stays same-origin whether the page was opened as localhost or
+/// 127.0.0.1.
+pub async fn runtime_config(
+    State(settings): State<Arc<WebSettings>>,
+    headers: HeaderMap,
+) -> Response {
+    let signaling_url = match &settings.signaling_url {
+        Some(url) => url.clone(),
+        None => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|value| value.to_str().ok())
+                .filter(|host| host.bytes().all(|byte| byte.is_ascii_graphic()))
+                .map(str::to_owned)
+                .unwrap_or_else(|| {
+                    settings
+                        .public_url
+                        .split("://")
+                        .nth(1)
+                        .unwrap_or_default()
+                        .to_owned()
+                });
+            let scheme = if settings.public_url.starts_with("https://") {
+                "wss"
+            } else {
+                "ws"
+            };
+            format!("{scheme}://{host}/ws")
+        }
     };
-    let body = serde_json::json!({ "signalingUrl": format!("{scheme}://{host}/ws") });
+    let body = serde_json::json!({ "signalingUrl": signaling_url });
     let mut response = axum::Json(body).into_response();
     response
         .headers_mut()
@@ -97,15 +169,9 @@ pub async fn runtime_config(State(state): State<AppState>, headers: HeaderMap) -
     response
 }
 
-/// The Content-Security-Policy of every response: the pages load scripts,
-/// styles and images from this origin only and talk to nothing else.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-     img-src 'self' data:; media-src 'self' blob:; connect-src 'self'; base-uri 'none'; \
-     form-action 'none'; frame-ancestors 'none'";
-
 /// Adds the security headers to every response.
 pub async fn security_headers(
-    State(state): State<AppState>,
+    State(settings): State<Arc<WebSettings>>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -114,7 +180,10 @@ pub async fn security_headers(
     let set = |headers: &mut HeaderMap, name: &'static str, value: &'static str| {
         headers.insert(name, HeaderValue::from_static(value));
     };
-    set(headers, "content-security-policy", CONTENT_SECURITY_POLICY);
+    headers.insert(
+        "content-security-policy",
+        settings.content_security_policy().clone(),
+    );
     set(headers, "x-content-type-options", "nosniff");
     set(headers, "referrer-policy", "no-referrer");
     set(headers, "x-frame-options", "DENY");
@@ -125,7 +194,7 @@ pub async fn security_headers(
         "permissions-policy",
         "camera=(self), microphone=(self), fullscreen=(self), display-capture=(), geolocation=(), payment=(), usb=()",
     );
-    if state.public_url.starts_with("https://") {
+    if settings.public_url.starts_with("https://") {
         set(
             headers,
             "strict-transport-security",
@@ -133,4 +202,61 @@ pub async fn security_headers(
         );
     }
     response
+}
+
+/// Builds the web client's routes: the files, `/config.json`, and the
+/// security headers. The Lambda `web` function serves exactly this.
+pub fn router(settings: WebSettings) -> Router {
+    let settings = Arc::new(settings);
+    Router::new()
+        .route("/config.json", get(runtime_config))
+        .fallback(asset)
+        .with_state(settings.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            settings,
+            security_headers,
+        ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csp_allows_only_self_by_default() {
+        let settings = WebSettings::new("http://127.0.0.1:8080", None).unwrap();
+        let policy = settings.content_security_policy().to_str().unwrap();
+        assert!(policy.contains("connect-src 'self';"), "{policy}");
+        assert!(policy.contains("default-src 'none'"), "{policy}");
+    }
+
+    #[test]
+    fn csp_adds_signaling_origin() {
+        let settings = WebSettings::new(
+            "https://video.example.org",
+            Some("wss://abc.execute-api.eu-central-1.amazonaws.com/prod"),
+        )
+        .unwrap();
+        let policy = settings.content_security_policy().to_str().unwrap();
+        assert!(
+            policy.contains("connect-src 'self' wss://abc.execute-api.eu-central-1.amazonaws.com;"),
+            "{policy}"
+        );
+    }
+
+    #[test]
+    fn signaling_url_cannot_inject_directives() {
+        for url in [
+            "https://x.example",
+            "wss://x.example; script-src *",
+            "wss://",
+            "wss://a b",
+            "x",
+        ] {
+            assert!(
+                WebSettings::new("https://video.example.org", Some(url)).is_err(),
+                "{url}"
+            );
+        }
+    }
 }
