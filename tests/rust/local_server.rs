@@ -106,11 +106,14 @@ async fn expect_closed(socket: &mut Socket, code: u16) {
 }
 
 #[tokio::test]
-async fn generated_token_is_printed_and_works() {
+async fn generated_token_works_and_survives_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = local_config(dir.path(), fixed_clock());
-    config.dev_tokens.clear();
-    let server = RunningServer::start(config).await;
+    let config = || {
+        let mut config = local_config(dir.path(), fixed_clock());
+        config.dev_tokens.clear();
+        config
+    };
+    let server = RunningServer::start(config()).await;
     let token = server
         .generated_token
         .clone()
@@ -120,6 +123,10 @@ async fn generated_token_is_printed_and_works() {
         .request(&server, "GET", "/api/rooms", &token, None)
         .await;
     assert_eq!(status, 200, "{body}");
+    server.stop().await;
+
+    let server = RunningServer::start(config()).await;
+    assert_eq!(server.generated_token.as_deref(), Some(token.as_str()));
     server.stop().await;
 }
 
@@ -177,15 +184,19 @@ async fn database_copy_alone_yields_no_working_link() {
 }
 
 #[tokio::test]
-async fn link_key_file_is_private() {
+async fn data_files_are_private() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path()).await;
-    let mode = std::fs::metadata(dir.path().join("link-key"))
-        .unwrap()
-        .permissions()
-        .mode();
-    assert_eq!(mode & 0o777, 0o600);
+    let mut config = local_config(dir.path(), fixed_clock());
+    config.dev_tokens.clear();
+    let server = RunningServer::start(config).await;
+    for file in ["link-key", "rooms.redb", "dev-token"] {
+        let mode = std::fs::metadata(dir.path().join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}");
+    }
     server.stop().await;
 }
 

@@ -22,6 +22,7 @@ use video_core::store::memory_participants::MemoryParticipants;
 const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
 const LINK_KEY_FILE: &str = "link-key";
 const DATABASE_FILE: &str = "rooms.redb";
+const DEV_TOKEN_FILE: &str = "dev-token";
 
 /// Settings of the local server, parsed from the command line.
 #[derive(Clone)]
@@ -106,6 +107,44 @@ pub fn load_or_create_link_key(data_dir: &Path) -> anyhow::Result<LinkKey> {
     }
 }
 
+/// Loads the generated API token of practitioner "local" from the data
+/// directory, creating it on first start, so it stays the same across
+/// restarts.
+pub fn load_or_create_dev_token(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join(DEV_TOKEN_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let token = text.trim().to_owned();
+            if token.len() < 16 || !token.bytes().all(|byte| byte.is_ascii_graphic()) {
+                bail!(
+                    "{} does not contain a token of at least 16 visible characters; delete it to generate a new one",
+                    path.display()
+                );
+            }
+            Ok(token)
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let token = hex_encode(&random_bytes::<16>());
+            write_private_file(&path, &token)?;
+            tracing::info!(path = %path.display(), "created API token for practitioner \"local\"");
+            Ok(token)
+        }
+        Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// Restricts a file to its owner: the room database holds invitees' names
+/// and email addresses.
+fn make_private(path: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot restrict permissions of {}", path.display()))?;
+    }
+    Ok(())
+}
+
 fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
@@ -133,6 +172,7 @@ impl Server {
                 database.display()
             )
         })?;
+        make_private(&database)?;
 
         let mut tokens = DevTokens::default();
         for pair in &config.dev_tokens {
@@ -144,7 +184,7 @@ impl Server {
             })?;
         }
         let generated_token = if tokens.is_empty() {
-            let token = hex_encode(&random_bytes::<16>());
+            let token = load_or_create_dev_token(&config.data_dir)?;
             tokens.insert(&token, "local")?;
             Some(token)
         } else {

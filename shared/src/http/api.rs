@@ -174,7 +174,13 @@ pub async fn list_rooms(
         ApiError::client(
             StatusCode::BAD_REQUEST,
             "invalid-query",
-            format!("invalid query: {}", rejection.body_text()),
+            format!(
+                "invalid query: only the parameters from and to (YYYY-MM-DD) are allowed, \
+                 each at most once ({})",
+                rejection
+                    .body_text()
+                    .trim_start_matches("Failed to deserialize query string: ")
+            ),
         )
     })?;
     let now = state.clock.now();
