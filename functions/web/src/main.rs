@@ -1,0 +1,10 @@
+//! `web` Lambda function: serve the browser client behind the HTTP API.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    // Honours AWS_LAMBDA_LOG_LEVEL and AWS_LAMBDA_LOG_FORMAT (JSON in the template).
+    lambda_http::tracing::init_default_subscriber();
+    let settings = web::settings_from_env()?;
+    tracing::info!(signaling_url = ?settings.signaling_url, "web client ready");
+    lambda_http::run(web::app(settings)).await
+}
