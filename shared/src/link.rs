@@ -10,7 +10,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::random::{hex_encode, is_random_id, random_bytes};
@@ -56,6 +56,23 @@ impl LinkKey {
             *byte = u8::from_str_radix(text.get(index * 2..index * 2 + 2)?, 16).ok()?;
         }
         Some(Self(bytes))
+    }
+
+    /// Builds a key from a secret string: 64 hex digits are the key itself,
+    /// any other text of at least 32 characters (such as a generated Secrets
+    /// Manager password) is hashed into one. Shorter text is rejected.
+    pub fn from_secret(text: &str) -> Option<Self> {
+        if let Some(key) = Self::from_hex(text) {
+            return Some(key);
+        }
+        let text = text.trim();
+        if text.chars().count() < 32 {
+            return None;
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(b"video-room-link-key-v1\0");
+        hasher.update(text.as_bytes());
+        Some(Self(hasher.finalize().into()))
     }
 
     pub fn to_hex(&self) -> String {
@@ -165,6 +182,24 @@ mod tests {
         let room = random_id();
         assert_eq!(parsed.token_for(&room), key.token_for(&room));
         assert!(LinkKey::from_hex("zz").is_none());
+    }
+
+    #[test]
+    fn key_from_secret_text() {
+        let key = LinkKey::generate();
+        let same = LinkKey::from_secret(&key.to_hex()).unwrap();
+        assert_eq!(same.to_hex(), key.to_hex());
+        let password = "Zq3vT8pLw2xN5rB7kY9mC4dF6gH1jS0aE2uI";
+        let derived = LinkKey::from_secret(password).unwrap();
+        assert_eq!(
+            derived.to_hex(),
+            LinkKey::from_secret(password).unwrap().to_hex()
+        );
+        assert_ne!(
+            derived.to_hex(),
+            LinkKey::from_secret(&password[1..]).unwrap().to_hex()
+        );
+        assert!(LinkKey::from_secret("too short").is_none());
     }
 
     #[test]

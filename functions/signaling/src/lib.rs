@@ -39,8 +39,9 @@ impl Settings {
     /// Reads `ROOMS_TABLE`, `CONNECTIONS_TABLE`, `LINK_KEY` and optionally
     /// `CALLBACK_URL` and `ALLOWED_ORIGIN`.
     pub fn from_env() -> anyhow::Result<Self> {
-        let link_key = LinkKey::from_hex(&required("LINK_KEY")?)
-            .ok_or_else(|| anyhow::anyhow!("LINK_KEY must be 64 hex digits"))?;
+        let link_key = LinkKey::from_secret(&required("LINK_KEY")?).ok_or_else(|| {
+            anyhow::anyhow!("LINK_KEY must be 64 hex digits or a secret of at least 32 characters")
+        })?;
         let optional = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
         Ok(Self {
             rooms_table: required("ROOMS_TABLE")?,
