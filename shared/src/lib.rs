@@ -4,7 +4,10 @@
 
 pub mod clock;
 pub mod http;
+pub mod invitation;
 pub mod link;
+pub mod mail;
+pub mod morning;
 pub mod random;
 pub mod room;
 pub mod signaling;

@@ -156,15 +156,28 @@ pub async fn create_rooms_table(client: &aws_sdk_dynamodb::Client, name: &str) {
         )
         .build()
         .unwrap();
+    let by_date = GlobalSecondaryIndex::builder()
+        .index_name("byDate")
+        .key_schema(key_part("date", KeyType::Hash))
+        .key_schema(key_part("id", KeyType::Range))
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .unwrap();
     client
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(attribute("id", ScalarAttributeType::S))
+        .attribute_definitions(attribute("date", ScalarAttributeType::S))
         .attribute_definitions(attribute("practitionerId", ScalarAttributeType::S))
         .attribute_definitions(attribute("dateKey", ScalarAttributeType::S))
         .key_schema(key_part("id", KeyType::Hash))
         .global_secondary_indexes(index)
+        .global_secondary_indexes(by_date)
         .send()
         .await
         .expect("creating the rooms table failed");

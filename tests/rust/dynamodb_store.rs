@@ -45,6 +45,22 @@ async fn dynamodb_participants_pass_contract() {
 }
 
 #[tokio::test]
+async fn dynamodb_deliveries_pass_contract() {
+    let moto = Moto::start();
+    let client = dynamodb_client(&moto.endpoint);
+    let counter = AtomicUsize::new(0);
+    contract::delivery_store_contract(|| {
+        let client = client.clone();
+        let table = format!("deliveries-{}", counter.fetch_add(1, Ordering::Relaxed));
+        async move {
+            create_connections_table(&client, &table).await;
+            DynamoParticipants::new(client, table)
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn nine_concurrent_joins_admit_eight() {
     let moto = Moto::start();
     let client = dynamodb_client(&moto.endpoint);

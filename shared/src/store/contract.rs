@@ -4,7 +4,10 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
-use super::{JoinOutcome, Participant, ParticipantStore, RoomStore, StoreError};
+use super::{
+    Claim, DeliveryKey, DeliveryStore, JoinOutcome, Participant, ParticipantStore, RoomStore,
+    StoreError,
+};
 use crate::random::random_id;
 use crate::room::{Invitee, Locale, Room};
 
@@ -120,6 +123,34 @@ pub async fn delete_is_scoped_to_practitioner(store: &dyn RoomStore) {
     assert!(listed.is_empty());
 }
 
+pub async fn list_by_date_spans_practitioners(store: &dyn RoomStore) {
+    let first = sample_room("dr-a", "2026-12-10");
+    let second = sample_room("dr-b", "2026-12-10");
+    let other_day = sample_room("dr-a", "2026-12-11");
+    let mut expired = sample_room("dr-c", "2026-12-10");
+    expired.expires_at = now() - Duration::seconds(1);
+    for room in [&first, &second, &other_day, &expired] {
+        store.insert(room).await.expect("insert");
+    }
+    let mut ids: Vec<String> = store
+        .list_by_date(date("2026-12-10"), now())
+        .await
+        .expect("list_by_date")
+        .into_iter()
+        .map(|room| room.id)
+        .collect();
+    ids.sort();
+    let mut expected = vec![first.id.clone(), second.id.clone()];
+    expected.sort();
+    assert_eq!(ids, expected);
+    store.delete("dr-a", &first.id).await.expect("delete");
+    let left = store
+        .list_by_date(date("2026-12-10"), now())
+        .await
+        .expect("list_by_date");
+    assert_eq!(left.len(), 1);
+}
+
 /// Runs every room store case against stores made by `make`.
 pub async fn room_store_contract<S, F, Fut>(make: F)
 where
@@ -134,6 +165,7 @@ where
     list_filters_by_practitioner_and_dates(&make().await).await;
     list_does_not_match_practitioner_prefix(&make().await).await;
     delete_is_scoped_to_practitioner(&make().await).await;
+    list_by_date_spans_practitioners(&make().await).await;
 }
 
 fn participant(room_id: &str, connection_id: &str) -> Participant {
@@ -242,4 +274,136 @@ where
     leaving_frees_a_place(&make().await).await;
     rooms_are_separate(&make().await).await;
     resume_needs_matching_key(&make().await).await;
+}
+
+fn delivery() -> DeliveryKey {
+    DeliveryKey {
+        room_id: random_id(),
+        date: date("2026-12-04"),
+        email: "anna@example.org".to_owned(),
+    }
+}
+
+pub async fn delivery_is_claimed_once(store: &dyn DeliveryStore) {
+    let key = delivery();
+    let stale = Duration::minutes(15);
+    let expires = now() + Duration::days(90);
+    assert_eq!(
+        store
+            .claim(&key, now(), stale, expires)
+            .await
+            .expect("claim"),
+        Claim::Claimed
+    );
+    assert_eq!(
+        store
+            .claim(&key, now(), stale, expires)
+            .await
+            .expect("claim"),
+        Claim::Taken
+    );
+    store
+        .mark_sent(&key, "message-1", now())
+        .await
+        .expect("mark_sent");
+    let much_later = now() + Duration::hours(5);
+    assert_eq!(
+        store
+            .claim(&key, much_later, stale, expires)
+            .await
+            .expect("claim"),
+        Claim::Taken
+    );
+}
+
+pub async fn failed_delivery_is_claimed_again(store: &dyn DeliveryStore) {
+    let key = delivery();
+    let stale = Duration::minutes(15);
+    let expires = now() + Duration::days(90);
+    store
+        .claim(&key, now(), stale, expires)
+        .await
+        .expect("claim");
+    store
+        .mark_failed(&key, "throttled", now())
+        .await
+        .expect("mark_failed");
+    assert_eq!(
+        store
+            .claim(&key, now(), stale, expires)
+            .await
+            .expect("claim"),
+        Claim::Claimed
+    );
+}
+
+pub async fn abandoned_claim_is_taken_over_when_stale(store: &dyn DeliveryStore) {
+    let key = delivery();
+    let stale = Duration::minutes(15);
+    let expires = now() + Duration::days(90);
+    store
+        .claim(&key, now(), stale, expires)
+        .await
+        .expect("claim");
+    let soon = now() + Duration::minutes(14);
+    assert_eq!(
+        store
+            .claim(&key, soon, stale, expires)
+            .await
+            .expect("claim"),
+        Claim::Taken
+    );
+    let later = now() + Duration::minutes(16);
+    assert_eq!(
+        store
+            .claim(&key, later, stale, expires)
+            .await
+            .expect("claim"),
+        Claim::Claimed
+    );
+}
+
+pub async fn deliveries_differ_by_day_and_address(store: &dyn DeliveryStore) {
+    let key = delivery();
+    let stale = Duration::minutes(15);
+    let expires = now() + Duration::days(90);
+    store
+        .claim(&key, now(), stale, expires)
+        .await
+        .expect("claim");
+    let moved = DeliveryKey {
+        date: date("2026-12-05"),
+        ..key.clone()
+    };
+    assert_eq!(
+        store
+            .claim(&moved, now(), stale, expires)
+            .await
+            .expect("claim"),
+        Claim::Claimed
+    );
+    let other = DeliveryKey {
+        email: "ben@example.org".to_owned(),
+        ..key
+    };
+    assert_eq!(
+        store
+            .claim(&other, now(), stale, expires)
+            .await
+            .expect("claim"),
+        Claim::Claimed
+    );
+}
+
+/// Runs every delivery store case against stores made by `make`.
+pub async fn delivery_store_contract<S, F, Fut>(make: F)
+where
+    S: DeliveryStore,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = S>,
+{
+    delivery_is_claimed_once(&make().await).await;
+    failed_delivery_is_claimed_again(&make().await).await;
+    abandoned_claim_is_taken_over_when_stale(&make().await).await;
+    deliveries_differ_by_day_and_address(&make().await).await;
 }

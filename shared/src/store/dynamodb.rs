@@ -2,14 +2,18 @@
 //!
 //! Rooms table (partition key `id`):
 //! - one item per room: `practitionerId`, `dateKey` (`<date>#<id>`), `room`
-//!   (the room as JSON) and `expiresAt` (epoch seconds, the TTL attribute);
+//!   (the room as JSON), `date` and `expiresAt` (epoch seconds, the TTL
+//!   attribute);
 //! - global secondary index `byPractitioner` on `practitionerId` and
-//!   `dateKey`, projecting all attributes, so the overview is one query.
+//!   `dateKey`, projecting all attributes, so the overview is one query;
+//! - global secondary index `byDate` on `date` and `id`, projecting all
+//!   attributes, so the morning run reads only the rooms of the day.
 //!
 //! Connections table (partition key `pk`, sort key `sk`):
 //! - `ROOM#<room id>` / `#COUNT`: how many participants the room has;
 //! - `ROOM#<room id>` / `PEER#<peer id>`: one participant;
-//! - `CONN#<connection id>` / `#CONN`: which participant a connection is.
+//! - `CONN#<connection id>` / `#CONN`: which participant a connection is;
+//! - `MAIL#<room id>` / `<date>#<email>`: delivery state of one invitation.
 //!
 //! A join is one transaction that raises the counter only while it is below
 //! the limit, so concurrent joins can never admit a ninth participant. TTL
@@ -25,10 +29,14 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Up
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashMap;
 
-use super::{JoinOutcome, Participant, ParticipantStore, RoomStore, StoreError};
+use super::{
+    Claim, DeliveryKey, DeliveryStore, JoinOutcome, Participant, ParticipantStore, RoomStore,
+    StoreError,
+};
 use crate::room::Room;
 
 const BY_PRACTITIONER_INDEX: &str = "byPractitioner";
+const BY_DATE_INDEX: &str = "byDate";
 const COUNTER_SORT_KEY: &str = "#COUNT";
 const CONNECTION_SORT_KEY: &str = "#CONN";
 /// Connection records outlive API Gateway's 2-hour connection limit by an
@@ -100,6 +108,7 @@ fn room_item(room: &Room) -> Result<Item, StoreError> {
             "dateKey".to_owned(),
             s(format!("{}#{}", room.date, room.id)),
         ),
+        ("date".to_owned(), s(room.date.to_string())),
         ("room".to_owned(), s(json)),
         ("expiresAt".to_owned(), n(room.expires_at.timestamp())),
     ]))
@@ -169,6 +178,38 @@ impl RoomStore for DynamoRooms {
                 .expression_attribute_values(":from", s(format!("{from}#")))
                 // `$` sorts after `#`, so every id of the last day is included.
                 .expression_attribute_values(":to", s(format!("{to}$")))
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            for item in output.items() {
+                if is_live(item, now) {
+                    rooms.push(room_from_item(item)?);
+                }
+            }
+            start_key = output.last_evaluated_key;
+            if start_key.is_none() {
+                return Ok(rooms);
+            }
+        }
+    }
+
+    async fn list_by_date(
+        &self,
+        date: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Room>, StoreError> {
+        let mut rooms = Vec::new();
+        let mut start_key = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(BY_DATE_INDEX)
+                .key_condition_expression("#date = :date")
+                .expression_attribute_names("#date", "date")
+                .expression_attribute_values(":date", s(date.to_string()))
                 .set_exclusive_start_key(start_key)
                 .send()
                 .await
@@ -592,5 +633,103 @@ impl ParticipantStore for DynamoParticipants {
             Err(error) if cancelled_by_condition(&error) => Ok(None),
             Err(error) => Err(sdk_error(error)),
         }
+    }
+}
+
+fn delivery_item_key(key: &DeliveryKey) -> Item {
+    self::key(
+        format!("MAIL#{}", key.room_id),
+        format!("{}#{}", key.date, key.email),
+    )
+}
+
+#[async_trait]
+impl DeliveryStore for DynamoParticipants {
+    async fn claim(
+        &self,
+        key: &DeliveryKey,
+        now: DateTime<Utc>,
+        stale_after: chrono::Duration,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Claim, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(delivery_item_key(key)))
+            .update_expression(
+                "SET #state = :sending, updatedAt = :now, expiresAt = :exp \
+                 ADD attempts :one",
+            )
+            .condition_expression(
+                "attribute_not_exists(pk) OR expiresAt <= :now OR #state = :failed \
+                 OR (#state = :sending AND updatedAt <= :stale)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":sending", s("sending"))
+            .expression_attribute_values(":failed", s("failed"))
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .expression_attribute_values(":stale", n((now - stale_after).timestamp()))
+            .expression_attribute_values(":exp", n(expires_at.timestamp()))
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Claim::Claimed),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(Claim::Taken)
+            }
+            Err(error) => Err(sdk_error(error)),
+        }
+    }
+
+    async fn mark_sent(
+        &self,
+        key: &DeliveryKey,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(delivery_item_key(key)))
+            .update_expression(
+                "SET #state = :sent, updatedAt = :now, messageId = :id REMOVE failure",
+            )
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":sent", s("sent"))
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .expression_attribute_values(":id", s(message_id))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
+
+    async fn mark_failed(
+        &self,
+        key: &DeliveryKey,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(delivery_item_key(key)))
+            .update_expression("SET #state = :failed, updatedAt = :now, failure = :reason")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":failed", s("failed"))
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .expression_attribute_values(":reason", s(reason))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
     }
 }

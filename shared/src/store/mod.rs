@@ -47,6 +47,62 @@ pub trait RoomStore: Send + Sync {
 
     /// Deletes a room of this practitioner; returns whether one was deleted.
     async fn delete(&self, practitioner_id: &str, id: &str) -> Result<bool, StoreError>;
+
+    /// Lists the rooms of every practitioner dated `date`, for the morning
+    /// emails. Reads an index by date, never the whole table.
+    async fn list_by_date(
+        &self,
+        date: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Room>, StoreError>;
+}
+
+/// One invitation email: a room's invitee on the room's day. A room moved to
+/// another day is a new delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DeliveryKey {
+    pub room_id: String,
+    pub date: NaiveDate,
+    pub email: String,
+}
+
+/// Result of claiming a delivery before sending it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// This caller may send now.
+    Claimed,
+    /// Sent already, or another run is sending it right now.
+    Taken,
+}
+
+/// Delivery state of invitation emails, so each is sent once even when the
+/// scheduler fires twice or runs overlap.
+#[async_trait]
+pub trait DeliveryStore: Send + Sync {
+    /// Claims a delivery that was never sent, failed before, or was claimed
+    /// longer than `stale_after` ago by a run that did not finish.
+    async fn claim(
+        &self,
+        key: &DeliveryKey,
+        now: DateTime<Utc>,
+        stale_after: chrono::Duration,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Claim, StoreError>;
+
+    async fn mark_sent(
+        &self,
+        key: &DeliveryKey,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Records a failure; the next run claims the delivery again.
+    async fn mark_failed(
+        &self,
+        key: &DeliveryKey,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 }
 
 /// A participant in a call, tied to the signaling connection it currently uses.
@@ -154,6 +210,18 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    #[tokio::test]
+    async fn embedded_deliveries_pass_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        let counter = std::sync::atomic::AtomicUsize::new(0);
+        contract::delivery_store_contract(|| {
+            let index = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let path = dir.path().join(format!("deliveries-{index}.redb"));
+            async move { EmbeddedStore::open(&path).unwrap() }
+        })
+        .await;
     }
 
     #[tokio::test]
