@@ -114,6 +114,43 @@ pub fn management_config() -> aws_sdk_apigatewaymanagement::config::Builder {
         .interceptor(LoopbackOnly)
 }
 
+/// Builds an SES v2 client for `endpoint` with dummy credentials and the
+/// loopback guard.
+pub fn ses_client(endpoint: &str) -> aws_sdk_sesv2::Client {
+    let config = aws_sdk_sesv2::Config::builder()
+        .behavior_version_latest()
+        .region(aws_sdk_sesv2::config::Region::new("eu-central-1"))
+        .credentials_provider(aws_sdk_sesv2::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .endpoint_url(endpoint)
+        .interceptor(LoopbackOnly)
+        .build();
+    aws_sdk_sesv2::Client::from_conf(config)
+}
+
+/// Returns the messages moto's SES has accepted, from its state dump.
+pub async fn moto_sent_messages(endpoint: &str) -> Vec<serde_json::Value> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = endpoint.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request =
+        format!("GET /moto-api/data.json HTTP/1.0\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8_lossy(&response);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body)
+        .unwrap_or_default();
+    let state: serde_json::Value = serde_json::from_str(body).expect("moto's state is JSON");
+    state["ses"]["Message"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// Builds a DynamoDB client for `endpoint` with dummy credentials and the
 /// loopback guard.
 pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {

@@ -1,0 +1,25 @@
+//! `daily-emailer` Lambda function: build the clients once, then run the
+//! morning emails for every scheduled invocation.
+
+use lambda_runtime::{LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    // Honours AWS_LAMBDA_LOG_LEVEL and AWS_LAMBDA_LOG_FORMAT (JSON in the template).
+    lambda_runtime::tracing::init_default_subscriber();
+    let settings = daily_emailer::Settings::from_env()?;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let run = daily_emailer::morning_run(
+        &settings,
+        aws_sdk_dynamodb::Client::new(&aws),
+        aws_sdk_sesv2::Client::new(&aws),
+    );
+    let run = &run;
+    lambda_runtime::run(service_fn(
+        |event: LambdaEvent<serde_json::Value>| async move {
+            let report = daily_emailer::handle(run, event.payload).await?;
+            Ok::<_, lambda_runtime::Error>(report)
+        },
+    ))
+    .await
+}

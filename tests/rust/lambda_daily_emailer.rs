@@ -1,0 +1,202 @@
+//! The daily-emailer Lambda function with DynamoDB and SES v2 in moto server.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use video_core::link::LinkKey;
+use video_core::room::{CreateRoomRequest, InviteeRequest};
+use video_core::store::RoomStore;
+use video_core::store::dynamodb::DynamoRooms;
+use video_tests::aws::{
+    Moto, create_connections_table, create_rooms_table, dynamodb_client, moto_sent_messages,
+    ses_client,
+};
+
+/// A zone where it is between 02:00 and 22:00 now, so "today" stays today
+/// for the length of the test.
+fn daytime_zone() -> chrono_tz::Tz {
+    use chrono::Timelike;
+    let now = chrono::Utc::now();
+    [
+        chrono_tz::Europe::Berlin,
+        chrono_tz::America::New_York,
+        chrono_tz::Asia::Tokyo,
+    ]
+    .into_iter()
+    .find(|zone| (2..22).contains(&now.with_timezone(zone).hour()))
+    .expect("one of three zones 8 to 14 hours apart is in daytime")
+}
+
+fn invitee(email: &str, locale: &str) -> InviteeRequest {
+    InviteeRequest {
+        name: Some("Anna Beispiel".to_owned()),
+        email: Some(email.to_owned()),
+        locale: Some(locale.to_owned()),
+    }
+}
+
+async fn insert_room(
+    rooms: &DynamoRooms,
+    days_ahead: i64,
+    invitees: Vec<InviteeRequest>,
+) -> String {
+    let zone = daytime_zone();
+    let today = video_core::validity::today_in(zone, chrono::Utc::now());
+    let request = CreateRoomRequest {
+        date: Some((today + chrono::Duration::days(days_ahead)).to_string()),
+        time_zone: Some(zone.name().to_owned()),
+        invitees: Some(invitees),
+        ..Default::default()
+    };
+    let room = request.into_room("dr-a", chrono::Utc::now()).unwrap();
+    rooms.insert(&room).await.unwrap();
+    room.id
+}
+
+struct Fixture {
+    run: video_core::morning::MorningRun,
+    rooms: DynamoRooms,
+    links: LinkKey,
+    moto: Moto,
+}
+
+async fn fixture() -> Fixture {
+    let moto = Moto::start();
+    let dynamodb = dynamodb_client(&moto.endpoint);
+    create_rooms_table(&dynamodb, "rooms").await;
+    create_connections_table(&dynamodb, "connections").await;
+    let ses = ses_client(&moto.endpoint);
+    ses.create_email_identity()
+        .email_identity("video@praxis.example")
+        .send()
+        .await
+        .unwrap();
+    let links = LinkKey::generate();
+    let settings = daily_emailer::Settings {
+        rooms_table: "rooms".to_owned(),
+        connections_table: "connections".to_owned(),
+        link_key: links.clone(),
+        public_url: "https://video.example.test".to_owned(),
+        mail_from: "video@praxis.example".to_owned(),
+        practice_name: Some("Praxis Weber".to_owned()),
+        configuration_set: None,
+        send_interval: Duration::ZERO,
+    };
+    Fixture {
+        run: daily_emailer::morning_run(&settings, dynamodb.clone(), ses),
+        rooms: DynamoRooms::new(dynamodb, "rooms"),
+        links,
+        moto,
+    }
+}
+
+fn recipients(messages: &[Value]) -> Vec<String> {
+    let mut all: Vec<String> = messages
+        .iter()
+        .flat_map(|message| {
+            message["destinations"]["ToAddresses"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|address| address.as_str().unwrap_or_default().to_owned())
+        .collect();
+    all.sort();
+    all
+}
+
+#[tokio::test]
+async fn two_invocations_send_each_email_once() {
+    let fixture = fixture().await;
+    let room_id = insert_room(
+        &fixture.rooms,
+        0,
+        vec![
+            invitee("anna@example.org", "de"),
+            invitee("ben@example.org", "en"),
+        ],
+    )
+    .await;
+    insert_room(
+        &fixture.rooms,
+        1,
+        vec![invitee("tomorrow@example.org", "de")],
+    )
+    .await;
+
+    let scheduler_input = json!({"source": "aws.scheduler", "detail": {}});
+    let first = daily_emailer::handle(&fixture.run, scheduler_input.clone())
+        .await
+        .unwrap();
+    assert_eq!(first.sent, 2);
+    let second = daily_emailer::handle(&fixture.run, json!("anything"))
+        .await
+        .unwrap();
+    assert_eq!(second.sent, 0);
+    assert_eq!(second.skipped, 2);
+
+    let messages = moto_sent_messages(&fixture.moto.endpoint).await;
+    assert_eq!(
+        recipients(&messages),
+        vec!["anna@example.org", "ben@example.org"]
+    );
+    let token = fixture.links.token_for(&room_id);
+    for message in &messages {
+        assert!(
+            message["body"].as_str().unwrap().contains(&token),
+            "the email carries the room's link"
+        );
+        assert_eq!(message["source"], "video@praxis.example");
+    }
+    let subjects: Vec<&str> = messages
+        .iter()
+        .map(|m| m["subject"].as_str().unwrap())
+        .collect();
+    assert!(
+        subjects
+            .iter()
+            .any(|s| s.starts_with("Ihr Videotermin heute")),
+        "{subjects:?}"
+    );
+    assert!(
+        subjects
+            .iter()
+            .any(|s| s.starts_with("Your video appointment today")),
+        "{subjects:?}"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_invocations_send_each_email_once() {
+    let fixture = fixture().await;
+    let invitees = (0..4)
+        .map(|index| invitee(&format!("p{index}@example.org"), "de"))
+        .collect();
+    insert_room(&fixture.rooms, 0, invitees).await;
+    let (first, second) = tokio::join!(
+        daily_emailer::handle(&fixture.run, json!({})),
+        daily_emailer::handle(&fixture.run, json!({}))
+    );
+    assert_eq!(first.unwrap().sent + second.unwrap().sent, 4);
+    assert_eq!(moto_sent_messages(&fixture.moto.endpoint).await.len(), 4);
+}
+
+#[tokio::test]
+async fn unverified_sender_is_recorded_and_retried() {
+    let mut fixture = fixture().await;
+    insert_room(&fixture.rooms, 0, vec![invitee("anna@example.org", "de")]).await;
+    fixture.run.mailer = std::sync::Arc::new(video_core::mail::ses::SesMailer::new(
+        ses_client(&fixture.moto.endpoint),
+        "unverified@praxis.example",
+        None,
+    ));
+    let report = fixture.run.run().await.unwrap();
+    assert_eq!(report.failed, 1);
+    assert_eq!(report.sent, 0);
+    let again = fixture.run.run().await.unwrap();
+    assert_eq!(
+        again.failed, 1,
+        "a failed delivery is tried again, not skipped"
+    );
+    assert!(moto_sent_messages(&fixture.moto.endpoint).await.is_empty());
+}
