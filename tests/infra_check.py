@@ -1,0 +1,93 @@
+"""Checks of the SAM template that cfn-lint does not make: EU regions only,
+table settings, log retention, least-privilege policies and the schedule's
+time zone. Run: python3 tests/infra_check.py (tests/run does)."""
+
+import sys
+from pathlib import Path
+
+from cfnlint.decode import cfn_yaml
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "template.yaml"
+
+
+def resources_of(template, kind):
+    return {
+        name: resource
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == kind
+    }
+
+
+def policy_statements(function):
+    for policy in function["Properties"].get("Policies", []):
+        yield from policy.get("Statement", [])
+
+
+def check(template):
+    failures = []
+
+    assertions = template["Rules"]["EuRegionsOnly"]["Assertions"]
+    regions, region_ref = assertions[0]["Assert"]["Fn::Contains"]
+    if region_ref != {"Ref": "AWS::Region"}:
+        failures.append("the EU rule does not test AWS::Region")
+    if not regions or any(not region.startswith("eu-") for region in regions):
+        failures.append(f"the EU rule allows non-EU regions: {regions}")
+
+    globals_function = template["Globals"]["Function"]
+    if globals_function.get("Runtime") != "provided.al2023":
+        failures.append("functions must run on provided.al2023")
+    if globals_function.get("Architectures") != ["arm64"]:
+        failures.append("functions must run on arm64")
+    if globals_function.get("LoggingConfig", {}).get("LogFormat") != "JSON":
+        failures.append("function logs must be JSON")
+
+    for name, table in resources_of(template, "AWS::DynamoDB::Table").items():
+        properties = table["Properties"]
+        if properties.get("BillingMode") != "PAY_PER_REQUEST":
+            failures.append(f"{name}: billing must be on demand")
+        if not properties.get("TimeToLiveSpecification", {}).get("Enabled"):
+            failures.append(f"{name}: TTL must be enabled")
+        if not properties.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled"):
+            failures.append(f"{name}: point-in-time recovery must be enabled")
+        if not properties.get("SSESpecification", {}).get("SSEEnabled"):
+            failures.append(f"{name}: encryption must be enabled")
+
+    functions = resources_of(template, "AWS::Serverless::Function")
+    expected = {"rooms-api", "signaling", "web", "daily-emailer"}
+    binaries = {function["Metadata"]["BuildProperties"]["Binary"] for function in functions.values()}
+    if binaries != expected:
+        failures.append(f"functions built: {sorted(binaries)}, expected {sorted(expected)}")
+    log_groups = resources_of(template, "AWS::Logs::LogGroup")
+    for name, function in functions.items():
+        group = function["Properties"].get("LoggingConfig", {}).get("LogGroup", {}).get("Ref")
+        if group not in log_groups or "RetentionInDays" not in log_groups[group]["Properties"]:
+            failures.append(f"{name}: needs its own log group with a retention period")
+        for statement in policy_statements(function):
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            for action in actions:
+                if action.endswith("*") or action == "dynamodb:Scan":
+                    failures.append(f"{name}: action {action} is broader than needed")
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            if "*" in resources:
+                failures.append(f"{name}: a policy applies to every resource")
+
+    for name, schedule in resources_of(template, "AWS::Scheduler::Schedule").items():
+        if schedule["Properties"].get("ScheduleExpressionTimezone") != "Europe/Berlin":
+            failures.append(f"{name}: the schedule must run in Europe/Berlin time")
+    if not resources_of(template, "AWS::Scheduler::Schedule"):
+        failures.append("no EventBridge Scheduler schedule")
+
+    return failures
+
+
+def main():
+    template = cfn_yaml.load(str(TEMPLATE))
+    failures = check(template)
+    for failure in failures:
+        print(f"FAIL: {failure}")
+    print(f"infra_check: {0 if failures else 1} passed, {1 if failures else 0} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
