@@ -1,7 +1,15 @@
-// Views of the call: video tiles and the chat list. They only render; the
-// call logic lives in call.js.
+// Views of the call: video tiles, short notices and the chat list. They only
+// render; the call logic lives in call.js.
 
-import { t } from './i18n.js';
+import { locale, t } from './i18n.js';
+
+/** @typedef {import('./peer.js').MediaState} MediaState */
+
+/** Time a notice such as "Anna has joined the call." stays on screen. */
+const NOTICE_DURATION_MS = 5_000;
+
+/** Notices shown at once; a new one pushes out the oldest. */
+const MAX_NOTICES = 3;
 
 /**
  * Shows a stream in a video element and starts playback.
@@ -33,6 +41,39 @@ function canUseFullscreen() {
   return Boolean(document.fullscreenEnabled) || typeof videoPrototype.webkitEnterFullscreen === 'function';
 }
 
+/**
+ * Returns the initials shown in place of a participant's camera picture:
+ * the first letters of the first and last word, leaving out words that end
+ * with a full stop, such as the title in "Dr. Weber".
+ *
+ * @param {string} name
+ * @returns {string}
+ */
+function initialsOf(name) {
+  const words = name.trim().split(/\s+/).filter((word) => word !== '');
+  const nameWords = words.filter((word) => !word.endsWith('.'));
+  const chosen = nameWords.length > 0 ? nameWords : words;
+  if (chosen.length === 0) return '';
+  const first = firstCharacter(chosen[0]);
+  const last = chosen.length > 1 ? firstCharacter(chosen[chosen.length - 1]) : '';
+  return (first + last).toLocaleUpperCase(locale);
+}
+
+/**
+ * Returns the first user-perceived character of `text`, so that a letter
+ * with a combining accent or an emoji stays whole.
+ *
+ * @param {string} text
+ * @returns {string}
+ */
+function firstCharacter(text) {
+  if (typeof Intl.Segmenter === 'function') {
+    const first = new Intl.Segmenter(locale, { granularity: 'grapheme' }).segment(text)[Symbol.iterator]().next();
+    return first.done ? '' : first.value.segment;
+  }
+  return [...text][0] ?? '';
+}
+
 /** Tile of one remote participant. */
 export class RemoteTile {
   /**
@@ -51,7 +92,20 @@ export class RemoteTile {
     this.status = /** @type {HTMLElement} */ (element.querySelector('.tile-status'));
     this.fullscreenButton = /** @type {HTMLButtonElement} */ (element.querySelector('.tile-fullscreen'));
     this.playButton = /** @type {HTMLButtonElement} */ (element.querySelector('.tile-play'));
+    this.placeholder = /** @type {HTMLElement} */ (element.querySelector('.tile-placeholder'));
+    this.initials = /** @type {HTMLElement} */ (element.querySelector('.tile-initials'));
+    this.microphoneOff = /** @type {HTMLElement} */ (element.querySelector('.tile-indicator-microphone'));
+    this.cameraOff = /** @type {HTMLElement} */ (element.querySelector('.tile-indicator-camera'));
     this.name = name;
+    /** @type {MediaStream | null} */
+    this.stream = null;
+    /**
+     * The microphone and camera state the participant last reported, or null
+     * before the first report. Clients of the first version never report it.
+     * @type {MediaState | null}
+     */
+    this.mediaState = null;
+    this.connected = false;
 
     this.playButton.textContent = t('call.startPlayback');
     this.playButton.addEventListener('click', () => {
@@ -75,18 +129,54 @@ export class RemoteTile {
   setName(name) {
     this.name = name;
     this.nameLabel.textContent = name;
+    this.initials.textContent = initialsOf(name);
     this.updateFullscreenLabel();
   }
 
   /** @param {MediaStream} stream */
   async setStream(stream) {
+    if (stream !== this.stream) {
+      this.stream = stream;
+      // Tracks that the remote side adds or removes later arrive as addtrack
+      // and removetrack events on the same stream.
+      stream.addEventListener('addtrack', () => this.renderMediaState());
+      stream.addEventListener('removetrack', () => this.renderMediaState());
+    }
+    this.renderMediaState();
     const playing = await attachStream(this.video, stream);
     this.playButton.hidden = playing;
+  }
+
+  /** @param {MediaState} state */
+  setMediaState(state) {
+    this.mediaState = state;
+    this.renderMediaState();
+  }
+
+  /**
+   * Shows the initials in place of the picture while the camera is off or no
+   * video arrives, and the "microphone off" and "camera off" labels. The video
+   * element keeps playing underneath, because it also plays the sound.
+   */
+  renderMediaState() {
+    const tracks = this.stream ? this.stream.getTracks().filter((track) => track.readyState === 'live') : [];
+    const hasVideo = tracks.some((track) => track.kind === 'video');
+    const hasAudio = tracks.some((track) => track.kind === 'audio');
+    // Without a report, a missing track counts only once the connection is
+    // up, because tracks arrive during negotiation.
+    const cameraOff = this.mediaState?.video === false || (this.connected && !hasVideo);
+    const microphoneOff = this.mediaState?.audio === false || (this.connected && !hasAudio);
+
+    this.placeholder.hidden = hasVideo && !cameraOff;
+    this.cameraOff.hidden = !cameraOff;
+    this.microphoneOff.hidden = !microphoneOff;
   }
 
   /** @param {RTCPeerConnectionState} state */
   setConnectionState(state) {
     this.element.dataset.connection = state;
+    if (state === 'connected') this.connected = true;
+    this.renderMediaState();
     if (state === 'connected' || state === 'closed') {
       this.status.hidden = true;
       this.status.textContent = '';
@@ -127,6 +217,32 @@ export class RemoteTile {
     if (this.isFullscreen) void document.exitFullscreen().catch(() => {});
     this.video.srcObject = null;
     this.element.remove();
+  }
+}
+
+/**
+ * Short notices over the call, such as "Anna has joined the call.", each
+ * removed after NOTICE_DURATION_MS. They are hidden from screen readers,
+ * which get the same text from a live region of their own.
+ */
+export class NoticeList {
+  /** @param {HTMLElement} container */
+  constructor(container) {
+    this.container = container;
+  }
+
+  /** @param {string} text */
+  show(text) {
+    const notice = document.createElement('p');
+    notice.className = 'call-notice';
+    notice.textContent = text;
+    this.container.append(notice);
+    while (this.container.childElementCount > MAX_NOTICES) this.container.firstElementChild?.remove();
+    window.setTimeout(() => notice.remove(), NOTICE_DURATION_MS);
+  }
+
+  clear() {
+    this.container.replaceChildren();
   }
 }
 

@@ -1,5 +1,5 @@
 // The call itself: one PeerSession per remote participant in a full mesh,
-// signaling relay, chat fan-out and the video bitrate budget.
+// signaling relay, chat and media-state fan-out and the video bitrate budget.
 
 import { t } from './i18n.js';
 import { PeerSession } from './peer.js';
@@ -14,6 +14,7 @@ import { PeerSession } from './peer.js';
  * @typedef {import('./signaling.js').SignalData} SignalData
  * @typedef {import('./call-ui.js').TileGrid} TileGrid
  * @typedef {import('./call-ui.js').ChatView} ChatView
+ * @typedef {import('./peer.js').MediaState} MediaState
  */
 
 /**
@@ -58,20 +59,22 @@ export class CallController {
    * @param {SignalingClient} options.signaling
    * @param {MediaStream} options.localStream sent to every peer; may have no tracks
    * @param {string} options.displayName this participant's name
+   * @param {MediaState} options.mediaState whether this participant's microphone and camera are on
    * @param {TileGrid} options.tiles
    * @param {ChatView} options.chat
    * @param {Map<string, RTCPeerConnection>} options.peerConnections filled for tests, see README
-   * @param {(text: string) => void} options.announce reads a short note to screen readers
+   * @param {(text: string) => void} options.notify shows a short note on screen and reads it to screen readers
    * @param {() => void} options.onPeersChanged called after a peer was added or removed
    */
   constructor(options) {
     this.signaling = options.signaling;
     this.localStream = options.localStream;
     this.displayName = options.displayName;
+    this.mediaState = options.mediaState;
     this.tiles = options.tiles;
     this.chat = options.chat;
     this.peerConnections = options.peerConnections;
-    this.announce = options.announce;
+    this.notify = options.notify;
     this.onPeersChanged = options.onPeersChanged;
 
     this.selfPeerId = '';
@@ -163,7 +166,7 @@ export class CallController {
       this.updateVideoBitrates();
       this.onPeersChanged();
     }
-    this.announce(t('call.peerJoined', { name: message.name }));
+    this.notify(t('call.peerJoined', { name: message.name }));
   }
 
   /** @param {PeerLeftMessage} message */
@@ -171,7 +174,7 @@ export class CallController {
     if (!this.tiles.get(message.peerId)) return;
     const name = this.nameOf(message.peerId);
     this.removePeer(message.peerId);
-    this.announce(t('call.peerLeft', { name }));
+    this.notify(t('call.peerLeft', { name }));
   }
 
   /** @param {IncomingSignalMessage} message */
@@ -194,6 +197,7 @@ export class CallController {
       remotePeerId: peerId,
       iceServers: this.iceServers,
       localStream: this.localStream,
+      mediaState: this.mediaState,
       sendSignal: (data) => this.sendSignalMessage({ type: 'signal', to: peerId, data }),
     });
     this.sessions.set(peerId, session);
@@ -201,6 +205,9 @@ export class CallController {
 
     const tile = this.tiles.ensure(peerId, this.nameOf(peerId));
     session.addEventListener('track', () => void tile.setStream(session.remoteStream));
+    session.addEventListener('media', (event) => {
+      tile.setMediaState(/** @type {CustomEvent<MediaState>} */ (event).detail);
+    });
     session.addEventListener('connectionstatechange', () => tile.setConnectionState(session.pc.connectionState));
     session.addEventListener('connectionreplaced', () => {
       this.peerConnections.set(peerId, session.pc);
@@ -274,6 +281,18 @@ export class CallController {
     for (const session of this.sessions.values()) session.sendChat(text);
     this.chat.append({ sender: t('call.selfName', { name: this.displayName }), text, own: true });
     return true;
+  }
+
+  /**
+   * Sends every peer whether this participant's microphone and camera are
+   * on. Peers whose chat channel is not open yet get it when it opens.
+   *
+   * @param {MediaState} state
+   */
+  setMediaState(state) {
+    if (state.audio === this.mediaState.audio && state.video === this.mediaState.video) return;
+    this.mediaState = state;
+    for (const session of this.sessions.values()) session.setMediaState(state);
   }
 
   /**

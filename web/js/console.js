@@ -11,6 +11,9 @@ import { byId, createButton, fillSelect } from './dom.js';
  *   validUntil: string, createdAt: string }} Room
  * @typedef {{ date: string, startTime?: string, timeZone: string, title?: string,
  *   invitees?: Invitee[], patientId?: string }} CreateRoomRequest
+ * @typedef {{ error: string, message: string, field?: string }} ErrorBody
+ * @typedef {{ text: string, help?: string, details?: string, control?: HTMLElement }} UserMessage
+ * @typedef {import('./i18n.js').MessageKey} MessageKey
  */
 
 /** sessionStorage key of the API token. It stays in this tab only. */
@@ -21,7 +24,25 @@ const DEFAULT_TIME_ZONE = 'Europe/Berlin';
 /** Number of days the room list shows from today by default. */
 const LIST_DAYS = 30;
 
-/** Size of the call window, small enough to sit near the webcam. */
+// Limits of the rooms API, checked here before sending so that the form can
+// name the field at fault. The server checks them again.
+/** Maximum length of a room title, in characters. */
+const MAX_TITLE_LENGTH = 200;
+/** Maximum length of a patient id, in characters. */
+const MAX_PATIENT_ID_LENGTH = 128;
+/** A patient id is printable ASCII without spaces (0x21 to 0x7E). */
+const PATIENT_ID_PATTERN = /^[\x21-\x7E]+$/;
+/** Invitees per room, equal to the participant limit of a room. */
+const MAX_INVITEES = 8;
+/** Maximum number of days from today to a room's date. */
+const MAX_DAYS_AHEAD = 400;
+/** Maximum length of the room list's period, in days. */
+const MAX_LIST_DAYS = 400;
+
+/**
+ * Size of the call window, small enough to sit near the webcam. The join
+ * page has a compact layout that fits it without scrolling.
+ */
 const CALL_WINDOW_WIDTH = 480;
 const CALL_WINDOW_HEIGHT = 360;
 
@@ -37,6 +58,7 @@ const ui = {
   patientIdInput: byId('room-patient-id', HTMLInputElement),
   inviteeRows: byId('invitee-rows', HTMLElement),
   addInviteeButton: byId('add-invitee', HTMLButtonElement),
+  inviteeLimit: byId('invitee-limit', HTMLElement),
   createButton: byId('create-button', HTMLButtonElement),
   createdRoom: byId('created-room', HTMLElement),
   createdLink: byId('created-link', HTMLInputElement),
@@ -51,18 +73,46 @@ const ui = {
   roomRows: byId('room-rows', HTMLTableSectionElement),
 };
 
-/** Error with a message that is ready to show to the user. */
+/**
+ * A failed API request: the HTTP status, 0 when no response arrived, and the
+ * error body when the server sent one.
+ */
 class ApiError extends Error {
   /**
-   * @param {string} message
-   * @param {number} [status]
+   * @param {number} status
+   * @param {ErrorBody | null} body
    */
-  constructor(message, status = 0) {
-    super(message);
+  constructor(status, body) {
+    super(body ? `${body.error}: ${body.message}` : `HTTP ${status}`);
     this.name = 'ApiError';
     this.status = status;
+    this.body = body;
   }
 }
+
+/** An entry that the form rejects before sending, with text for the user. */
+class InputError extends Error {
+  /** @param {UserMessage} userMessage */
+  constructor(userMessage) {
+    super(userMessage.text);
+    this.name = 'InputError';
+    this.userMessage = userMessage;
+  }
+}
+
+/** Today's date in the chosen time zone, while the date field still shows it. */
+let defaultDate = '';
+
+/** The invitee rows that the last create request sent, in request order. */
+/** @type {Element[]} */
+let sentInviteeRows = [];
+
+/** The control marked with aria-invalid by the error shown now. */
+/** @type {HTMLInputElement | HTMLSelectElement | null} */
+let invalidControl = null;
+
+/** Id of the message shown under the invalid control. */
+const FIELD_ERROR_ID = 'field-error';
 
 /**
  * Returns today's date in `timeZone` as "YYYY-MM-DD".
@@ -97,7 +147,8 @@ export function addDays(isoDate, days) {
 
 /**
  * Sends an API request with the bearer token and returns the parsed JSON,
- * or null for 204. Throws ApiError with a message for the user.
+ * or null for 204. Throws InputError when the token is missing and ApiError
+ * when the request failed or the server rejected it.
  *
  * @param {'GET' | 'POST' | 'DELETE'} method
  * @param {string} path
@@ -106,10 +157,7 @@ export function addDays(isoDate, days) {
  */
 async function callApi(method, path, body) {
   const token = ui.tokenInput.value.trim();
-  if (!token) {
-    ui.tokenInput.focus();
-    throw new ApiError(t('console.missingToken'));
-  }
+  if (!token) throw new InputError({ text: t('console.missingToken'), control: ui.tokenInput });
 
   /** @type {Record<string, string>} */
   const headers = { Authorization: `Bearer ${token}`, Accept: 'application/json' };
@@ -126,7 +174,7 @@ async function callApi(method, path, body) {
       credentials: 'same-origin',
     });
   } catch {
-    throw new ApiError(t('console.networkError'));
+    throw new ApiError(0, null);
   }
 
   if (response.status === 204) return null;
@@ -137,34 +185,226 @@ async function callApi(method, path, body) {
   } catch {
     data = null;
   }
-  if (!response.ok) {
-    const serverMessage =
-      typeof data === 'object' && data !== null && typeof (/** @type {{ message?: unknown }} */ (data).message) === 'string'
-        ? /** @type {{ message: string }} */ (data).message
-        : '';
-    const summary =
-      response.status === 401 ? t('console.unauthorized') : t('console.requestFailed', { status: response.status });
-    throw new ApiError(serverMessage ? `${summary} ${serverMessage}` : summary, response.status);
-  }
+  if (!response.ok) throw new ApiError(response.status, readErrorBody(data));
   return data;
 }
 
-/** @param {unknown} error */
+/**
+ * Returns the API's error body `{ error, message, field }`, or null when
+ * `data` has another shape, as from a proxy in front of the server.
+ *
+ * @param {unknown} data
+ * @returns {ErrorBody | null}
+ */
+function readErrorBody(data) {
+  if (typeof data !== 'object' || data === null) return null;
+  const { error, message, field } = /** @type {Record<string, unknown>} */ (data);
+  if (typeof error !== 'string') return null;
+  /** @type {ErrorBody} */
+  const body = { error, message: typeof message === 'string' ? message : '' };
+  if (typeof field === 'string') body.field = field;
+  return body;
+}
+
+/**
+ * Translates a failed request into text for the user. The server's English
+ * message goes only into the details line, for support.
+ *
+ * @param {ApiError} error
+ * @returns {UserMessage}
+ */
+function describeApiError(error) {
+  const { status, body } = error;
+  if (status === 0) return { text: t('console.networkError') };
+  const details = body?.message ? t('console.errorDetails', { message: body.message }) : undefined;
+  const code = body?.error ?? '';
+
+  if (status === 401 || code === 'unauthorized') {
+    return { text: t('console.unauthorized'), details, control: ui.tokenInput };
+  }
+  if (code === 'invalid-field' || code === 'invalid-query') {
+    const target = body?.field ? describeField(body.field) : null;
+    if (target) {
+      return { text: t('console.checkField', { label: target.label }), help: target.help, details, control: target.control };
+    }
+    if (code === 'invalid-query') {
+      return { text: t('console.checkRange'), help: describeRangeProblem(), details, control: ui.listFrom };
+    }
+    return { text: t('console.checkInput'), details };
+  }
+  if (status === 413 || code === 'payload-too-large') return { text: t('console.payloadTooLarge'), details };
+  if (code === 'not-found') return { text: t('console.roomNotFound'), details };
+  if (status >= 500) return { text: t('console.serverUnavailable'), details };
+  return { text: t('console.requestFailed', { status }), details };
+}
+
+/**
+ * Maps a field name of the rooms API to its form control, the control's
+ * visible label and a hint on the rule it broke.
+ *
+ * @param {string} field such as "date", "patientId" or "invitees[1].email"
+ * @returns {{ label: string, control: HTMLElement, help?: string } | null}
+ */
+function describeField(field) {
+  switch (field) {
+    case 'date':
+      return { label: t('console.fieldDate'), control: ui.dateInput, help: describeDateProblem() ?? t('console.hintDateInvalid') };
+    case 'startTime':
+      return { label: t('console.fieldStartTime'), control: ui.startTimeInput, help: t('console.hintStartTime') };
+    case 'timeZone':
+      return { label: t('console.fieldTimeZone'), control: ui.timeZoneSelect, help: t('console.hintTimeZone') };
+    case 'title':
+      return { label: t('console.fieldTitle'), control: ui.titleInput, help: t('console.hintTitle', { max: MAX_TITLE_LENGTH }) };
+    case 'patientId':
+      return {
+        label: t('console.fieldPatientId'),
+        control: ui.patientIdInput,
+        help: t('console.hintPatientId', { max: MAX_PATIENT_ID_LENGTH }),
+      };
+    case 'invitees':
+      return { label: t('console.fieldInvitees'), control: ui.addInviteeButton, help: t('console.inviteeLimit', { count: MAX_INVITEES }) };
+    case 'from':
+      return { label: t('console.fieldFrom'), control: ui.listFrom, help: t('console.hintDateInvalid') };
+    case 'to':
+      return { label: t('console.fieldTo'), control: ui.listTo, help: t('console.hintDateInvalid') };
+  }
+
+  const match = /^invitees\[(\d+)\]\.(name|email|locale)$/.exec(field);
+  if (!match) return null;
+  // The request skips empty rows, so its index can differ from the row's position.
+  const row = sentInviteeRows[Number(match[1])];
+  const rowNumber = row ? [...ui.inviteeRows.children].indexOf(row) + 1 : Number(match[1]) + 1;
+  /** @type {HTMLElement} */
+  let control = ui.addInviteeButton;
+  const rowControl = row?.querySelector(`[name="${match[2]}"]`);
+  if (rowControl instanceof HTMLElement) control = rowControl;
+  if (match[2] === 'name') {
+    return { label: t('console.fieldInviteeName', { number: rowNumber }), control, help: t('console.hintInviteeName') };
+  }
+  if (match[2] === 'email') {
+    return { label: t('console.fieldInviteeEmail', { number: rowNumber }), control, help: t('console.hintInviteeEmail') };
+  }
+  return { label: t('console.fieldInviteeLocale', { number: rowNumber }), control };
+}
+
+/**
+ * Returns what is wrong with the room date for the chosen time zone, or
+ * undefined when the date is within the allowed days.
+ *
+ * @returns {string | undefined}
+ */
+function describeDateProblem() {
+  const date = ui.dateInput.value;
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) return t('console.hintDateInvalid');
+  const today = todayIn(ui.timeZoneSelect.value);
+  if (date < today) return t('console.hintDatePast');
+  if (date > addDays(today, MAX_DAYS_AHEAD)) return t('console.hintDateTooFar', { days: MAX_DAYS_AHEAD });
+  return undefined;
+}
+
+/**
+ * Returns what is wrong with the period of the room list, or undefined when
+ * it is valid.
+ *
+ * @returns {string | undefined}
+ */
+function describeRangeProblem() {
+  const from = ui.listFrom.value;
+  const to = ui.listTo.value;
+  if (!from || !to) return t('console.hintDateInvalid');
+  if (from > to) return t('console.hintRangeOrder');
+  if (to > addDays(from, MAX_LIST_DAYS)) return t('console.hintRangeLength', { days: MAX_LIST_DAYS });
+  return undefined;
+}
+
+/**
+ * Shows an error in the one element with data-testid="error": a sentence
+ * for the user, an optional hint on what to do, and the server's message as
+ * a small details line. Marks and focuses the control at fault and repeats
+ * the hint under it, because on a phone the box at the top of the page is
+ * out of sight once the control has the focus.
+ *
+ * @param {unknown} error
+ */
 function showError(error) {
-  ui.error.textContent = error instanceof ApiError ? error.message : t('console.networkError');
+  /** @type {UserMessage} */
+  let userMessage;
+  if (error instanceof InputError) {
+    userMessage = error.userMessage;
+  } else if (error instanceof ApiError) {
+    userMessage = describeApiError(error);
+    console.warn(`Console: API request failed: ${error.message}`);
+  } else {
+    userMessage = { text: t('console.networkError') };
+    console.error(error);
+  }
+
+  clearError();
+  const paragraphs = [paragraph('error-text', userMessage.text)];
+  if (userMessage.help) paragraphs.push(paragraph('error-help', userMessage.help));
+  if (userMessage.details) paragraphs.push(paragraph('error-details', userMessage.details));
+  ui.error.replaceChildren(...paragraphs);
   ui.error.hidden = false;
-  if (!(error instanceof ApiError)) console.error(error);
+
+  const control = userMessage.control;
+  if (control instanceof HTMLInputElement || control instanceof HTMLSelectElement) markInvalid(control, userMessage.help ?? userMessage.text);
+  control?.focus();
+}
+
+/**
+ * Sets aria-invalid on a control and shows `text` right after it, linked
+ * through aria-describedby.
+ *
+ * @param {HTMLInputElement | HTMLSelectElement} control
+ * @param {string} text
+ */
+function markInvalid(control, text) {
+  invalidControl = control;
+  control.setAttribute('aria-invalid', 'true');
+  const message = paragraph('field-error', text);
+  message.id = FIELD_ERROR_ID;
+  control.after(message);
+  const describedBy = control.getAttribute('aria-describedby');
+  control.setAttribute('aria-describedby', describedBy ? `${FIELD_ERROR_ID} ${describedBy}` : FIELD_ERROR_ID);
+}
+
+/** Takes the invalid mark and the message under it away from the control. */
+function unmarkInvalid() {
+  if (!invalidControl) return;
+  invalidControl.removeAttribute('aria-invalid');
+  const describedBy = (invalidControl.getAttribute('aria-describedby') ?? '')
+    .split(' ')
+    .filter((id) => id !== '' && id !== FIELD_ERROR_ID)
+    .join(' ');
+  if (describedBy) invalidControl.setAttribute('aria-describedby', describedBy);
+  else invalidControl.removeAttribute('aria-describedby');
+  document.getElementById(FIELD_ERROR_ID)?.remove();
+  invalidControl = null;
+}
+
+/**
+ * @param {string} className
+ * @param {string} text
+ * @returns {HTMLParagraphElement}
+ */
+function paragraph(className, text) {
+  const element = document.createElement('p');
+  element.className = className;
+  element.textContent = text;
+  return element;
 }
 
 function clearError() {
   ui.error.hidden = true;
-  ui.error.textContent = '';
+  ui.error.replaceChildren();
+  unmarkInvalid();
 }
 
 // ---------------------------------------------------------------------------
 // Invitees
 
 function addInviteeRow() {
+  if (ui.inviteeRows.children.length >= MAX_INVITEES) return;
   const row = document.createElement('div');
   row.className = 'invitee-row';
   const index = ui.inviteeRows.children.length + 1;
@@ -207,7 +447,15 @@ function addInviteeRow() {
     locale,
   );
 
-  const removeButton = createButton(t('console.removeInvitee'), () => row.remove(), { className: 'button' });
+  const removeButton = createButton(
+    t('console.removeInvitee'),
+    () => {
+      row.remove();
+      updateInviteeLimit();
+      ui.addInviteeButton.focus();
+    },
+    { className: 'button' },
+  );
   const removeWrapper = document.createElement('div');
   removeWrapper.className = 'field';
   removeWrapper.append(removeButton);
@@ -219,51 +467,132 @@ function addInviteeRow() {
     removeWrapper,
   );
   ui.inviteeRows.append(row);
+  updateInviteeLimit();
   nameInput.focus();
 }
 
-/** @returns {Invitee[]} */
+/** Disables "Add person" at the invitee limit and shows the reason. */
+function updateInviteeLimit() {
+  const full = ui.inviteeRows.children.length >= MAX_INVITEES;
+  ui.addInviteeButton.disabled = full;
+  ui.inviteeLimit.hidden = !full;
+  ui.inviteeLimit.textContent = full ? t('console.inviteeLimit', { count: MAX_INVITEES }) : '';
+}
+
+/**
+ * Reads the invitee rows, skipping empty ones. Throws InputError for a row
+ * with a missing name or an email address that cannot be valid.
+ *
+ * @returns {{ invitees: Invitee[], rows: Element[] }}
+ */
 function readInvitees() {
   /** @type {Invitee[]} */
   const invitees = [];
-  for (const row of ui.inviteeRows.querySelectorAll('.invitee-row')) {
-    const name = /** @type {HTMLInputElement} */ (row.querySelector('[name="name"]')).value.trim();
-    const email = /** @type {HTMLInputElement} */ (row.querySelector('[name="email"]')).value.trim();
+  /** @type {Element[]} */
+  const rows = [];
+  for (const [index, row] of [...ui.inviteeRows.children].entries()) {
+    const nameInput = /** @type {HTMLInputElement} */ (row.querySelector('[name="name"]'));
+    const emailInput = /** @type {HTMLInputElement} */ (row.querySelector('[name="email"]'));
+    const name = nameInput.value.trim();
+    const email = emailInput.value.trim();
     const language = /** @type {HTMLSelectElement} */ (row.querySelector('[name="locale"]')).value;
     if (!name && !email) continue;
+    if (!name) {
+      throw new InputError({
+        text: t('console.checkField', { label: t('console.fieldInviteeName', { number: index + 1 }) }),
+        help: t('console.hintInviteeName'),
+        control: nameInput,
+      });
+    }
+    // The browser's check of type="email" accepts addresses without a dot in
+    // the domain, which the server rejects, so both checks run.
+    if (!emailInput.checkValidity() || !/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/.test(email)) {
+      throw new InputError({
+        text: t('console.checkField', { label: t('console.fieldInviteeEmail', { number: index + 1 }) }),
+        help: t('console.hintInviteeEmail'),
+        control: emailInput,
+      });
+    }
     invitees.push({ name, email, locale: language === 'en' ? 'en' : 'de' });
+    rows.push(row);
   }
-  return invitees;
+  return { invitees, rows };
 }
 
 // ---------------------------------------------------------------------------
 // Creating a room
 
-async function createRoom() {
-  clearError();
-  ui.createStatus.textContent = '';
+/**
+ * Builds the create request from the form and checks the server's rules
+ * first. Throws InputError naming the field at fault.
+ *
+ * @returns {CreateRoomRequest}
+ */
+function readCreateRequest() {
+  const dateProblem = describeDateProblem();
+  if (dateProblem) {
+    throw new InputError({ text: t('console.checkField', { label: t('console.fieldDate') }), help: dateProblem, control: ui.dateInput });
+  }
   /** @type {CreateRoomRequest} */
   const request = { date: ui.dateInput.value, timeZone: ui.timeZoneSelect.value };
   if (ui.startTimeInput.value) request.startTime = ui.startTimeInput.value.slice(0, 5);
-  const title = ui.titleInput.value.trim();
-  if (title) request.title = title;
-  const patientId = ui.patientIdInput.value.trim();
-  if (patientId) request.patientId = patientId;
-  const invitees = readInvitees();
-  if (invitees.length > 0) request.invitees = invitees;
 
+  const title = ui.titleInput.value.trim();
+  if ([...title].length > MAX_TITLE_LENGTH) {
+    throw new InputError({
+      text: t('console.checkField', { label: t('console.fieldTitle') }),
+      help: t('console.hintTitle', { max: MAX_TITLE_LENGTH }),
+      control: ui.titleInput,
+    });
+  }
+  if (title) request.title = title;
+
+  const patientId = ui.patientIdInput.value.trim();
+  if (patientId && (patientId.length > MAX_PATIENT_ID_LENGTH || !PATIENT_ID_PATTERN.test(patientId))) {
+    throw new InputError({
+      text: t('console.checkField', { label: t('console.fieldPatientId') }),
+      help: t('console.hintPatientId', { max: MAX_PATIENT_ID_LENGTH }),
+      control: ui.patientIdInput,
+    });
+  }
+  if (patientId) request.patientId = patientId;
+
+  const { invitees, rows } = readInvitees();
+  sentInviteeRows = rows;
+  if (invitees.length > 0) request.invitees = invitees;
+  return request;
+}
+
+async function createRoom() {
+  clearError();
+  ui.createStatus.textContent = '';
   ui.createButton.disabled = true;
   try {
+    const request = readCreateRequest();
     const room = /** @type {Room} */ (await callApi('POST', '/api/rooms', request));
+    resetCreateForm();
     ui.createdLink.value = room.joinUrl;
     ui.createdRoom.hidden = false;
     ui.createdLink.select();
     void loadRooms();
   } catch (error) {
+    if (error instanceof ApiError && error.status === 401) forgetRooms();
     showError(error);
   } finally {
     ui.createButton.disabled = false;
   }
+}
+
+/** Empties the form for the next room. The time zone stays, and the date is today there. */
+function resetCreateForm() {
+  ui.startTimeInput.value = '';
+  ui.titleInput.value = '';
+  ui.patientIdInput.value = '';
+  ui.inviteeRows.replaceChildren();
+  sentInviteeRows = [];
+  updateInviteeLimit();
+  defaultDate = todayIn(ui.timeZoneSelect.value);
+  ui.dateInput.value = defaultDate;
 }
 
 /**
@@ -310,20 +639,44 @@ async function loadRooms() {
   clearError();
   const from = ui.listFrom.value;
   const to = ui.listTo.value;
-  if (!from || !to) return;
+  const rangeProblem = describeRangeProblem();
+  if (rangeProblem) {
+    showError(new InputError({ text: t('console.checkRange'), help: rangeProblem, control: from ? ui.listTo : ui.listFrom }));
+    return;
+  }
   ui.listStatus.textContent = t('console.loading');
   try {
-    const query = new URLSearchParams({ from, to });
-    const data = await callApi('GET', `/api/rooms?${query}`);
-    const rooms =
-      typeof data === 'object' && data !== null && Array.isArray(/** @type {{ rooms?: unknown }} */ (data).rooms)
-        ? /** @type {{ rooms: Room[] }} */ (data).rooms
-        : [];
-    renderRooms(rooms);
+    renderRooms(await fetchRooms(from, to));
   } catch (error) {
     ui.listStatus.textContent = '';
+    // Rooms listed with an earlier token must not stay visible after a rejected one.
+    if (error instanceof ApiError && error.status === 401) forgetRooms();
     showError(error);
   }
+}
+
+/**
+ * Returns the caller's rooms from `from` to `to`, both "YYYY-MM-DD".
+ *
+ * @param {string} from
+ * @param {string} to
+ * @returns {Promise<Room[]>}
+ */
+async function fetchRooms(from, to) {
+  const query = new URLSearchParams({ from, to });
+  const data = await callApi('GET', `/api/rooms?${query}`);
+  return typeof data === 'object' && data !== null && Array.isArray(/** @type {{ rooms?: unknown }} */ (data).rooms)
+    ? /** @type {{ rooms: Room[] }} */ (data).rooms
+    : [];
+}
+
+/** Removes the listed rooms and the link of the room created last. */
+function forgetRooms() {
+  ui.roomRows.replaceChildren();
+  ui.roomTable.hidden = true;
+  ui.listStatus.textContent = '';
+  ui.createdRoom.hidden = true;
+  ui.createdLink.value = '';
 }
 
 /** @param {Room[]} rooms */
@@ -344,9 +697,11 @@ function renderRoomRow(room) {
   const row = document.createElement('tr');
 
   const dateCell = document.createElement('td');
+  dateCell.className = 'room-date';
   dateCell.textContent = room.startTime ? `${formatDate(room.date)}, ${room.startTime}` : formatDate(room.date);
 
   const titleCell = document.createElement('td');
+  titleCell.className = 'room-title';
   titleCell.textContent = room.title || t('console.noTitle');
   if (Array.isArray(room.invitees) && room.invitees.length > 0) {
     const names = document.createElement('p');
@@ -355,7 +710,9 @@ function renderRoomRow(room) {
     titleCell.append(names);
   }
 
+  // On narrow screens each row becomes a card, and data-label names the cell.
   const linkCell = document.createElement('td');
+  linkCell.dataset.label = t('console.columnLink');
   const status = document.createElement('p');
   status.className = 'hint';
   status.setAttribute('role', 'status');
@@ -365,22 +722,35 @@ function renderRoomRow(room) {
     anchor.target = '_blank';
     anchor.rel = 'noopener noreferrer';
     anchor.className = 'room-link';
+    anchor.title = room.joinUrl;
     anchor.textContent = room.joinUrl;
     linkCell.append(anchor);
   } else {
-    linkCell.textContent = room.joinUrl;
+    const text = document.createElement('span');
+    text.className = 'room-link';
+    text.textContent = room.joinUrl;
+    linkCell.append(text);
   }
 
+  const date = formatDate(room.date);
   const actionsCell = document.createElement('td');
-  actionsCell.append(
-    createButton(t('console.copyLink'), () => void copyLink(room.joinUrl, status), { className: 'button' }),
-    createButton(t('console.startCall'), () => openCallWindow(room.joinUrl, status), { className: 'button primary' }),
+  const actions = document.createElement('div');
+  actions.className = 'room-actions';
+  actions.append(
+    createButton(t('console.copyLink'), () => void copyLink(room.joinUrl, status), {
+      className: 'button',
+      ariaLabel: t('console.copyLinkLabel', { date }),
+    }),
+    createButton(t('console.startCall'), () => openCallWindow(room.joinUrl, status), {
+      className: 'button primary',
+      ariaLabel: t('console.startCallLabel', { date }),
+    }),
     createButton(t('console.delete'), () => void deleteRoom(room), {
       className: 'button danger',
-      ariaLabel: t('console.deleteLabel', { date: formatDate(room.date) }),
+      ariaLabel: t('console.deleteLabel', { date }),
     }),
-    status,
   );
+  actionsCell.append(actions, status);
 
   row.append(dateCell, titleCell, linkCell, actionsCell);
   return row;
@@ -398,7 +768,17 @@ async function deleteRoom(room) {
     }
     await loadRooms();
   } catch (error) {
+    if (error instanceof ApiError && error.status === 401) forgetRooms();
     showError(error);
+    // Another tab may have deleted the room already. The list is refreshed
+    // without clearing the error that says so.
+    if (error instanceof ApiError && error.body?.error === 'not-found') {
+      try {
+        renderRooms(await fetchRooms(ui.listFrom.value, ui.listTo.value));
+      } catch (refreshError) {
+        console.warn(`Console: refreshing the room list failed: ${refreshError instanceof Error ? refreshError.message : refreshError}`);
+      }
+    }
   }
 }
 
@@ -441,7 +821,7 @@ function start() {
   });
 
   ui.timeZoneSelect.value = DEFAULT_TIME_ZONE;
-  let defaultDate = todayIn(DEFAULT_TIME_ZONE);
+  defaultDate = todayIn(DEFAULT_TIME_ZONE);
   ui.dateInput.value = defaultDate;
   ui.timeZoneSelect.addEventListener('change', () => {
     // Follow the time zone only while the date is still the default one.
@@ -455,6 +835,12 @@ function start() {
   ui.listTo.value = addDays(today, LIST_DAYS);
 
   ui.addInviteeButton.addEventListener('click', addInviteeRow);
+  // Typing in a field marked invalid takes the mark away.
+  for (const form of [ui.tokenForm, ui.createForm, ui.listForm]) {
+    form.addEventListener('input', (event) => {
+      if (invalidControl && event.target === invalidControl) unmarkInvalid();
+    });
+  }
   ui.createForm.addEventListener('submit', (event) => {
     event.preventDefault();
     void createRoom();

@@ -15,7 +15,7 @@ import {
   stopStream,
 } from './media.js';
 import { CallController } from './call.js';
-import { ChatView, TileGrid, attachStream } from './call-ui.js';
+import { ChatView, NoticeList, TileGrid, attachStream } from './call-ui.js';
 import { MAX_CHAT_LENGTH } from './peer.js';
 
 /**
@@ -29,6 +29,7 @@ import { MAX_CHAT_LENGTH } from './peer.js';
  * @typedef {import('./signaling.js').ErrorMessage} ErrorMessage
  * @typedef {import('./signaling.js').JoinedMessage} JoinedMessage
  * @typedef {import('./signaling.js').CloseDetail} CloseDetail
+ * @typedef {import('./peer.js').MediaState} MediaState
  */
 
 // Only preferences are stored. The link token never is.
@@ -67,6 +68,7 @@ const ui = {
   localName: byId('local-name', HTMLElement),
   localMuted: byId('local-muted', HTMLElement),
   waitingNote: byId('waiting-note', HTMLElement),
+  callNotices: byId('call-notices', HTMLElement),
   chatPanel: byId('chat-panel', HTMLElement),
   chatMessages: byId('chat-messages', HTMLOListElement),
   chatForm: byId('chat-form', HTMLFormElement),
@@ -125,6 +127,7 @@ const page = {
   /** @type {TileGrid | null} */
   tileGrid: null,
   chat: new ChatView(ui.chatMessages, ui.chatPanel, ui.chatUnread),
+  notices: new NoticeList(ui.callNotices),
   microphoneLevel: new MicrophoneLevel(),
 };
 
@@ -200,6 +203,17 @@ function announce(text) {
   window.setTimeout(() => {
     ui.announcer.textContent = text;
   }, 50);
+}
+
+/**
+ * Shows a short notice over the call, such as who joined or left, and reads
+ * it to screen readers.
+ *
+ * @param {string} text
+ */
+function notifyInCall(text) {
+  page.notices.show(text);
+  announce(text);
 }
 
 /**
@@ -737,7 +751,24 @@ function fillDeviceSelect(select, devices, selectedId, emptyKey) {
   fillSelect(select, devices.map((device) => ({ value: device.deviceId, label: device.label })), selectedId);
 }
 
-/** Updates the placeholders, notes and buttons that depend on the local tracks. */
+/**
+ * Returns whether the microphone and camera are on, as the others should see it.
+ *
+ * @returns {MediaState}
+ */
+function currentMediaState() {
+  const audioTrack = page.localStream.getAudioTracks()[0];
+  const videoTrack = page.localStream.getVideoTracks()[0];
+  return {
+    audio: Boolean(audioTrack) && audioTrack.readyState === 'live' && page.microphoneEnabled,
+    video: Boolean(videoTrack) && videoTrack.readyState === 'live' && page.cameraEnabled,
+  };
+}
+
+/**
+ * Updates the placeholders, notes and buttons that depend on the local
+ * tracks, and sends the media state to the others in the call.
+ */
 function updateMediaView() {
   const audioTrack = page.localStream.getAudioTracks()[0];
   const videoTrack = page.localStream.getVideoTracks()[0];
@@ -768,6 +799,8 @@ function updateMediaView() {
 
   ui.cameraButton.classList.toggle('off', !showsVideo);
   ui.cameraButton.setAttribute('aria-label', showsVideo ? t('call.cameraOff') : t('call.cameraOn'));
+
+  page.call?.setMediaState(currentMediaState());
 }
 
 function drawMicrophoneLevel() {
@@ -888,10 +921,11 @@ function enterCall(message, signaling) {
     signaling,
     localStream: page.localStream,
     displayName: page.displayName,
+    mediaState: currentMediaState(),
     tiles: page.tileGrid,
     chat: page.chat,
     peerConnections,
-    announce,
+    notify: notifyInCall,
     onPeersChanged: updateWaitingNote,
   });
   page.call.applyJoined(message);
@@ -1000,6 +1034,7 @@ function leaveCall() {
   releaseMedia();
   ui.chatMessages.replaceChildren();
   page.chat.markRead();
+  page.notices.clear();
   setDevicePanelOpen(false);
   hideNotice();
   clearError();

@@ -1,9 +1,17 @@
 // One RTCPeerConnection to one remote participant, negotiated with the
 // perfect negotiation pattern, plus its chat data channel.
+//
+// The chat channel carries JSON objects of two kinds. A chat message is
+// `{ text }` without a `kind`, as in the first client version. A media state
+// is `{ kind: "media", audio, video }`: whether the sender's microphone and
+// camera are on. Receivers drop objects of any other `kind`, so later
+// versions can add kinds without breaking this one.
 
 /**
  * @typedef {import('./signaling.js').SignalData} SignalData
  * @typedef {{ text: string }} ChatPayload
+ * @typedef {{ audio: boolean, video: boolean }} MediaState
+ * @typedef {{ kind: 'media', audio: boolean, video: boolean }} MediaStatePayload
  */
 
 /** Maximum length of a chat message sent or accepted, in UTF-16 code units (String length). */
@@ -40,6 +48,8 @@ const MAX_STUCK_RESTARTS = 3;
  * Events:
  * - `track`: `remoteStream` got a new track.
  * - `chat`: a valid chat message arrived (`detail` is a {@link ChatPayload}).
+ * - `media`: the remote side reported its microphone and camera state
+ *   (`detail` is a {@link MediaState}).
  * - `connectionstatechange`: `pc.connectionState` changed.
  * - `connectionreplaced`: `pc` is a new RTCPeerConnection.
  */
@@ -50,15 +60,17 @@ export class PeerSession extends EventTarget {
    * @param {string} options.remotePeerId
    * @param {RTCIceServer[]} options.iceServers from `joined`, used as given: an empty list means no ICE server
    * @param {MediaStream} options.localStream tracks to send; it may have none
+   * @param {MediaState} options.mediaState sent to the remote side whenever the chat channel opens
    * @param {(data: SignalData) => void} options.sendSignal
    */
-  constructor({ localPeerId, remotePeerId, iceServers, localStream, sendSignal }) {
+  constructor({ localPeerId, remotePeerId, iceServers, localStream, mediaState, sendSignal }) {
     super();
     this.remotePeerId = remotePeerId;
     this.polite = localPeerId < remotePeerId;
     this.iceServers = iceServers;
     this.localStream = localStream;
     this.sendSignal = sendSignal;
+    this.mediaState = mediaState;
     this.remoteStream = new MediaStream();
     this.closed = false;
 
@@ -113,7 +125,9 @@ export class PeerSession extends EventTarget {
       if (pc === this.pc) this.handleChatMessage(event);
     });
     channel.addEventListener('open', () => {
-      if (pc === this.pc) this.flushPendingChat();
+      if (pc !== this.pc) return;
+      this.sendMediaStateNow();
+      this.flushPendingChat();
     });
 
     pc.addEventListener('negotiationneeded', () => {
@@ -334,7 +348,12 @@ export class PeerSession extends EventTarget {
     }
   }
 
-  /** @param {MessageEvent} event */
+  /**
+   * Dispatches a chat message or a media state from the chat channel. Data
+   * that is not a JSON object of a known kind is dropped.
+   *
+   * @param {MessageEvent} event
+   */
   handleChatMessage(event) {
     // JSON escapes at most 6 characters per code unit, so a longer string
     // cannot hold a valid message and is dropped before parsing.
@@ -347,11 +366,43 @@ export class PeerSession extends EventTarget {
       return;
     }
     if (typeof payload !== 'object' || payload === null) return;
-    const text = /** @type {{ text?: unknown }} */ (payload).text;
+    const fields = /** @type {{ kind?: unknown, text?: unknown, audio?: unknown, video?: unknown }} */ (payload);
+
+    if (fields.kind === 'media') {
+      if (typeof fields.audio !== 'boolean' || typeof fields.video !== 'boolean') return;
+      /** @type {MediaState} */
+      const state = { audio: fields.audio, video: fields.video };
+      this.dispatchEvent(new CustomEvent('media', { detail: state }));
+      return;
+    }
+    if (fields.kind !== undefined) return;
+
+    const text = fields.text;
     if (typeof text !== 'string' || text.trim() === '' || text.length > MAX_CHAT_LENGTH) return;
     /** @type {ChatPayload} */
     const detail = { text };
     this.dispatchEvent(new CustomEvent('chat', { detail }));
+  }
+
+  /**
+   * Stores this side's microphone and camera state and sends it when the
+   * channel is open. A channel that opens later sends it on opening.
+   *
+   * @param {MediaState} state
+   */
+  setMediaState(state) {
+    this.mediaState = state;
+    if (!this.closed && this.chatChannel.readyState === 'open') this.sendMediaStateNow();
+  }
+
+  sendMediaStateNow() {
+    /** @type {MediaStatePayload} */
+    const payload = { kind: 'media', audio: this.mediaState.audio, video: this.mediaState.video };
+    try {
+      this.chatChannel.send(JSON.stringify(payload));
+    } catch (error) {
+      console.warn(`Peer: sending the media state failed: ${describeError(error)}`);
+    }
   }
 
   /**
