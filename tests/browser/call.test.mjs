@@ -190,6 +190,39 @@ test('chat sent right after joining arrives', { timeout: TEST_TIMEOUT_MS }, asyn
   });
 });
 
+test('camera and microphone off are shown to the other side', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('media state shown', async (resources) => {
+    const { anna, ben } = await startTwoPersonCall(resources);
+    await waitForDecodedVideo(anna);
+    await waitForDecodedVideo(ben);
+
+    // Anna sees a visible notice that Ben arrived.
+    const arrival = anna.locator('.call-notice').filter({ hasText: 'Ben' });
+    await waitFor(async () => (await arrival.count()) === 1, {
+      description: 'a visible notice that Ben joined',
+      diagnose: () => describePage(anna),
+    });
+
+    const cameraOff = ben.locator('.tile-indicator-camera');
+    const microphoneOff = ben.locator('.tile-indicator-microphone');
+    assert.equal(await cameraOff.isVisible(), false, 'no camera-off label while Anna sends video');
+
+    await anna.locator('#camera-button').click();
+    await anna.locator('#microphone-button').click();
+    await waitFor(async () => (await cameraOff.isVisible()) && (await microphoneOff.isVisible()), {
+      description: 'Ben sees that Anna turned camera and microphone off',
+      diagnose: () => describePage(ben),
+    });
+
+    await anna.locator('#camera-button').click();
+    await waitFor(async () => !(await cameraOff.isVisible()), {
+      description: 'the camera-off label disappears when Anna turns the camera on',
+      diagnose: () => describePage(ben),
+    });
+    assert.equal(await microphoneOff.isVisible(), true, 'the microphone is still off');
+  });
+});
+
 test('room of tomorrow is rejected with its date', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withResources('room tomorrow rejected', async (resources) => {
     const server = await resources.startServer();
