@@ -50,6 +50,9 @@ impl MorningRun {
     /// Returns the rooms whose day is today in their own time zone. Zones
     /// differ from Berlin by less than a day, so yesterday, today and
     /// tomorrow in Berlin cover them all.
+    ///
+    /// NOTE: this reads three days of rooms to send one day's emails; an
+    /// index keyed by the day's start in UTC would read only the due ones.
     async fn rooms_of_today(&self) -> Result<Vec<Room>, StoreError> {
         let now = self.clock.now();
         let today = today_in(DEFAULT_TIME_ZONE, now);

@@ -15,7 +15,7 @@ use video_core::store::dynamodb::{DynamoParticipants, DynamoRooms};
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub rooms_table: String,
-    /// The connections table, which also holds the delivery state.
+    /// The connections table, which also contains the delivery state.
     pub connections_table: String,
     pub link_key: LinkKey,
     pub public_url: String,
