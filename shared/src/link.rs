@@ -107,6 +107,48 @@ impl LinkKey {
     }
 }
 
+/// Why the link key could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkKeyError {
+    #[error("neither LINK_KEY nor LINK_KEY_SECRET_ARN is set")]
+    Missing,
+    #[error("the link key must be 64 hex digits or a secret of at least 32 characters")]
+    Invalid,
+    #[cfg(feature = "secretsmanager")]
+    #[error("reading the link key from Secrets Manager failed")]
+    Secret(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Loads the link key once per process: from `LINK_KEY` when set (tests,
+/// local runs), otherwise from the Secrets Manager secret named by
+/// `LINK_KEY_SECRET_ARN`.
+#[cfg(feature = "secretsmanager")]
+pub async fn link_key_from_env(
+    secrets: &aws_sdk_secretsmanager::Client,
+) -> Result<LinkKey, LinkKeyError> {
+    if let Ok(text) = std::env::var("LINK_KEY") {
+        return LinkKey::from_secret(&text).ok_or(LinkKeyError::Invalid);
+    }
+    let arn = std::env::var("LINK_KEY_SECRET_ARN").map_err(|_| LinkKeyError::Missing)?;
+    link_key_from_secret(secrets, &arn).await
+}
+
+/// Reads the link key from a Secrets Manager secret string.
+#[cfg(feature = "secretsmanager")]
+pub async fn link_key_from_secret(
+    secrets: &aws_sdk_secretsmanager::Client,
+    arn: &str,
+) -> Result<LinkKey, LinkKeyError> {
+    let output = secrets
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|error| LinkKeyError::Secret(Box::new(error)))?;
+    let text = output.secret_string().ok_or(LinkKeyError::Invalid)?;
+    LinkKey::from_secret(text).ok_or(LinkKeyError::Invalid)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -129,6 +129,21 @@ pub fn ses_client(endpoint: &str) -> aws_sdk_sesv2::Client {
     aws_sdk_sesv2::Client::from_conf(config)
 }
 
+/// Builds a Secrets Manager client for `endpoint` with dummy credentials
+/// and the loopback guard.
+pub fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
+    let config = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version_latest()
+        .region(aws_sdk_secretsmanager::config::Region::new("eu-central-1"))
+        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .endpoint_url(endpoint)
+        .interceptor(LoopbackOnly)
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
+}
+
 /// Returns the messages moto's SES has accepted, from its state dump.
 pub async fn moto_sent_messages(endpoint: &str) -> Vec<serde_json::Value> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

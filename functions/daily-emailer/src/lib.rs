@@ -19,7 +19,7 @@ pub struct Settings {
     pub connections_table: String,
     pub link_key: LinkKey,
     pub public_url: String,
-    /// Verified SES sender, e.g. `Praxis Weber <video@praxis-weber.de>`.
+    /// Verified SES sender address, e.g. `video@praxis-weber.de`.
     pub mail_from: String,
     pub practice_name: Option<String>,
     pub configuration_set: Option<String>,
@@ -31,13 +31,10 @@ fn required(name: &str) -> anyhow::Result<String> {
 }
 
 impl Settings {
-    /// Reads `ROOMS_TABLE`, `CONNECTIONS_TABLE`, `LINK_KEY`, `PUBLIC_URL`,
+    /// Reads `ROOMS_TABLE`, `CONNECTIONS_TABLE`, `PUBLIC_URL`,
     /// `MAIL_FROM` and optionally `PRACTICE_NAME`, `SES_CONFIGURATION_SET`
     /// and `SEND_INTERVAL_MS` (default 1000, the SES sandbox rate).
-    pub fn from_env() -> anyhow::Result<Self> {
-        let link_key = LinkKey::from_secret(&required("LINK_KEY")?).ok_or_else(|| {
-            anyhow::anyhow!("LINK_KEY must be 64 hex digits or a secret of at least 32 characters")
-        })?;
+    pub fn from_env(link_key: LinkKey) -> anyhow::Result<Self> {
         let optional = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
         let send_interval_ms = match optional("SEND_INTERVAL_MS") {
             Some(text) => text.parse().map_err(|_| {

@@ -7,8 +7,10 @@ use lambda_runtime::{LambdaEvent, service_fn};
 async fn main() -> Result<(), lambda_runtime::Error> {
     // Honours AWS_LAMBDA_LOG_LEVEL and AWS_LAMBDA_LOG_FORMAT (JSON in the template).
     lambda_runtime::tracing::init_default_subscriber();
-    let settings = daily_emailer::Settings::from_env()?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let link_key =
+        video_core::link::link_key_from_env(&aws_sdk_secretsmanager::Client::new(&aws)).await?;
+    let settings = daily_emailer::Settings::from_env(link_key)?;
     let run = daily_emailer::morning_run(
         &settings,
         aws_sdk_dynamodb::Client::new(&aws),

@@ -49,13 +49,9 @@ fn required(name: &str) -> anyhow::Result<String> {
 }
 
 impl Settings {
-    /// Reads `ROOMS_TABLE`, `PUBLIC_URL`, `LINK_KEY` (64 hex digits or a
-    /// secret of at least 32 characters) and optionally `PRACTITIONER_CLAIM`
+    /// Reads `ROOMS_TABLE`, `PUBLIC_URL`, and optionally `PRACTITIONER_CLAIM`
     /// (default `sub`).
-    pub fn from_env() -> anyhow::Result<Self> {
-        let link_key = LinkKey::from_secret(&required("LINK_KEY")?).ok_or_else(|| {
-            anyhow::anyhow!("LINK_KEY must be 64 hex digits or a secret of at least 32 characters")
-        })?;
+    pub fn from_env(link_key: LinkKey) -> anyhow::Result<Self> {
         Ok(Self {
             rooms_table: required("ROOMS_TABLE")?,
             public_url: required("PUBLIC_URL")?.trim_end_matches('/').to_owned(),

@@ -7,8 +7,10 @@ use rooms_api::{Settings, app};
 async fn main() -> Result<(), lambda_http::Error> {
     // Honours AWS_LAMBDA_LOG_LEVEL and AWS_LAMBDA_LOG_FORMAT (JSON in the template).
     lambda_http::tracing::init_default_subscriber();
-    let settings = Settings::from_env()?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let link_key =
+        video_core::link::link_key_from_env(&aws_sdk_secretsmanager::Client::new(&aws)).await?;
+    let settings = Settings::from_env(link_key)?;
     let router = app(&settings, aws_sdk_dynamodb::Client::new(&aws));
     tracing::info!(table = %settings.rooms_table, "rooms API ready");
     lambda_http::run(router).await

@@ -36,12 +36,9 @@ fn required(name: &str) -> anyhow::Result<String> {
 }
 
 impl Settings {
-    /// Reads `ROOMS_TABLE`, `CONNECTIONS_TABLE`, `LINK_KEY` and optionally
+    /// Reads `ROOMS_TABLE`, `CONNECTIONS_TABLE` and optionally
     /// `CALLBACK_URL` and `ALLOWED_ORIGIN`.
-    pub fn from_env() -> anyhow::Result<Self> {
-        let link_key = LinkKey::from_secret(&required("LINK_KEY")?).ok_or_else(|| {
-            anyhow::anyhow!("LINK_KEY must be 64 hex digits or a secret of at least 32 characters")
-        })?;
+    pub fn from_env(link_key: LinkKey) -> anyhow::Result<Self> {
         let optional = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
         Ok(Self {
             rooms_table: required("ROOMS_TABLE")?,

@@ -8,8 +8,10 @@ use signaling::{Handler, Settings};
 async fn main() -> Result<(), lambda_runtime::Error> {
     // Honours AWS_LAMBDA_LOG_LEVEL and AWS_LAMBDA_LOG_FORMAT (JSON in the template).
     lambda_runtime::tracing::init_default_subscriber();
-    let settings = Settings::from_env()?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let link_key =
+        video_core::link::link_key_from_env(&aws_sdk_secretsmanager::Client::new(&aws)).await?;
+    let settings = Settings::from_env(link_key)?;
     let handler = Handler::new(
         settings,
         aws_sdk_dynamodb::Client::new(&aws),
