@@ -11,21 +11,7 @@ use video_tests::aws::{
     Moto, create_connections_table, create_rooms_table, dynamodb_client, moto_sent_messages,
     ses_client,
 };
-
-/// A zone where it is between 02:00 and 22:00 now, so "today" stays today
-/// for the length of the test.
-fn daytime_zone() -> chrono_tz::Tz {
-    use chrono::Timelike;
-    let now = chrono::Utc::now();
-    [
-        chrono_tz::Europe::Berlin,
-        chrono_tz::America::New_York,
-        chrono_tz::Asia::Tokyo,
-    ]
-    .into_iter()
-    .find(|zone| (2..22).contains(&now.with_timezone(zone).hour()))
-    .expect("one of three zones 8 to 14 hours apart is in daytime")
-}
+use video_tests::daytime_zone;
 
 fn invitee(email: &str, locale: &str) -> InviteeRequest {
     InviteeRequest {

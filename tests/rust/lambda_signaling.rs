@@ -19,6 +19,7 @@ use video_core::store::dynamodb::DynamoRooms;
 use video_tests::aws::{
     Moto, create_connections_table, create_rooms_table, dynamodb_client, management_config,
 };
+use video_tests::daytime_zone;
 
 /// What the `@connections` double received, and which connections are gone.
 #[derive(Default)]
@@ -148,21 +149,6 @@ impl Fixture {
             .map(|(_, _, message)| message.clone())
             .collect()
     }
-}
-
-/// A zone where it is between 02:00 and 22:00 now, so "today" stays today
-/// for the length of the test.
-fn daytime_zone() -> chrono_tz::Tz {
-    use chrono::Timelike;
-    let now = chrono::Utc::now();
-    [
-        chrono_tz::Europe::Berlin,
-        chrono_tz::America::New_York,
-        chrono_tz::Asia::Tokyo,
-    ]
-    .into_iter()
-    .find(|zone| (2..22).contains(&now.with_timezone(zone).hour()))
-    .expect("one of three zones 8 to 14 hours apart is in daytime")
 }
 
 /// Builds a WebSocket route event as API Gateway sends it.

@@ -29,6 +29,21 @@ pub const TOKEN_A: &str = "token-for-dr-a-0001";
 pub const TOKEN_B: &str = "token-for-dr-b-0002";
 pub const PUBLIC_URL: &str = "https://video.example.test";
 
+/// Returns a zone where it is between 02:00 and 22:00 now, so "today" stays
+/// today for the length of a test that uses the real clock.
+pub fn daytime_zone() -> chrono_tz::Tz {
+    use chrono::Timelike;
+    let now = chrono::Utc::now();
+    [
+        chrono_tz::Europe::Berlin,
+        chrono_tz::America::New_York,
+        chrono_tz::Asia::Tokyo,
+    ]
+    .into_iter()
+    .find(|zone| (2..22).contains(&now.with_timezone(zone).hour()))
+    .expect("one of three zones 8 to 14 hours apart is in daytime")
+}
+
 /// 10:00 UTC on 2026-12-04, 11:00 in Berlin: the tests' "now".
 pub fn test_now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-12-04T10:00:00Z")

@@ -118,6 +118,33 @@ fn room_from_item(item: &Item) -> Result<Room, StoreError> {
     serde_json::from_str(get_s(item, "room")?).map_err(StoreError::unavailable)
 }
 
+/// Runs a query on the rooms table page by page and returns the rooms that
+/// have not expired.
+async fn live_rooms(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    now: DateTime<Utc>,
+) -> Result<Vec<Room>, StoreError> {
+    let mut rooms = Vec::new();
+    let mut start_key = None;
+    loop {
+        let output = query
+            .clone()
+            .set_exclusive_start_key(start_key)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        for item in output.items() {
+            if is_live(item, now) {
+                rooms.push(room_from_item(item)?);
+            }
+        }
+        start_key = output.last_evaluated_key;
+        if start_key.is_none() {
+            return Ok(rooms);
+        }
+    }
+}
+
 #[async_trait]
 impl RoomStore for DynamoRooms {
     async fn insert(&self, room: &Room) -> Result<(), StoreError> {
@@ -165,33 +192,17 @@ impl RoomStore for DynamoRooms {
         to: NaiveDate,
         now: DateTime<Utc>,
     ) -> Result<Vec<Room>, StoreError> {
-        let mut rooms = Vec::new();
-        let mut start_key = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(BY_PRACTITIONER_INDEX)
-                .key_condition_expression("practitionerId = :p AND dateKey BETWEEN :from AND :to")
-                .expression_attribute_values(":p", s(practitioner_id))
-                .expression_attribute_values(":from", s(format!("{from}#")))
-                // `$` sorts after `#`, so every id of the last day is included.
-                .expression_attribute_values(":to", s(format!("{to}$")))
-                .set_exclusive_start_key(start_key)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            for item in output.items() {
-                if is_live(item, now) {
-                    rooms.push(room_from_item(item)?);
-                }
-            }
-            start_key = output.last_evaluated_key;
-            if start_key.is_none() {
-                return Ok(rooms);
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_PRACTITIONER_INDEX)
+            .key_condition_expression("practitionerId = :p AND dateKey BETWEEN :from AND :to")
+            .expression_attribute_values(":p", s(practitioner_id))
+            .expression_attribute_values(":from", s(format!("{from}#")))
+            // `$` sorts after `#`, so every id of the last day is included.
+            .expression_attribute_values(":to", s(format!("{to}$")));
+        live_rooms(query, now).await
     }
 
     async fn list_by_date(
@@ -199,31 +210,15 @@ impl RoomStore for DynamoRooms {
         date: NaiveDate,
         now: DateTime<Utc>,
     ) -> Result<Vec<Room>, StoreError> {
-        let mut rooms = Vec::new();
-        let mut start_key = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(BY_DATE_INDEX)
-                .key_condition_expression("#date = :date")
-                .expression_attribute_names("#date", "date")
-                .expression_attribute_values(":date", s(date.to_string()))
-                .set_exclusive_start_key(start_key)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            for item in output.items() {
-                if is_live(item, now) {
-                    rooms.push(room_from_item(item)?);
-                }
-            }
-            start_key = output.last_evaluated_key;
-            if start_key.is_none() {
-                return Ok(rooms);
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_DATE_INDEX)
+            .key_condition_expression("#date = :date")
+            .expression_attribute_names("#date", "date")
+            .expression_attribute_values(":date", s(date.to_string()));
+        live_rooms(query, now).await
     }
 
     async fn delete(&self, practitioner_id: &str, id: &str) -> Result<bool, StoreError> {

@@ -136,6 +136,34 @@ impl EmbeddedStore {
     }
 }
 
+/// Reads the rooms whose keys in `index` lie in `start..end`, skipping
+/// expired ones. Index keys end with the room id.
+fn rooms_in_range(
+    db: &Database,
+    index: TableDefinition<&str, ()>,
+    start: &str,
+    end: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Room>, StoreError> {
+    let txn = db.begin_read().map_err(unavailable)?;
+    let index = txn.open_table(index).map_err(unavailable)?;
+    let rooms = txn.open_table(ROOMS).map_err(unavailable)?;
+    let mut found = Vec::new();
+    for entry in index.range(start..end).map_err(unavailable)? {
+        let (key, _) = entry.map_err(unavailable)?;
+        let Some(id) = key.value().rsplit(SEPARATOR).next().map(str::to_owned) else {
+            continue;
+        };
+        if let Some(value) = rooms.get(id.as_str()).map_err(unavailable)? {
+            let room = decode(value.value())?;
+            if !room.is_expired(now) {
+                found.push(room);
+            }
+        }
+    }
+    Ok(found)
+}
+
 fn decode(bytes: &[u8]) -> Result<Room, StoreError> {
     serde_json::from_slice(bytes).map_err(StoreError::unavailable)
 }
@@ -193,29 +221,8 @@ impl RoomStore for EmbeddedStore {
             "{practitioner_id}{SEPARATOR}{to}{}",
             char::from(SEPARATOR as u8 + 1)
         );
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(unavailable)?;
-            let index = txn.open_table(BY_PRACTITIONER).map_err(unavailable)?;
-            let rooms = txn.open_table(ROOMS).map_err(unavailable)?;
-            let mut found = Vec::new();
-            for entry in index
-                .range(start.as_str()..end.as_str())
-                .map_err(unavailable)?
-            {
-                let (key, _) = entry.map_err(unavailable)?;
-                let Some(id) = key.value().rsplit(SEPARATOR).next().map(str::to_owned) else {
-                    continue;
-                };
-                if let Some(value) = rooms.get(id.as_str()).map_err(unavailable)? {
-                    let room = decode(value.value())?;
-                    if !room.is_expired(now) {
-                        found.push(room);
-                    }
-                }
-            }
-            Ok(found)
-        })
-        .await
+        self.blocking(move |db| rooms_in_range(db, BY_PRACTITIONER, &start, &end, now))
+            .await
     }
 
     async fn list_by_date(
@@ -225,29 +232,8 @@ impl RoomStore for EmbeddedStore {
     ) -> Result<Vec<Room>, StoreError> {
         let start = format!("{date}{SEPARATOR}");
         let end = format!("{date}{}", char::from(SEPARATOR as u8 + 1));
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(unavailable)?;
-            let index = txn.open_table(BY_DATE).map_err(unavailable)?;
-            let rooms = txn.open_table(ROOMS).map_err(unavailable)?;
-            let mut found = Vec::new();
-            for entry in index
-                .range(start.as_str()..end.as_str())
-                .map_err(unavailable)?
-            {
-                let (key, _) = entry.map_err(unavailable)?;
-                let Some(id) = key.value().rsplit(SEPARATOR).next().map(str::to_owned) else {
-                    continue;
-                };
-                if let Some(value) = rooms.get(id.as_str()).map_err(unavailable)? {
-                    let room = decode(value.value())?;
-                    if !room.is_expired(now) {
-                        found.push(room);
-                    }
-                }
-            }
-            Ok(found)
-        })
-        .await
+        self.blocking(move |db| rooms_in_range(db, BY_DATE, &start, &end, now))
+            .await
     }
 
     async fn delete(&self, practitioner_id: &str, id: &str) -> Result<bool, StoreError> {
