@@ -33,6 +33,8 @@ pub struct MorningRun {
     /// Pause between two sends, to stay under the mail service's rate (SES
     /// sandbox: 1 message per second).
     pub send_interval: StdDuration,
+    /// Local time in the room's zone from which its invitations go out.
+    pub send_after: chrono::NaiveTime,
 }
 
 /// Counts of one run, returned to the scheduler and logged.
@@ -59,7 +61,8 @@ impl MorningRun {
         let mut due = Vec::new();
         for date in [today - Duration::days(1), today, today + Duration::days(1)] {
             for room in self.rooms.list_by_date(date, now).await? {
-                if room.window().state_at(now) == DayState::Open {
+                let local_time = now.with_timezone(&room.time_zone).time();
+                if room.window().state_at(now) == DayState::Open && local_time >= self.send_after {
                     due.push(room);
                 }
             }
@@ -208,6 +211,7 @@ mod tests {
             practice_name: Some("Praxis Weber".to_owned()),
             clock: Arc::new(FixedClock(utc(now))),
             send_interval: StdDuration::ZERO,
+            send_after: chrono::NaiveTime::MIN,
         };
         (run, mailer, store, dir)
     }
@@ -274,6 +278,24 @@ mod tests {
                 .text
                 .contains(&format!("/join#{}", run.links.token_for(&today.id)))
         );
+    }
+
+    #[tokio::test]
+    async fn nothing_is_sent_before_send_time() {
+        // 04:30 UTC is 05:30 in Berlin.
+        let (mut run, mailer, store, _dir) = setup("2026-12-13T04:30:00Z").await;
+        run.send_after = chrono::NaiveTime::from_hms_opt(6, 0, 0).unwrap();
+        store
+            .insert(&room_with_invitees(
+                "2026-12-13",
+                &[("anna@example.org", Locale::De)],
+            ))
+            .await
+            .unwrap();
+        assert_eq!(run.run().await.unwrap().rooms, 0);
+        run.clock = Arc::new(FixedClock(utc("2026-12-13T05:00:00Z")));
+        assert_eq!(run.run().await.unwrap().sent, 1);
+        assert_eq!(mailer.sent.lock().unwrap().len(), 1);
     }
 
     #[tokio::test]

@@ -408,3 +408,41 @@ async fn cross_origin_upgrade_is_forbidden() {
     assert!(tokio_tungstenite::connect_async(request).await.is_ok());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn due_invitation_lands_once_in_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = local_config(dir.path(), fixed_clock());
+    config.morning_interval = std::time::Duration::from_millis(100);
+    let server = RunningServer::start(config).await;
+    let body =
+        json!({"date": "2026-12-04", "invitees": [{"name": "Anna", "email": "anna@example.org"}]});
+    reqwest_free::Client
+        .post_json(&server, "/api/rooms", TOKEN_A, &body)
+        .await;
+
+    let outbox = dir.path().join("outbox");
+    let emails = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&outbox)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while emails().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no invitation in the outbox within 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Several more runs pass; none may write the invitation again.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let written = emails();
+    assert_eq!(written.len(), 1);
+    let eml = std::fs::read_to_string(&written[0]).unwrap();
+    assert!(eml.contains("To: anna@example.org"));
+    assert!(eml.contains("From: video@praxis.example"));
+    server.stop().await;
+}

@@ -148,6 +148,9 @@ pub fn local_config(
         dev_tokens: vec![format!("{TOKEN_A}=dr-a"), format!("{TOKEN_B}=dr-b")],
         public_url: None,
         clock,
+        mail_from: "video@praxis.example".to_owned(),
+        morning_time: chrono::NaiveTime::from_hms_opt(6, 0, 0).unwrap(),
+        morning_interval: Duration::from_secs(3600),
     }
 }
 

@@ -82,6 +82,8 @@ pub fn morning_run(
         practice_name: settings.practice_name.clone(),
         clock: Arc::new(SystemClock),
         send_interval: settings.send_interval,
+        // The schedule decides when the run starts.
+        send_after: chrono::NaiveTime::MIN,
     }
 }
 

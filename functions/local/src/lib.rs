@@ -13,6 +13,8 @@ use video_core::http::auth::DevTokens;
 use video_core::http::ws::{LocalPush, LocalSignaling};
 use video_core::http::{AppState, router};
 use video_core::link::LinkKey;
+use video_core::mail::outbox::OutboxMailer;
+use video_core::morning::MorningRun;
 use video_core::random::{hex_encode, random_bytes};
 use video_core::signaling::Signaling;
 use video_core::store::embedded::EmbeddedStore;
@@ -23,6 +25,7 @@ const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
 const LINK_KEY_FILE: &str = "link-key";
 const DATABASE_FILE: &str = "rooms.redb";
 const DEV_TOKEN_FILE: &str = "dev-token";
+const OUTBOX_DIR: &str = "outbox";
 
 /// Settings of the local server, parsed from the command line.
 #[derive(Clone)]
@@ -35,6 +38,12 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Tests fix "now" here; `None` uses the system clock.
     pub clock: Option<Arc<dyn Clock>>,
+    /// Sender address of the invitation emails written to the outbox.
+    pub mail_from: String,
+    /// Local time in each room's zone from which its invitations go out.
+    pub morning_time: chrono::NaiveTime,
+    /// How often the morning run checks for due invitations.
+    pub morning_interval: Duration,
 }
 
 /// A bound, not yet serving server.
@@ -47,6 +56,8 @@ pub struct Server {
     app: axum::Router,
     store: EmbeddedStore,
     push: Arc<LocalPush>,
+    morning: Arc<MorningRun>,
+    morning_interval: Duration,
 }
 
 /// Dependencies whose DEBUG and TRACE output contains message payloads,
@@ -133,7 +144,7 @@ pub fn load_or_create_dev_token(data_dir: &Path) -> anyhow::Result<String> {
     }
 }
 
-/// Restricts a file to its owner: the room database holds invitees' names
+/// Restricts a file to its owner: the room database contains invitees' names
 /// and email addresses.
 fn make_private(path: &Path) -> anyhow::Result<()> {
     #[cfg(unix)]
@@ -214,6 +225,20 @@ impl Server {
             clock: clock.clone(),
             ice_servers: Vec::new(),
         };
+        let outbox = config.data_dir.join(OUTBOX_DIR);
+        let mailer = OutboxMailer::new(&outbox, config.mail_from.clone())
+            .with_context(|| format!("cannot create the outbox {}", outbox.display()))?;
+        let morning = Arc::new(MorningRun {
+            rooms: rooms.clone(),
+            deliveries: Arc::new(store.clone()),
+            mailer: Arc::new(mailer),
+            links: links.clone(),
+            public_url: public_url.clone(),
+            practice_name: None,
+            clock: clock.clone(),
+            send_interval: Duration::ZERO,
+            send_after: config.morning_time,
+        });
         let state = AppState {
             rooms,
             auth: Arc::new(tokens),
@@ -234,10 +259,13 @@ impl Server {
             app: router(state),
             store,
             push,
+            morning,
+            morning_interval: config.morning_interval,
         })
     }
 
-    /// Serves until `shutdown` completes, purging expired rooms hourly.
+    /// Serves until `shutdown` completes, purging expired rooms hourly and
+    /// writing due invitations to the outbox.
     pub async fn serve(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -256,6 +284,17 @@ impl Server {
                 }
             }
         });
+        let morning = Arc::clone(&self.morning);
+        let morning_interval = self.morning_interval;
+        let morning_task = tokio::spawn(async move {
+            let mut interval = tokio::time::interval(morning_interval);
+            loop {
+                interval.tick().await;
+                if let Err(error) = morning.run().await {
+                    tracing::error!(error = %error, source = ?std::error::Error::source(&error), "morning run failed; retrying at the next check");
+                }
+            }
+        });
         let push = self.push.clone();
         let shutdown = async move {
             shutdown.await;
@@ -268,6 +307,8 @@ impl Server {
             .await
             .context("server failed");
         purge.abort();
+        morning_task.abort();
+        let _ = morning_task.await;
         // Wait for the task to drop its store handle, so the database file is
         // unlocked when this returns.
         let _ = purge.await;
@@ -275,6 +316,7 @@ impl Server {
         // that task still owns a router clone with a store handle. Wait
         // briefly for it, so the database is unlocked for a restart in the
         // same process (the tests do that).
+        drop(self.morning);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         while self.store.handle_count() > 1 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;

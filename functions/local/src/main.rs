@@ -9,6 +9,9 @@ use clap::{Parser, ValueEnum};
 use tracing_subscriber::EnvFilter;
 use video_local::{Config, Server, log_filter};
 
+/// How often the server checks for invitations that are due.
+const MORNING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum LogFormat {
     Text,
@@ -37,9 +40,23 @@ struct Args {
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
 
+    /// Sender address written into the invitation emails in DIR/outbox.
+    #[arg(long, default_value = "video@localhost", value_name = "ADDRESS")]
+    mail_from: String,
+
+    /// Local time (HH:MM) in each room's time zone from which its
+    /// invitations are written to DIR/outbox.
+    #[arg(long, default_value = "06:00", value_name = "HH:MM", value_parser = parse_morning_time)]
+    morning_time: chrono::NaiveTime,
+
     /// Log format on standard error.
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
+}
+
+fn parse_morning_time(text: &str) -> Result<chrono::NaiveTime, String> {
+    chrono::NaiveTime::parse_from_str(text, "%H:%M")
+        .map_err(|_| format!("expected HH:MM such as 06:00, got {text:?}"))
 }
 
 fn init_tracing(format: LogFormat) {
@@ -82,6 +99,9 @@ async fn main() -> anyhow::Result<()> {
         dev_tokens: args.dev_tokens,
         public_url: args.public_url,
         clock: None,
+        mail_from: args.mail_from,
+        morning_time: args.morning_time,
+        morning_interval: MORNING_INTERVAL,
     };
     let server = match Server::bind(config).await {
         Ok(server) => server,

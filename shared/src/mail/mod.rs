@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 
+pub mod outbox;
 #[cfg(feature = "ses")]
 pub mod ses;
 

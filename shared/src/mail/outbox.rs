@@ -1,0 +1,153 @@
+//! Mail adapter of the local server: every message becomes an `.eml` file in
+//! an outbox folder, readable by any mail program.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use super::{Email, MailError, Mailer};
+use crate::random::random_id;
+
+#[derive(Debug, Clone)]
+pub struct OutboxMailer {
+    dir: PathBuf,
+    from: String,
+}
+
+impl OutboxMailer {
+    /// Creates the folder when missing; `from` is the sender address.
+    pub fn new(dir: &Path, from: impl Into<String>) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            from: from.into(),
+        })
+    }
+}
+
+/// Encodes a header value as an RFC 2047 encoded word when it is not ASCII.
+fn header_text(text: &str) -> String {
+    if text.is_ascii() {
+        text.to_owned()
+    } else {
+        format!("=?UTF-8?B?{}?=", STANDARD.encode(text))
+    }
+}
+
+/// Encodes a body as base64 in lines of 76 characters (RFC 2045).
+fn base64_lines(text: &str) -> String {
+    let encoded = STANDARD.encode(text);
+    let mut lines = String::with_capacity(encoded.len() + encoded.len() / 76 * 2 + 2);
+    for chunk in encoded.as_bytes().chunks(76) {
+        lines.push_str(std::str::from_utf8(chunk).expect("base64 is ASCII"));
+        lines.push_str("\r\n");
+    }
+    lines
+}
+
+/// Renders an email as a MIME message with a plain-text and an HTML part.
+pub fn render_eml(
+    email: &Email,
+    from: &str,
+    message_id: &str,
+    date: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let boundary = format!("alt-{message_id}");
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {date}\r\nMessage-ID: <{message_id}@video.local>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n\
+         --{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{text}\
+         --{boundary}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{html}\
+         --{boundary}--\r\n",
+        to = email.to,
+        subject = header_text(&email.subject),
+        date = date.to_rfc2822(),
+        text = base64_lines(&email.text),
+        html = base64_lines(&email.html),
+    )
+}
+
+#[async_trait]
+impl Mailer for OutboxMailer {
+    async fn send(&self, email: &Email) -> Result<String, MailError> {
+        let now = chrono::Utc::now();
+        let message_id = random_id();
+        let name = format!("{}-{message_id}.eml", now.format("%Y%m%dT%H%M%SZ"));
+        let contents = render_eml(email, &self.from, &message_id, now);
+        let path = self.dir.join(&name);
+        let temporary = self.dir.join(format!(".{name}.tmp"));
+        let write = move || -> std::io::Result<()> {
+            use std::io::Write;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            // The message contains an address and a working link.
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(&temporary)?;
+            file.write_all(contents.as_bytes())?;
+            file.sync_all()?;
+            // The rename is atomic, so a mail program watching the folder never
+            // reads half a file.
+            std::fs::rename(&temporary, &path)
+        };
+        tokio::task::spawn_blocking(write)
+            .await
+            .map_err(|error| MailError::Failed(Box::new(error)))?
+            .map_err(|error| MailError::Failed(Box::new(error)))?;
+        tracing::info!(file = %name, "invitation written to the outbox");
+        Ok(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn email() -> Email {
+        Email {
+            to: "anna@example.org".to_owned(),
+            subject: "Ihr Videotermin für heute".to_owned(),
+            html: "<p>Grüße</p>".to_owned(),
+            text: "Grüße".to_owned(),
+        }
+    }
+
+    #[tokio::test]
+    async fn writes_one_private_eml_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mailer = OutboxMailer::new(dir.path(), "video@praxis.example").unwrap();
+        let name = mailer.send(&email()).await.unwrap();
+        let path = dir.path().join(&name);
+        assert!(name.ends_with(".eml"));
+        let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(files.len(), 1, "no temporary file is left behind");
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(text.contains("To: anna@example.org\r\n"));
+        assert!(text.contains("Subject: =?UTF-8?B?"));
+        assert!(text.contains("multipart/alternative"));
+    }
+
+    #[test]
+    fn eml_parts_decode_to_the_bodies() {
+        let date = chrono::DateTime::parse_from_rfc3339("2026-12-13T05:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let eml = render_eml(&email(), "video@praxis.example", "abc", date);
+        let parts: Vec<&str> = eml.split("--alt-abc").collect();
+        assert_eq!(parts.len(), 4, "preamble, text, html, end");
+        let decode = |part: &str| {
+            let body: String = part.split("\r\n\r\n").nth(1).unwrap().lines().collect();
+            String::from_utf8(STANDARD.decode(body).unwrap()).unwrap()
+        };
+        assert_eq!(decode(parts[1]), "Grüße");
+        assert_eq!(decode(parts[2]), "<p>Grüße</p>");
+        assert!(eml.contains("Date: Sun, 13 Dec 2026 05:00:00 +0000"));
+    }
+}
