@@ -41,10 +41,6 @@ impl LinkKey {
         Self(random_bytes())
     }
 
-    pub fn from_bytes(bytes: [u8; LINK_KEY_LEN]) -> Self {
-        Self(bytes)
-    }
-
     /// Parses a key stored as 64 hex digits.
     pub fn from_hex(text: &str) -> Option<Self> {
         let text = text.trim();
@@ -107,7 +103,7 @@ impl LinkKey {
     }
 }
 
-/// Why the link key could not be loaded.
+/// Failure to load the link key.
 #[derive(Debug, thiserror::Error)]
 pub enum LinkKeyError {
     #[error("neither LINK_KEY nor LINK_KEY_SECRET_ARN is set")]

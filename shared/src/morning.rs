@@ -53,7 +53,7 @@ impl MorningRun {
     /// differ from Berlin by less than a day, so yesterday, today and
     /// tomorrow in Berlin cover them all.
     ///
-    /// NOTE: this reads three days of rooms to send one day's emails; an
+    /// NOTE: this reads three days of rooms to send one day's emails. An
     /// index keyed by the day's start in UTC would read only the due ones.
     async fn rooms_of_today(&self) -> Result<Vec<Room>, StoreError> {
         let now = self.clock.now();
@@ -315,7 +315,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn room_in_other_zone_is_sent_on_its_own_day() {
+    async fn other_zone_room_sent_on_its_day() {
         // 04:00 UTC on 2026-12-13 is 05:00 in Berlin but still 23:00 on
         // 2026-12-12 in New York.
         let (run, mailer, store, _dir) = setup("2026-12-13T04:00:00Z").await;

@@ -196,7 +196,7 @@ test('camera and microphone off are shown to the other side', { timeout: TEST_TI
     await waitForDecodedVideo(anna);
     await waitForDecodedVideo(ben);
 
-    // Anna sees a visible notice that Ben arrived.
+    // Anna gets a visible notice that Ben joined.
     const arrival = anna.locator('.call-notice').filter({ hasText: 'Ben' });
     await waitFor(async () => (await arrival.count()) === 1, {
       description: 'a visible notice that Ben joined',

@@ -349,8 +349,8 @@ export async function openJoinPage(page, joinUrl) {
 }
 
 /**
- * Waits until the camera preview on the join form shows a picture, as a
- * visitor sees before clicking join.
+ * Waits until the camera preview on the join form shows a picture, the state
+ * a visitor is in before clicking join.
  */
 export async function waitForPreview(page) {
   // NOTE: the join page has no data-testid for the preview, so this uses its element id.

@@ -771,7 +771,7 @@ async function deleteRoom(room) {
     if (error instanceof ApiError && error.status === 401) forgetRooms();
     showError(error);
     // Another tab may have deleted the room already. The list is refreshed
-    // without clearing the error that says so.
+    // without clearing the error that reports it.
     if (error instanceof ApiError && error.body?.error === 'not-found') {
       try {
         renderRooms(await fetchRooms(ui.listFrom.value, ui.listTo.value));

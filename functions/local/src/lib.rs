@@ -169,6 +169,36 @@ fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Deletes rooms past their retention once an hour.
+fn spawn_purge(store: EmbeddedStore) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(PURGE_INTERVAL);
+        loop {
+            interval.tick().await;
+            match store.purge_expired(chrono::Utc::now()).await {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(count, "purged rooms past retention"),
+                Err(error) => {
+                    tracing::error!(error = %error, source = ?std::error::Error::source(&error), "purging expired rooms failed")
+                }
+            }
+        }
+    })
+}
+
+/// Writes due invitations to the outbox every `every`.
+fn spawn_morning_run(morning: Arc<MorningRun>, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every);
+        loop {
+            interval.tick().await;
+            if let Err(error) = morning.run().await {
+                tracing::error!(error = %error, source = ?std::error::Error::source(&error), "morning run failed; retrying at the next check");
+            }
+        }
+    })
+}
+
 impl Server {
     /// Opens the store, binds the listener and builds the router.
     pub async fn bind(config: Config) -> anyhow::Result<Self> {
@@ -270,53 +300,32 @@ impl Server {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let store = self.store.clone();
-        let purge = tokio::spawn(async move {
-            let mut interval = tokio::time::interval(PURGE_INTERVAL);
-            loop {
-                interval.tick().await;
-                match store.purge_expired(chrono::Utc::now()).await {
-                    Ok(0) => {}
-                    Ok(count) => tracing::info!(count, "purged rooms past retention"),
-                    Err(error) => {
-                        tracing::error!(error = %error, source = ?std::error::Error::source(&error), "purging expired rooms failed")
-                    }
-                }
-            }
-        });
-        let morning = Arc::clone(&self.morning);
-        let morning_interval = self.morning_interval;
-        let morning_task = tokio::spawn(async move {
-            let mut interval = tokio::time::interval(morning_interval);
-            loop {
-                interval.tick().await;
-                if let Err(error) = morning.run().await {
-                    tracing::error!(error = %error, source = ?std::error::Error::source(&error), "morning run failed; retrying at the next check");
-                }
-            }
-        });
+        let purge = spawn_purge(self.store.clone());
+        let morning_task = spawn_morning_run(Arc::clone(&self.morning), self.morning_interval);
+
         let push = self.push.clone();
         let shutdown = async move {
             shutdown.await;
-            // Sockets are not part of axum's graceful shutdown; tell the
-            // browsers the server is going away so they reconnect.
+            // Sockets are not part of axum's graceful shutdown, so tell the
+            // browsers the server is going away and they reconnect.
             push.close_all(1001);
         };
         let result = axum::serve(self.listener, self.app)
             .with_graceful_shutdown(shutdown)
             .await
             .context("server failed");
+        // Stop the timers and wait until they have dropped their store
+        // handles, so the database file is unlocked when this returns.
         purge.abort();
         morning_task.abort();
-        let _ = morning_task.await;
-        // Wait for the task to drop its store handle, so the database file is
-        // unlocked when this returns.
         let _ = purge.await;
+        let _ = morning_task.await;
+        drop(self.morning);
+
         // axum finishes a connection's task just after `serve` returns, and
         // that task still owns a router clone with a store handle. Wait
-        // briefly for it, so the database is unlocked for a restart in the
-        // same process (the tests do that).
-        drop(self.morning);
+        // briefly for it, so a restart in the same process (as in the tests)
+        // can open the database.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         while self.store.handle_count() > 1 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;

@@ -66,12 +66,14 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(api_method_not_allowed)
         .layer(DefaultBodyLimit::max(json::MAX_BODY_BYTES));
 
+    // The web client's router adds the security headers to its own routes;
+    // this layer adds them to the API and the socket.
     let security_headers =
         axum::middleware::from_fn_with_state(Arc::new(web_settings.clone()), web::security_headers);
     Router::new()
         .merge(api)
         .route("/ws", get(ws::upgrade))
         .with_state(state)
-        .merge(web::router(web_settings))
         .layer(security_headers)
+        .merge(web::router(web_settings))
 }

@@ -70,8 +70,8 @@ pub async fn asset(method: Method, uri: axum::http::Uri) -> Response {
     response
 }
 
-/// What the web client's responses depend on: the public base URL and, in
-/// AWS, the WebSocket API's address.
+/// Settings of the web client's responses: the public base URL and, in AWS,
+/// the WebSocket API's address.
 #[derive(Debug, Clone)]
 pub struct WebSettings {
     pub public_url: String,

@@ -27,52 +27,50 @@ pub fn callback_url(domain_name: &str, stage: &str) -> String {
     format!("https://{domain_name}/{stage}")
 }
 
+/// Maps an SDK failure to a push error; a GoneException means the client left.
+fn push_error(gone: bool, error: impl std::error::Error + Send + Sync + 'static) -> PushError {
+    if gone {
+        PushError::Gone
+    } else {
+        PushError::Failed(Box::new(error))
+    }
+}
+
 #[async_trait]
 impl Push for ApiGatewayPush {
     async fn send(&self, connection_id: &str, text: &str) -> Result<(), PushError> {
-        let result = self
-            .client
+        self.client
             .post_to_connection()
             .connection_id(connection_id)
             .data(Blob::new(text.as_bytes()))
             .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(error)
-                if error
+            .await
+            .map(|_| ())
+            .map_err(|error| {
+                let gone = error
                     .as_service_error()
-                    .is_some_and(|e| e.is_gone_exception()) =>
-            {
-                Err(PushError::Gone)
-            }
-            Err(error) => Err(PushError::Failed(Box::new(error))),
-        }
+                    .is_some_and(|e| e.is_gone_exception());
+                push_error(gone, error)
+            })
     }
 
     async fn close(&self, connection_id: &str, _code: u16) -> Result<(), PushError> {
-        // API Gateway cannot send a close code; the client sees 1006 or 1000
+        // API Gateway cannot send a close code. The client sees 1006 or 1000
         // and relies on the `error` message sent before.
-        let result = self
-            .client
+        self.client
             .delete_connection()
             .connection_id(connection_id)
             .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(error)
-                if error
+            .await
+            .map(|_| ())
+            .map_err(|error| {
+                let gone = error
                     .as_service_error()
-                    .is_some_and(|e| e.is_gone_exception()) =>
-            {
-                Err(PushError::Gone)
-            }
-            Err(error) => Err(PushError::Failed(Box::new(error))),
-        }
+                    .is_some_and(|e| e.is_gone_exception());
+                push_error(gone, error)
+            })
     }
 }
-
 #[cfg(test)]
 mod tests {
     #[test]
