@@ -1,6 +1,8 @@
 //! The invitation email of a room's day, in German or English, as HTML with a
 //! plain-text alternative.
 
+use chrono::{Datelike, NaiveDate};
+
 use crate::mail::Email;
 use crate::room::{Invitee, Locale, Room};
 
@@ -20,141 +22,257 @@ fn escape_html(text: &str) -> String {
     escaped
 }
 
+/// The texts of one invitation in the invitee's language.
 struct Wording {
     subject: String,
     greeting: String,
-    intro: String,
+    intro: &'static str,
+    /// Label and value of each appointment fact: date, start time, practice.
+    facts: Vec<(&'static str, String)>,
+    link_intro: &'static str,
     button: &'static str,
+    link_fallback: &'static str,
     help_title: &'static str,
     help: [&'static str; 3],
     privacy: &'static str,
     closing: &'static str,
+    signature: String,
 }
 
-fn wording(room: &Room, invitee: &Invitee, practice: Option<&str>) -> Wording {
-    match invitee.locale {
-        Locale::De => {
-            let date = room.date.format("%d.%m.%Y").to_string();
-            let time = room
-                .start_time
-                .map(|time| format!(" um {} Uhr", time.format("%H:%M")))
-                .unwrap_or_default();
-            let with = practice
-                .map(|name| format!(" mit {name}"))
-                .unwrap_or_default();
-            Wording {
-                subject: format!("Ihr Videotermin heute, {date}{time}"),
-                greeting: format!("Guten Tag {},", invitee.name),
-                intro: format!(
-                    "heute, am {date}{time}, findet Ihr Videotermin{with} statt. Über diesen Link gelangen Sie zum Gespräch:"
-                ),
-                button: "Zum Videogespräch",
-                help_title: "So gelingt die Teilnahme:",
-                help: [
-                    "Öffnen Sie den Link am Computer, Smartphone oder Tablet in einem aktuellen Browser: Chrome, Firefox, Safari oder Edge. Sie müssen nichts installieren.",
-                    "Erlauben Sie den Zugriff auf Kamera und Mikrofon, wenn Ihr Browser danach fragt.",
-                    "Der Link gilt nur heute. Verwenden Sie bitte immer den Link aus der E-Mail des Termintages.",
-                ],
-                privacy: "Das Gespräch wird nicht aufgezeichnet. Bild und Ton gehen verschlüsselt direkt zwischen Ihnen und der Praxis.",
-                closing: "Mit freundlichen Grüßen",
-            }
-        }
-        Locale::En => {
-            let date = room.date.format("%-d %B %Y").to_string();
-            let time = room
-                .start_time
-                .map(|time| format!(" at {}", time.format("%H:%M")))
-                .unwrap_or_default();
-            let with = practice
-                .map(|name| format!(" with {name}"))
-                .unwrap_or_default();
-            Wording {
-                subject: format!("Your video appointment today, {date}{time}"),
-                greeting: format!("Dear {},", invitee.name),
-                intro: format!(
-                    "your video appointment{with} is today, {date}{time}. This link takes you to the call:"
-                ),
-                button: "Join the video call",
-                help_title: "How to join:",
-                help: [
-                    "Open the link on a computer, phone or tablet in an up-to-date browser: Chrome, Firefox, Safari or Edge. There is nothing to install.",
-                    "Allow access to camera and microphone when your browser asks.",
-                    "The link works only today. Please always use the link from the email of the appointment day.",
-                ],
-                privacy: "The call is not recorded. Picture and sound travel encrypted directly between you and the practice.",
-                closing: "Kind regards",
-            }
-        }
+const GERMAN_WEEKDAYS: [&str; 7] = [
+    "Montag",
+    "Dienstag",
+    "Mittwoch",
+    "Donnerstag",
+    "Freitag",
+    "Samstag",
+    "Sonntag",
+];
+
+const GERMAN_MONTHS: [&str; 12] = [
+    "Januar",
+    "Februar",
+    "März",
+    "April",
+    "Mai",
+    "Juni",
+    "Juli",
+    "August",
+    "September",
+    "Oktober",
+    "November",
+    "Dezember",
+];
+
+/// Formats a date as "Montag, 14. Dezember 2026". chrono names weekdays and
+/// months only in English unless its `unstable-locales` feature is enabled.
+fn german_long_date(date: NaiveDate) -> String {
+    let weekday = GERMAN_WEEKDAYS[date.weekday().num_days_from_monday() as usize];
+    let month = GERMAN_MONTHS[date.month0() as usize];
+    format!("{weekday}, {}. {month} {}", date.day(), date.year())
+}
+
+// NOTE: the privacy sentences state that media go directly between the
+// devices. That is true only while no TURN relay is configured. Revise them
+// when one is, because relayed media pass through the relay, still encrypted.
+
+fn german_wording(room: &Room, invitee: &Invitee, practice: Option<&str>) -> Wording {
+    let short_date = room.date.format("%d.%m.%Y").to_string();
+    let subject_time = room
+        .start_time
+        .map(|time| format!(" um {} Uhr", time.format("%H:%M")))
+        .unwrap_or_default();
+
+    let mut facts = vec![("Datum", german_long_date(room.date))];
+    if let Some(time) = room.start_time {
+        facts.push((
+            "Uhrzeit",
+            format!(
+                "{} Uhr (Zeitzone {})",
+                time.format("%H:%M"),
+                room.time_zone.name()
+            ),
+        ));
+    }
+    if let Some(name) = practice {
+        facts.push(("Praxis", name.to_owned()));
+    }
+
+    Wording {
+        subject: format!("Ihr Videotermin heute, {short_date}{subject_time}"),
+        greeting: format!("Guten Tag {},", invitee.name),
+        intro: "heute findet Ihr Videotermin statt:",
+        facts,
+        link_intro: "Über diesen Link nehmen Sie teil:",
+        button: "Zur Videosprechstunde",
+        link_fallback: "Falls die Schaltfläche nicht funktioniert, kopieren Sie diese Adresse in die Adressleiste Ihres Browsers:",
+        help_title: "So gelingt die Teilnahme:",
+        help: [
+            "Öffnen Sie den Link auf Ihrem Computer, Smartphone oder Tablet in einer aktuellen Version von Chrome, Firefox, Safari oder Edge. Sie müssen nichts installieren.",
+            "Erlauben Sie den Zugriff auf Kamera und Mikrofon, wenn Ihr Browser danach fragt.",
+            "Der Link gilt nur heute, am Tag Ihres Termins. Für jeden weiteren Termin gibt es einen eigenen Link.",
+        ],
+        privacy: "Das Gespräch wird nicht aufgezeichnet. Bild, Ton und Chat werden verschlüsselt und direkt zwischen den Geräten der Teilnehmenden übertragen.",
+        closing: "Mit freundlichen Grüßen",
+        signature: practice.unwrap_or("Ihre Praxis").to_owned(),
     }
 }
 
-/// Renders the invitation for one invitee of a room on the room's day.
-pub fn render(room: &Room, invitee: &Invitee, join_url: &str, practice: Option<&str>) -> Email {
-    let words = wording(room, invitee, practice);
-    let signature = practice.unwrap_or(match invitee.locale {
-        Locale::De => "Ihre Praxis",
-        Locale::En => "Your practice",
-    });
+fn english_wording(room: &Room, invitee: &Invitee, practice: Option<&str>) -> Wording {
+    let subject_date = room.date.format("%-d %B %Y").to_string();
+    let subject_time = room
+        .start_time
+        .map(|time| format!(" at {}", time.format("%H:%M")))
+        .unwrap_or_default();
 
-    let mut text = format!(
-        "{}\n\n{}\n\n{join_url}\n\n{}\n",
-        words.greeting, words.intro, words.help_title
-    );
+    let mut facts = vec![("Date", room.date.format("%A, %-d %B %Y").to_string())];
+    if let Some(time) = room.start_time {
+        facts.push((
+            "Time",
+            format!(
+                "{} (time zone {})",
+                time.format("%H:%M"),
+                room.time_zone.name()
+            ),
+        ));
+    }
+    if let Some(name) = practice {
+        facts.push(("Practice", name.to_owned()));
+    }
+
+    Wording {
+        subject: format!("Your video appointment today, {subject_date}{subject_time}"),
+        greeting: format!("Dear {},", invitee.name),
+        intro: "Your video appointment is today:",
+        facts,
+        link_intro: "Join with this link:",
+        button: "Join the video consultation",
+        link_fallback: "If the button does not work, copy this address into your browser's address bar:",
+        help_title: "How to join:",
+        help: [
+            "Open the link on your computer, smartphone or tablet in a current version of Chrome, Firefox, Safari or Edge. You do not need to install anything.",
+            "Allow access to your camera and microphone when your browser asks.",
+            "The link works only today, the day of your appointment. Each further appointment has its own link.",
+        ],
+        privacy: "The call is not recorded. Video, sound and chat are encrypted and sent directly between the participants' devices.",
+        closing: "Kind regards",
+        signature: practice.unwrap_or("Your practice").to_owned(),
+    }
+}
+
+fn render_text(words: &Wording, join_url: &str) -> String {
+    let mut text = format!("{}\n\n{}\n\n", words.greeting, words.intro);
+    for (label, value) in &words.facts {
+        text.push_str(&format!("{label}: {value}\n"));
+    }
+    text.push_str(&format!(
+        "\n{}\n{join_url}\n\n{}\n",
+        words.link_intro, words.help_title
+    ));
     for line in words.help {
         text.push_str(&format!("- {line}\n"));
     }
     text.push_str(&format!(
-        "\n{}\n\n{}\n{signature}\n",
-        words.privacy, words.closing
+        "\n{}\n\n{}\n{}\n",
+        words.privacy, words.closing, words.signature
     ));
+    text
+}
 
-    let lang = match invitee.locale {
-        Locale::De => "de",
-        Locale::En => "en",
-    };
+/// Renders the HTML body with one block element a line, so that the checked-in
+/// previews give readable diffs.
+fn render_html(words: &Wording, lang: &str, join_url: &str) -> String {
     let link = escape_html(join_url);
     let mut html = format!(
-        "<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{}</title></head>\
-         <body style=\"font-family:sans-serif;line-height:1.5;color:#1f2933;max-width:36em\">\
-         <p>{}</p><p>{}</p>\
-         <p><a href=\"{link}\" style=\"display:inline-block;padding:0.7em 1.2em;background:#1d5c8f;color:#ffffff;text-decoration:none;border-radius:6px\">{}</a></p>\
-         <p style=\"font-size:0.9em;word-break:break-all\">{link}</p>\
-         <p><strong>{}</strong></p><ul>",
+        "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head><meta charset=\"utf-8\"><title>{}</title></head>\n\
+         <body style=\"font-family:sans-serif;line-height:1.5;color:#1f2933;max-width:36em\">\n\
+         <p>{}</p>\n<p>{}</p>\n<p>",
         escape_html(&words.subject),
         escape_html(&words.greeting),
-        escape_html(&words.intro),
-        words.button,
-        words.help_title,
+        escape_html(words.intro),
     );
-    for line in words.help {
-        html.push_str(&format!("<li>{}</li>", escape_html(line)));
+    for (index, (label, value)) in words.facts.iter().enumerate() {
+        if index > 0 {
+            html.push_str("<br>");
+        }
+        html.push_str(&format!(
+            "{}: <strong>{}</strong>",
+            escape_html(label),
+            escape_html(value)
+        ));
     }
     html.push_str(&format!(
-        "</ul><p>{}</p><p>{}<br>{}</p></body></html>",
-        escape_html(words.privacy),
-        words.closing,
-        escape_html(signature)
+        "</p>\n<p><a href=\"{link}\" style=\"display:inline-block;padding:0.7em 1.2em;background:#1d5c8f;color:#ffffff;text-decoration:none;border-radius:6px\">{}</a></p>\n\
+         <p style=\"font-size:0.9em\">{}<br><span style=\"word-break:break-all\">{link}</span></p>\n\
+         <p><strong>{}</strong></p>\n<ul>\n",
+        escape_html(words.button),
+        escape_html(words.link_fallback),
+        escape_html(words.help_title),
     ));
+    for line in words.help {
+        html.push_str(&format!("<li>{}</li>\n", escape_html(line)));
+    }
+    html.push_str(&format!(
+        "</ul>\n<p>{}</p>\n<p>{}<br>{}</p>\n</body>\n</html>\n",
+        escape_html(words.privacy),
+        escape_html(words.closing),
+        escape_html(&words.signature)
+    ));
+    html
+}
 
+/// Renders the invitation for one invitee of a room on the room's day.
+pub fn render(room: &Room, invitee: &Invitee, join_url: &str, practice: Option<&str>) -> Email {
+    let (words, lang) = match invitee.locale {
+        Locale::De => (german_wording(room, invitee, practice), "de"),
+        Locale::En => (english_wording(room, invitee, practice), "en"),
+    };
     Email {
         to: invitee.email.clone(),
+        text: render_text(&words, join_url),
+        html: render_html(&words, lang, join_url),
         subject: words.subject,
-        html,
-        text,
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::{Path, PathBuf};
+
     use super::*;
     use crate::store::contract::sample_room;
 
+    /// Join token of the previews: shaped like a real one (room id, dot,
+    /// 43-character tag) but signed by no key.
+    const PREVIEW_TOKEN: &str =
+        "3f2a9c4e1b7d48a6905c2e8f7a1d3b6c.EXAMPLE-ONLY-not-a-valid-tag-00000000000000";
+
+    /// An invitee copied from the store's sample room, so that new `Invitee`
+    /// fields need no change here.
     fn invitee(locale: Locale, name: &str) -> Invitee {
-        Invitee {
-            name: name.to_owned(),
-            email: "anna@example.org".to_owned(),
-            locale,
-        }
+        let mut invitee = sample_room("dr-a", "2026-12-13").invitees.remove(0);
+        invitee.name = name.to_owned();
+        invitee.email = "anna@example.org".to_owned();
+        invitee.locale = locale;
+        invitee
+    }
+
+    /// Builds the room of the checked-in previews from the store's sample room
+    /// and sets every field that the invitation shows. A new `Room` field
+    /// needs a change here only if the invitation starts showing it.
+    fn preview_room() -> Room {
+        let mut room = sample_room("dr-weber", "2026-12-14");
+        room.start_time = chrono::NaiveTime::from_hms_opt(9, 30, 0);
+        room.time_zone = chrono_tz::Europe::Berlin;
+        room
+    }
+
+    fn preview_dir() -> PathBuf {
+        let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let repository = crate_dir
+            .parent()
+            .expect("CARGO_MANIFEST_DIR has a parent folder");
+        repository.join("docs/invitation-preview")
     }
 
     #[test]
@@ -172,10 +290,36 @@ mod tests {
             "Ihr Videotermin heute, 13.12.2026 um 09:30 Uhr"
         );
         assert!(email.text.contains("https://v.example/join#t"));
-        assert!(email.text.contains("Chrome, Firefox, Safari oder Edge"));
-        assert!(email.text.contains("mit Praxis Weber"));
+        assert!(email.text.contains("Datum: Sonntag, 13. Dezember 2026\n"));
+        assert!(
+            email
+                .text
+                .contains("Uhrzeit: 09:30 Uhr (Zeitzone Europe/Berlin)\n")
+        );
+        assert!(email.text.contains("Praxis: Praxis Weber\n"));
+        assert!(
+            email
+                .text
+                .ends_with("Mit freundlichen Grüßen\nPraxis Weber\n")
+        );
         assert!(email.html.contains("href=\"https://v.example/join#t\""));
         assert!(email.html.contains("lang=\"de\""));
+    }
+
+    #[test]
+    fn german_invitation_has_help() {
+        let room = sample_room("dr-a", "2026-12-13");
+        let email = render(
+            &room,
+            &invitee(Locale::De, "Anna"),
+            "https://v.example/join#t",
+            None,
+        );
+        for body in [&email.text, &email.html] {
+            assert!(body.contains("Chrome, Firefox, Safari oder Edge"));
+            assert!(body.contains("Kamera und Mikrofon"));
+            assert!(body.contains("Der Link gilt nur heute"));
+        }
     }
 
     #[test]
@@ -191,8 +335,39 @@ mod tests {
             email.subject,
             "Your video appointment today, 13 December 2026"
         );
-        assert!(email.text.contains("Your practice"));
+        assert!(email.text.contains("Date: Sunday, 13 December 2026\n"));
+        assert!(!email.text.contains("Time:"), "no start time, no time line");
+        assert!(!email.text.contains("Practice:"), "no practice, no line");
+        assert!(email.text.ends_with("Kind regards\nYour practice\n"));
         assert!(email.html.contains("lang=\"en\""));
+    }
+
+    #[test]
+    fn english_invitation_has_time_and_help() {
+        let mut room = sample_room("dr-a", "2026-12-13");
+        room.start_time = chrono::NaiveTime::from_hms_opt(16, 5, 0);
+        room.time_zone = chrono_tz::Europe::Vienna;
+        let email = render(
+            &room,
+            &invitee(Locale::En, "Anna"),
+            "https://v.example/join#t",
+            Some("Dr. Anna Weber"),
+        );
+        assert_eq!(
+            email.subject,
+            "Your video appointment today, 13 December 2026 at 16:05"
+        );
+        assert!(
+            email
+                .text
+                .contains("Time: 16:05 (time zone Europe/Vienna)\n")
+        );
+        assert!(email.text.contains("Practice: Dr. Anna Weber\n"));
+        for body in [&email.text, &email.html] {
+            assert!(body.contains("Chrome, Firefox, Safari or Edge"));
+            assert!(body.contains("camera and microphone"));
+            assert!(body.contains("The link works only today"));
+        }
     }
 
     #[test]
@@ -210,6 +385,47 @@ mod tests {
         assert!(
             email.text.contains("<b>Anna</b> & Co"),
             "plain text stays as typed"
+        );
+    }
+
+    /// Compares the rendered sample invitations with the files in
+    /// docs/invitation-preview, or rewrites those files when the environment
+    /// variable UPDATE_PREVIEWS is 1.
+    #[test]
+    fn invitation_previews_are_current() {
+        let update = std::env::var("UPDATE_PREVIEWS").is_ok_and(|value| value == "1");
+        let dir = preview_dir();
+        let join_url = format!("https://video.example.test/join#{PREVIEW_TOKEN}");
+        let mut outdated = Vec::new();
+
+        for (locale, stem) in [(Locale::De, "de"), (Locale::En, "en")] {
+            let email = render(
+                &preview_room(),
+                &invitee(locale, "Anna Beispiel"),
+                &join_url,
+                Some("Praxis Dr. Weber"),
+            );
+            for (extension, body) in [("html", &email.html), ("txt", &email.text)] {
+                let path = dir.join(format!("{stem}.{extension}"));
+                if update {
+                    std::fs::create_dir_all(&dir).unwrap_or_else(|error| {
+                        panic!("creating {} failed: {error}", dir.display())
+                    });
+                    std::fs::write(&path, body).unwrap_or_else(|error| {
+                        panic!("writing {} failed: {error}", path.display())
+                    });
+                } else if std::fs::read_to_string(&path).ok().as_ref() != Some(body) {
+                    outdated.push(path.display().to_string());
+                }
+            }
+        }
+
+        assert!(
+            outdated.is_empty(),
+            "these invitation previews are missing or differ from the rendered email: {}\n\
+             Regenerate them with `UPDATE_PREVIEWS=1 cargo test -p video-core invitation` \
+             and review the diff.",
+            outdated.join(", ")
         );
     }
 }

@@ -3,6 +3,7 @@
 //! their adapters, and the HTTP router served both locally and on Lambda.
 
 pub mod clock;
+pub mod env;
 pub mod http;
 pub mod invitation;
 pub mod link;

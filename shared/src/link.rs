@@ -75,6 +75,19 @@ impl LinkKey {
         hex_encode(&self.0)
     }
 
+    /// The room id of a calendar entry: 32 hex digits fixed by the
+    /// practitioner and the entry id, so retries of the same entry always
+    /// address the same room, and unguessable without the key.
+    pub fn entry_room_id(&self, practitioner_id: &str, entry_id: &str) -> String {
+        let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
+        mac.update(b"video-room-entry-v1\0");
+        mac.update(&(practitioner_id.len() as u64).to_be_bytes());
+        mac.update(practitioner_id.as_bytes());
+        mac.update(entry_id.as_bytes());
+        let tag = mac.finalize().into_bytes();
+        hex_encode(&tag[..16])
+    }
+
     fn tag(&self, room_id: &str) -> [u8; 32] {
         let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
         mac.update(b"video-room-link-v1\0");

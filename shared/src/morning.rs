@@ -1,10 +1,13 @@
-//! The morning run: sends each invitee of every room dated today (in the
-//! room's own time zone) one invitation email.
+//! Invitation emails: the morning run sends each invitee of every room
+//! dated today (in the room's own time zone) one email, the rooms API sends
+//! at once for rooms created or moved to today after that, and the
+//! practitioner can resend by hand. Delivery state lives in the room record,
+//! so each email is claimed there before it is sent.
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Timelike, Utc};
 use serde::Serialize;
 use tracing::{info, warn};
 
@@ -12,32 +15,65 @@ use crate::clock::Clock;
 use crate::invitation;
 use crate::link::LinkKey;
 use crate::mail::{MailError, Mailer};
-use crate::room::{DEFAULT_TIME_ZONE, Room};
-use crate::store::{Claim, DeliveryKey, DeliveryStore, RoomStore, StoreError};
-use crate::validity::{DayState, today_in};
+use crate::room::{Delivery, MAX_SEND_ATTEMPTS, Room};
+use crate::store::{RoomStore, StoreError, update_room};
+use crate::validity::DayState;
 
-/// A claim older than this belongs to a run that died; the next run retries
-/// it. NOTE: if that run died after SES accepted the message, the invitee
-/// gets it twice; SES offers no idempotency key to prevent that.
+/// A claim older than this belongs to a sender that died; the next run
+/// retries it. NOTE: if that sender died after the mail service accepted the
+/// message, the invitee gets it twice; SES offers no idempotency key to
+/// prevent that, and a second email is better than none.
 pub const STALE_CLAIM: Duration = Duration::minutes(15);
 
-pub struct MorningRun {
-    pub rooms: Arc<dyn RoomStore>,
-    pub deliveries: Arc<dyn DeliveryStore>,
-    pub mailer: Arc<dyn Mailer>,
-    pub links: LinkKey,
-    pub public_url: String,
-    /// Shown in the email; `None` writes "your practice".
-    pub practice_name: Option<String>,
-    pub clock: Arc<dyn Clock>,
-    /// Pause between two sends, to stay under the mail service's rate (SES
-    /// sandbox: 1 message per second).
-    pub send_interval: StdDuration,
+/// How fast and how persistently emails are sent.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SendPolicy {
     /// Local time in the room's zone from which its invitations go out.
-    pub send_after: chrono::NaiveTime,
+    pub send_after: NaiveTime,
+    /// Shortest pause between two sends, to stay under the mail service's
+    /// rate (SES sandbox: 1 message per second).
+    pub interval: StdDuration,
+    /// How often a throttled send is tried again within one run.
+    pub throttle_retries: u32,
+    /// First pause after throttling; doubled on every further retry.
+    pub backoff: StdDuration,
 }
 
-/// Counts of one run, returned to the scheduler and logged.
+impl Default for SendPolicy {
+    fn default() -> Self {
+        Self {
+            send_after: NaiveTime::from_hms_opt(6, 0, 0).expect("valid constant"),
+            interval: StdDuration::from_secs(1),
+            throttle_retries: 4,
+            backoff: StdDuration::from_secs(1),
+        }
+    }
+}
+
+impl SendPolicy {
+    /// The pause between sends for at most `per_second` messages per second.
+    pub fn interval_for_rate(per_second: f64) -> Result<StdDuration, String> {
+        if per_second.is_finite() && (0.01..=1000.0).contains(&per_second) {
+            Ok(StdDuration::from_secs_f64(1.0 / per_second))
+        } else {
+            Err(format!(
+                "the send rate must be between 0.01 and 1000 messages per second, got {per_second}"
+            ))
+        }
+    }
+}
+
+/// Who asked for a room's emails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// The morning run, or a room that became due after it: sends what was
+    /// not sent yet.
+    Due,
+    /// "E-Mail erneut senden": sends again, also what was sent.
+    Resend,
+}
+
+/// Counts of one run or one room, returned to the caller and logged.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RunReport {
@@ -46,108 +82,279 @@ pub struct RunReport {
     /// Already sent, or being sent by an overlapping run.
     pub skipped: usize,
     pub failed: usize,
+    /// Rooms of past days whose email addresses were erased.
+    pub erased: usize,
 }
 
-impl MorningRun {
-    /// Returns the rooms whose day is today in their own time zone. Zones
-    /// differ from Berlin by less than a day, so yesterday, today and
-    /// tomorrow in Berlin cover them all.
-    ///
-    /// NOTE: this reads three days of rooms to send one day's emails. An
-    /// index keyed by the day's start in UTC would read only the due ones.
-    async fn rooms_of_today(&self) -> Result<Vec<Room>, StoreError> {
-        let now = self.clock.now();
-        let today = today_in(DEFAULT_TIME_ZONE, now);
-        let mut due = Vec::new();
-        for date in [today - Duration::days(1), today, today + Duration::days(1)] {
-            for room in self.rooms.list_by_date(date, now).await? {
-                let local_time = now.with_timezone(&room.time_zone).time();
-                if room.window().state_at(now) == DayState::Open && local_time >= self.send_after {
-                    due.push(room);
-                }
+impl RunReport {
+    fn add(&mut self, other: &RunReport) {
+        self.rooms += other.rooms;
+        self.sent += other.sent;
+        self.skipped += other.skipped;
+        self.failed += other.failed;
+        self.erased += other.erased;
+    }
+}
+
+pub struct Invitations {
+    pub rooms: Arc<dyn RoomStore>,
+    pub mailer: Arc<dyn Mailer>,
+    pub links: LinkKey,
+    pub public_url: String,
+    /// Shown in the email; `None` writes "your practice".
+    pub practice_name: Option<String>,
+    pub clock: Arc<dyn Clock>,
+    pub policy: SendPolicy,
+    /// When the last email went out, for the rate limit.
+    last_send: tokio::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+/// What one send attempt ended with, as stored.
+fn outcome_state(
+    outcome: &Result<String, MailError>,
+    attempts: u32,
+    now: DateTime<Utc>,
+) -> Delivery {
+    match outcome {
+        Ok(message_id) => Delivery::Sent {
+            at: now,
+            message_id: message_id.clone(),
+            attempts,
+        },
+        Err(error) => {
+            let (reason, permanent) = match error {
+                MailError::Throttled => ("throttled by the mail service".to_owned(), false),
+                MailError::Rejected(message) => (format!("rejected: {message}"), true),
+                MailError::Failed(_) => ("the mail service failed".to_owned(), false),
+            };
+            Delivery::Failed {
+                at: now,
+                reason,
+                permanent: permanent || attempts >= MAX_SEND_ATTEMPTS,
+                attempts,
             }
         }
-        Ok(due)
+    }
+}
+
+impl Invitations {
+    pub fn new(
+        rooms: Arc<dyn RoomStore>,
+        mailer: Arc<dyn Mailer>,
+        links: LinkKey,
+        public_url: String,
+        practice_name: Option<String>,
+        clock: Arc<dyn Clock>,
+        policy: SendPolicy,
+    ) -> Self {
+        Self {
+            rooms,
+            mailer,
+            links,
+            public_url,
+            practice_name,
+            clock,
+            policy,
+            last_send: tokio::sync::Mutex::new(None),
+        }
     }
 
-    /// Sends what is due. Failures of single emails are recorded and counted;
-    /// only a failure to read the rooms fails the run.
+    /// True when the room's day is running and its send time has come.
+    pub fn is_due(&self, room: &Room, now: DateTime<Utc>) -> bool {
+        room.window().state_at(now) == DayState::Open
+            && now.with_timezone(&room.time_zone).time() >= self.policy.send_after
+    }
+
+    /// The morning run: erases the addresses of past days, then sends every
+    /// due email. Failures of single emails are recorded and counted; only a
+    /// failure to read the rooms fails the run.
     pub async fn run(&self) -> Result<RunReport, StoreError> {
-        let rooms = self.rooms_of_today().await?;
         let mut report = RunReport {
-            rooms: rooms.len(),
+            erased: self.erase_past_days().await?,
             ..RunReport::default()
         };
-        for room in &rooms {
-            let join_url = format!(
-                "{}/join#{}",
-                self.public_url,
-                self.links.token_for(&room.id)
-            );
-            for invitee in &room.invitees {
-                let key = DeliveryKey {
-                    room_id: room.id.clone(),
-                    date: room.date,
-                    email: invitee.email.to_lowercase(),
-                };
-                let now = self.clock.now();
-                match self
-                    .deliveries
-                    .claim(&key, now, STALE_CLAIM, room.expires_at)
-                    .await
-                {
-                    Ok(Claim::Taken) => {
-                        report.skipped += 1;
-                        continue;
-                    }
-                    Ok(Claim::Claimed) => {}
-                    Err(error) => {
-                        warn!(room_id = %room.id, error = %error, "claiming an invitation failed");
-                        report.failed += 1;
-                        continue;
-                    }
-                }
-                if report.sent + report.failed > 0 && !self.send_interval.is_zero() {
-                    tokio::time::sleep(self.send_interval).await;
-                }
-                let email =
-                    invitation::render(room, invitee, &join_url, self.practice_name.as_deref());
-                let outcome = self.mailer.send(&email).await;
-                let recorded = match &outcome {
-                    Ok(message_id) => {
-                        self.deliveries
-                            .mark_sent(&key, message_id, self.clock.now())
-                            .await
-                    }
-                    Err(error) => {
-                        let reason = match error {
-                            MailError::Throttled => "throttled".to_owned(),
-                            MailError::Rejected(message) => format!("rejected: {message}"),
-                            MailError::Failed(_) => "failed".to_owned(),
-                        };
-                        warn!(room_id = %room.id, error = %error, source = ?std::error::Error::source(error), "sending an invitation failed; the next run retries it");
-                        self.deliveries
-                            .mark_failed(&key, &reason, self.clock.now())
-                            .await
-                    }
-                };
-                if let Err(error) = recorded {
-                    warn!(room_id = %room.id, error = %error, "recording an invitation's state failed");
-                }
-                match outcome {
-                    Ok(_) => report.sent += 1,
-                    Err(_) => report.failed += 1,
-                }
-            }
+        let now = self.clock.now();
+        // Local time reaches `send_after` at least this long after midnight;
+        // the hour allows for a day that skipped one.
+        let seconds = i64::from(self.policy.send_after.num_seconds_from_midnight());
+        let started_by = now - Duration::seconds((seconds - 3600).max(0));
+        let rooms = self.rooms.mail_due(started_by, now).await?;
+        for room in rooms.iter().filter(|room| self.is_due(room, now)) {
+            report.add(&self.send_room(room, Trigger::Due).await);
         }
         info!(
             rooms = report.rooms,
             sent = report.sent,
             skipped = report.skipped,
             failed = report.failed,
-            "morning run finished"
+            erased = report.erased,
+            "invitation run finished"
         );
         Ok(report)
+    }
+
+    /// Erases the invitees' addresses of rooms whose day is over.
+    pub async fn erase_past_days(&self) -> Result<usize, StoreError> {
+        let now = self.clock.now();
+        let mut erased = 0;
+        for room in self.rooms.emails_to_erase(now).await? {
+            match update_room(self.rooms.as_ref(), &room.id, now, Room::erase_emails).await {
+                Ok(_) => erased += 1,
+                Err(error) => {
+                    warn!(room_id = %room.id, error = %error, "erasing email addresses failed");
+                }
+            }
+        }
+        Ok(erased)
+    }
+
+    /// Sends the emails of one room as `trigger` asks, each claimed in the
+    /// room record first so that no other sender sends it too.
+    pub async fn send_room(&self, room: &Room, trigger: Trigger) -> RunReport {
+        let mut report = RunReport {
+            rooms: 1,
+            ..RunReport::default()
+        };
+        let join_url = format!(
+            "{}/join#{}",
+            self.public_url,
+            self.links.token_for(&room.id)
+        );
+        for invitee in room.invitees.iter().filter(|invitee| invitee.has_email()) {
+            let claimed_at = self.clock.now();
+            let attempts = match self.claim(room, &invitee.email, trigger, claimed_at).await {
+                Ok(Some(attempts)) => attempts,
+                Ok(None) => {
+                    report.skipped += 1;
+                    continue;
+                }
+                Err(error) => {
+                    warn!(room_id = %room.id, error = %error, "claiming an invitation failed");
+                    report.failed += 1;
+                    continue;
+                }
+            };
+            let email = invitation::render(room, invitee, &join_url, self.practice_name.as_deref());
+            let outcome = self.send_with_retries(&email).await;
+            if let Err(error) = &outcome {
+                warn!(room_id = %room.id, error = %error, source = ?std::error::Error::source(error), "sending an invitation failed");
+            }
+            let state = outcome_state(&outcome, attempts, self.clock.now());
+            if let Err(error) = self.record(room, &invitee.email, claimed_at, state).await {
+                warn!(room_id = %room.id, error = %error, "recording an invitation's state failed");
+            }
+            match outcome {
+                Ok(_) => report.sent += 1,
+                Err(_) => report.failed += 1,
+            }
+        }
+        report
+    }
+
+    /// Marks one invitee's email as being sent, unless it may not be sent
+    /// now. Returns the attempt number when the caller may send.
+    async fn claim(
+        &self,
+        room: &Room,
+        email: &str,
+        trigger: Trigger,
+        now: DateTime<Utc>,
+    ) -> Result<Option<u32>, StoreError> {
+        let date = room.date;
+        let mut claimed = None;
+        update_room(self.rooms.as_ref(), &room.id, now, |stored| {
+            claimed = None;
+            if stored.date != date {
+                return false;
+            }
+            let Some(invitee) = stored
+                .invitees
+                .iter_mut()
+                .find(|invitee| invitee.is_addressed(email))
+            else {
+                return false;
+            };
+            let free = match &invitee.delivery {
+                Delivery::Sending { since, .. } => *since + STALE_CLAIM <= now,
+                Delivery::Pending => true,
+                Delivery::Failed { permanent, .. } => trigger == Trigger::Resend || !permanent,
+                Delivery::Sent { .. } => trigger == Trigger::Resend,
+            };
+            if !free {
+                return false;
+            }
+            let attempts = invitee.delivery.attempts() + 1;
+            invitee.delivery = Delivery::Sending {
+                since: now,
+                attempts,
+            };
+            claimed = Some(attempts);
+            true
+        })
+        .await?;
+        Ok(claimed)
+    }
+
+    /// Stores the outcome of a send, unless the room has meanwhile moved to
+    /// another day or its claim was taken over.
+    async fn record(
+        &self,
+        room: &Room,
+        email: &str,
+        claimed_at: DateTime<Utc>,
+        state: Delivery,
+    ) -> Result<(), StoreError> {
+        let date: NaiveDate = room.date;
+        update_room(self.rooms.as_ref(), &room.id, self.clock.now(), |stored| {
+            if stored.date != date {
+                return false;
+            }
+            let Some(invitee) = stored
+                .invitees
+                .iter_mut()
+                .find(|invitee| invitee.is_addressed(email))
+            else {
+                return false;
+            };
+            if !matches!(invitee.delivery, Delivery::Sending { since, .. } if since == claimed_at) {
+                return false;
+            }
+            invitee.delivery = state.clone();
+            true
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Sends one email within the rate limit, waiting and trying again while
+    /// the mail service throttles.
+    async fn send_with_retries(&self, email: &crate::mail::Email) -> Result<String, MailError> {
+        let mut pause = self.policy.backoff;
+        let mut retries_left = self.policy.throttle_retries;
+        loop {
+            self.wait_for_rate().await;
+            match self.mailer.send(email).await {
+                Err(MailError::Throttled) if retries_left > 0 => {
+                    retries_left -= 1;
+                    warn!(
+                        pause_ms = pause.as_millis() as u64,
+                        "the mail service throttled; waiting before the next try"
+                    );
+                    tokio::time::sleep(pause).await;
+                    pause = pause.saturating_mul(2);
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    /// Waits until the send interval has passed since the last send.
+    async fn wait_for_rate(&self) {
+        let mut last = self.last_send.lock().await;
+        if let Some(previous) = *last {
+            tokio::time::sleep_until(previous + self.policy.interval).await;
+        }
+        *last = Some(tokio::time::Instant::now());
     }
 }
 
@@ -156,7 +363,6 @@ mod tests {
     use std::sync::Mutex;
 
     use async_trait::async_trait;
-    use chrono::{DateTime, Utc};
 
     use super::*;
     use crate::clock::FixedClock;
@@ -165,23 +371,47 @@ mod tests {
     use crate::store::contract::sample_room;
     use crate::store::embedded::EmbeddedStore;
 
+    /// Records sent emails; throttles the next sends or rejects addresses
+    /// on request.
     #[derive(Default)]
     struct RecordingMailer {
         sent: Mutex<Vec<Email>>,
         throttle_next: Mutex<usize>,
+        rejected: Mutex<Vec<String>>,
     }
 
     #[async_trait]
     impl Mailer for RecordingMailer {
         async fn send(&self, email: &Email) -> Result<String, MailError> {
-            let mut throttle = self.throttle_next.lock().unwrap();
-            if *throttle > 0 {
-                *throttle -= 1;
-                return Err(MailError::Throttled);
+            if self.rejected.lock().unwrap().contains(&email.to) {
+                return Err(MailError::Rejected("address does not exist".to_owned()));
             }
+            {
+                let mut throttle = self.throttle_next.lock().unwrap();
+                if *throttle > 0 {
+                    *throttle -= 1;
+                    return Err(MailError::Throttled);
+                }
+            }
+            // Give overlapping runs a chance to interleave.
+            tokio::task::yield_now().await;
             let mut sent = self.sent.lock().unwrap();
             sent.push(email.clone());
             Ok(format!("message-{}", sent.len()))
+        }
+    }
+
+    impl RecordingMailer {
+        fn recipients(&self) -> Vec<String> {
+            let mut recipients: Vec<String> = self
+                .sent
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|email| email.to.clone())
+                .collect();
+            recipients.sort();
+            recipients
         }
     }
 
@@ -191,29 +421,41 @@ mod tests {
             .with_timezone(&Utc)
     }
 
-    async fn setup(
-        now: &str,
-    ) -> (
-        MorningRun,
-        Arc<RecordingMailer>,
-        Arc<EmbeddedStore>,
-        tempfile::TempDir,
-    ) {
+    fn fast_policy() -> SendPolicy {
+        SendPolicy {
+            send_after: NaiveTime::MIN,
+            interval: StdDuration::ZERO,
+            throttle_retries: 3,
+            backoff: StdDuration::from_millis(1),
+        }
+    }
+
+    struct Setup {
+        run: Invitations,
+        mailer: Arc<RecordingMailer>,
+        store: Arc<EmbeddedStore>,
+        _dir: tempfile::TempDir,
+    }
+
+    fn setup(now: &str) -> Setup {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(EmbeddedStore::open(&dir.path().join("rooms.redb")).unwrap());
         let mailer = Arc::new(RecordingMailer::default());
-        let run = MorningRun {
-            rooms: store.clone(),
-            deliveries: store.clone(),
-            mailer: mailer.clone(),
-            links: LinkKey::generate(),
-            public_url: "https://video.example.test".to_owned(),
-            practice_name: Some("Praxis Weber".to_owned()),
-            clock: Arc::new(FixedClock(utc(now))),
-            send_interval: StdDuration::ZERO,
-            send_after: chrono::NaiveTime::MIN,
-        };
-        (run, mailer, store, dir)
+        let run = Invitations::new(
+            store.clone(),
+            mailer.clone(),
+            LinkKey::generate(),
+            "https://video.example.test".to_owned(),
+            Some("Praxis Weber".to_owned()),
+            Arc::new(FixedClock(utc(now))),
+            fast_policy(),
+        );
+        Setup {
+            run,
+            mailer,
+            store,
+            _dir: dir,
+        }
     }
 
     fn room_with_invitees(day: &str, emails: &[(&str, Locale)]) -> Room {
@@ -224,14 +466,24 @@ mod tests {
                 name: "Anna".to_owned(),
                 email: (*email).to_owned(),
                 locale: *locale,
+                delivery: Delivery::Pending,
             })
             .collect();
         room
     }
 
+    async fn stored(setup: &Setup, id: &str) -> Room {
+        setup
+            .store
+            .get(id, setup.run.clock.now())
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
     #[tokio::test]
     async fn sends_each_invitee_once_across_runs() {
-        let (run, mailer, store, _dir) = setup("2026-12-13T05:00:00Z").await;
+        let setup = setup("2026-12-13T05:00:00Z");
         let today = room_with_invitees(
             "2026-12-13",
             &[
@@ -240,89 +492,265 @@ mod tests {
             ],
         );
         let tomorrow = room_with_invitees("2026-12-14", &[("carla@example.org", Locale::De)]);
-        store.insert(&today).await.unwrap();
-        store.insert(&tomorrow).await.unwrap();
+        setup.store.insert(&today).await.unwrap();
+        setup.store.insert(&tomorrow).await.unwrap();
 
-        let first = run.run().await.unwrap();
-        assert_eq!(
-            first,
-            RunReport {
-                rooms: 1,
-                sent: 2,
-                skipped: 0,
-                failed: 0
-            }
-        );
-        let second = run.run().await.unwrap();
-        assert_eq!(
-            second,
-            RunReport {
-                rooms: 1,
-                sent: 0,
-                skipped: 2,
-                failed: 0
-            }
-        );
+        let first = setup.run.run().await.unwrap();
+        assert_eq!((first.rooms, first.sent, first.failed), (1, 2, 0));
+        // The room left the index: the second run reads nothing.
+        let second = setup.run.run().await.unwrap();
+        assert_eq!(second, RunReport::default());
 
-        let sent = mailer.sent.lock().unwrap();
-        let recipients: Vec<&str> = sent.iter().map(|email| email.to.as_str()).collect();
-        assert_eq!(recipients, vec!["anna@example.org", "ben@example.org"]);
+        assert_eq!(
+            setup.mailer.recipients(),
+            vec!["anna@example.org", "ben@example.org"]
+        );
+        let sent = setup.mailer.sent.lock().unwrap().clone();
+        let german = sent
+            .iter()
+            .find(|email| email.to == "anna@example.org")
+            .unwrap();
+        let english = sent
+            .iter()
+            .find(|email| email.to == "ben@example.org")
+            .unwrap();
         assert!(
-            sent[0]
+            german
                 .subject
                 .starts_with("Ihr Videotermin heute, 13.12.2026")
         );
-        assert!(sent[1].subject.starts_with("Your video appointment today"));
+        assert!(english.subject.starts_with("Your video appointment today"));
         assert!(
-            sent[0]
+            german
                 .text
-                .contains(&format!("/join#{}", run.links.token_for(&today.id)))
+                .contains(&format!("/join#{}", setup.run.links.token_for(&today.id)))
         );
+        let room = stored(&setup, &today.id).await;
+        assert!(
+            room.invitees
+                .iter()
+                .all(|invitee| matches!(invitee.delivery, Delivery::Sent { attempts: 1, .. }))
+        );
+    }
+
+    #[tokio::test]
+    async fn overlapping_runs_send_each_email_once() {
+        let setup = setup("2026-12-13T05:00:00Z");
+        for index in 0..6 {
+            let emails: Vec<(String, Locale)> = (0..3)
+                .map(|n| (format!("p{index}-{n}@example.org"), Locale::De))
+                .collect();
+            let refs: Vec<(&str, Locale)> = emails
+                .iter()
+                .map(|(email, locale)| (email.as_str(), *locale))
+                .collect();
+            setup
+                .store
+                .insert(&room_with_invitees("2026-12-13", &refs))
+                .await
+                .unwrap();
+        }
+        let (first, second) = tokio::join!(setup.run.run(), setup.run.run());
+        let (first, second) = (first.unwrap(), second.unwrap());
+        assert_eq!(first.sent + second.sent, 18);
+        assert_eq!(first.failed + second.failed, 0);
+        let recipients = setup.mailer.recipients();
+        let mut unique = recipients.clone();
+        unique.dedup();
+        assert_eq!(recipients.len(), 18);
+        assert_eq!(unique, recipients);
     }
 
     #[tokio::test]
     async fn nothing_is_sent_before_send_time() {
         // 04:30 UTC is 05:30 in Berlin.
-        let (mut run, mailer, store, _dir) = setup("2026-12-13T04:30:00Z").await;
-        run.send_after = chrono::NaiveTime::from_hms_opt(6, 0, 0).unwrap();
-        store
+        let mut setup = setup("2026-12-13T04:30:00Z");
+        setup.run.policy.send_after = NaiveTime::from_hms_opt(6, 0, 0).unwrap();
+        setup
+            .store
             .insert(&room_with_invitees(
                 "2026-12-13",
                 &[("anna@example.org", Locale::De)],
             ))
             .await
             .unwrap();
-        assert_eq!(run.run().await.unwrap().rooms, 0);
-        run.clock = Arc::new(FixedClock(utc("2026-12-13T05:00:00Z")));
-        assert_eq!(run.run().await.unwrap().sent, 1);
-        assert_eq!(mailer.sent.lock().unwrap().len(), 1);
+        assert_eq!(setup.run.run().await.unwrap().rooms, 0);
+        setup.run.clock = Arc::new(FixedClock(utc("2026-12-13T05:00:00Z")));
+        assert_eq!(setup.run.run().await.unwrap().sent, 1);
+        assert_eq!(setup.mailer.recipients().len(), 1);
     }
 
     #[tokio::test]
-    async fn throttled_email_is_sent_by_next_run() {
-        let (run, mailer, store, _dir) = setup("2026-12-13T05:00:00Z").await;
-        store
-            .insert(&room_with_invitees(
-                "2026-12-13",
-                &[("anna@example.org", Locale::De)],
-            ))
-            .await
-            .unwrap();
-        *mailer.throttle_next.lock().unwrap() = 1;
-        assert_eq!(run.run().await.unwrap().failed, 1);
-        assert_eq!(run.run().await.unwrap().sent, 1);
-        assert_eq!(mailer.sent.lock().unwrap().len(), 1);
+    async fn send_time_follows_the_room_zone_on_dst_days() {
+        // 2026-03-29: Berlin skips 02:00 to 03:00; 06:00 local is 04:00 UTC.
+        let mut setup = setup("2026-03-29T03:59:00Z");
+        setup.run.policy.send_after = NaiveTime::from_hms_opt(6, 0, 0).unwrap();
+        let room = room_with_invitees("2026-03-29", &[("anna@example.org", Locale::De)]);
+        setup.store.insert(&room).await.unwrap();
+        assert_eq!(setup.run.run().await.unwrap().sent, 0);
+        setup.run.clock = Arc::new(FixedClock(utc("2026-03-29T04:00:00Z")));
+        assert_eq!(setup.run.run().await.unwrap().sent, 1);
+
+        // 2026-10-25: Berlin repeats 02:00 to 03:00; 06:00 local is 05:00 UTC.
+        setup.run.clock = Arc::new(FixedClock(utc("2026-10-25T04:59:00Z")));
+        let room = room_with_invitees("2026-10-25", &[("ben@example.org", Locale::De)]);
+        setup.store.insert(&room).await.unwrap();
+        assert_eq!(setup.run.run().await.unwrap().sent, 0);
+        setup.run.clock = Arc::new(FixedClock(utc("2026-10-25T05:00:00Z")));
+        assert_eq!(setup.run.run().await.unwrap().sent, 1);
+    }
+
+    #[tokio::test]
+    async fn throttling_is_retried_within_the_run() {
+        let setup = setup("2026-12-13T05:00:00Z");
+        let room = room_with_invitees(
+            "2026-12-13",
+            &[
+                ("anna@example.org", Locale::De),
+                ("ben@example.org", Locale::De),
+            ],
+        );
+        setup.store.insert(&room).await.unwrap();
+        *setup.mailer.throttle_next.lock().unwrap() = 3;
+        let report = setup.run.run().await.unwrap();
+        assert_eq!((report.sent, report.failed), (2, 0));
+        assert_eq!(
+            setup.mailer.recipients(),
+            vec!["anna@example.org", "ben@example.org"]
+        );
+    }
+
+    #[tokio::test]
+    async fn lasting_throttling_is_left_for_the_next_run() {
+        let setup = setup("2026-12-13T05:00:00Z");
+        let room = room_with_invitees("2026-12-13", &[("anna@example.org", Locale::De)]);
+        setup.store.insert(&room).await.unwrap();
+        *setup.mailer.throttle_next.lock().unwrap() = 4;
+        assert_eq!(setup.run.run().await.unwrap().failed, 1);
+        let failed = stored(&setup, &room.id).await;
+        assert!(matches!(
+            &failed.invitees[0].delivery,
+            Delivery::Failed {
+                permanent: false,
+                attempts: 1,
+                ..
+            }
+        ));
+        assert_eq!(setup.run.run().await.unwrap().sent, 1);
+        assert_eq!(setup.mailer.recipients(), vec!["anna@example.org"]);
+    }
+
+    #[tokio::test]
+    async fn rejection_is_recorded_and_the_run_goes_on() {
+        let setup = setup("2026-12-13T05:00:00Z");
+        let room = room_with_invitees(
+            "2026-12-13",
+            &[
+                ("gone@example.org", Locale::De),
+                ("ben@example.org", Locale::De),
+            ],
+        );
+        setup.store.insert(&room).await.unwrap();
+        setup
+            .mailer
+            .rejected
+            .lock()
+            .unwrap()
+            .push("gone@example.org".to_owned());
+        let report = setup.run.run().await.unwrap();
+        assert_eq!((report.sent, report.failed), (1, 1));
+        let room = stored(&setup, &room.id).await;
+        assert!(matches!(
+            &room.invitees[0].delivery,
+            Delivery::Failed { permanent: true, reason, .. } if reason.contains("does not exist")
+        ));
+        // Permanent: no further run tries it.
+        assert_eq!(setup.run.run().await.unwrap(), RunReport::default());
+    }
+
+    #[tokio::test]
+    async fn stale_claim_is_taken_over_and_a_fresh_one_is_not() {
+        let mut setup = setup("2026-12-13T05:00:00Z");
+        let mut room = room_with_invitees("2026-12-13", &[("anna@example.org", Locale::De)]);
+        room.invitees[0].delivery = Delivery::Sending {
+            since: utc("2026-12-13T04:50:00Z"),
+            attempts: 1,
+        };
+        setup.store.insert(&room).await.unwrap();
+        assert_eq!(setup.run.run().await.unwrap().skipped, 1);
+        setup.run.clock = Arc::new(FixedClock(utc("2026-12-13T05:05:00Z")));
+        assert_eq!(setup.run.run().await.unwrap().sent, 1);
+        let room = stored(&setup, &room.id).await;
+        assert!(matches!(
+            room.invitees[0].delivery,
+            Delivery::Sent { attempts: 2, .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn resend_sends_again() {
+        let setup = setup("2026-12-13T05:00:00Z");
+        let room = room_with_invitees("2026-12-13", &[("anna@example.org", Locale::De)]);
+        setup.store.insert(&room).await.unwrap();
+        assert_eq!(setup.run.run().await.unwrap().sent, 1);
+        let current = stored(&setup, &room.id).await;
+        assert_eq!(setup.run.send_room(&current, Trigger::Due).await.skipped, 1);
+        assert_eq!(setup.run.send_room(&current, Trigger::Resend).await.sent, 1);
+        assert_eq!(setup.mailer.recipients().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn moved_room_is_mailed_on_its_new_day() {
+        let setup = setup("2026-12-13T05:00:00Z");
+        let room = room_with_invitees("2026-12-13", &[("anna@example.org", Locale::De)]);
+        setup.store.insert(&room).await.unwrap();
+        assert_eq!(setup.run.run().await.unwrap().sent, 1);
+        let mut moved = room_with_invitees("2026-12-14", &[("Anna@Example.org", Locale::De)]);
+        moved.id = room.id.clone();
+        update_room(
+            setup.store.as_ref(),
+            &room.id,
+            utc("2026-12-13T05:00:00Z"),
+            |stored| {
+                stored.apply_update(moved.clone());
+                true
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            stored(&setup, &room.id).await.invitees[0].delivery,
+            Delivery::Pending
+        );
+        let mut next_day = setup;
+        next_day.run.clock = Arc::new(FixedClock(utc("2026-12-14T05:00:00Z")));
+        assert_eq!(next_day.run.run().await.unwrap().sent, 1);
+        assert_eq!(next_day.mailer.recipients().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn addresses_are_erased_after_the_day() {
+        let mut setup = setup("2026-12-13T05:00:00Z");
+        let room = room_with_invitees("2026-12-13", &[("anna@example.org", Locale::De)]);
+        setup.store.insert(&room).await.unwrap();
+        assert_eq!(setup.run.run().await.unwrap().erased, 0);
+        // 00:00 in Berlin on the 14th.
+        setup.run.clock = Arc::new(FixedClock(utc("2026-12-13T23:00:00Z")));
+        assert_eq!(setup.run.run().await.unwrap().erased, 1);
+        let room = stored(&setup, &room.id).await;
+        assert!(!room.holds_emails());
+        assert_eq!(room.invitees[0].name, "Anna");
     }
 
     #[tokio::test]
     async fn other_zone_room_sent_on_its_day() {
         // 04:00 UTC on 2026-12-13 is 05:00 in Berlin but still 23:00 on
         // 2026-12-12 in New York.
-        let (run, mailer, store, _dir) = setup("2026-12-13T04:00:00Z").await;
+        let setup = setup("2026-12-13T04:00:00Z");
         let mut new_york = room_with_invitees("2026-12-12", &[("anna@example.org", Locale::En)]);
         new_york.time_zone = chrono_tz::America::New_York;
-        store.insert(&new_york).await.unwrap();
-        assert_eq!(run.run().await.unwrap().sent, 1);
-        assert_eq!(mailer.sent.lock().unwrap().len(), 1);
+        setup.store.insert(&new_york).await.unwrap();
+        assert_eq!(setup.run.run().await.unwrap().sent, 1);
+        assert_eq!(setup.mailer.recipients().len(), 1);
     }
 }

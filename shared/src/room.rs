@@ -13,8 +13,11 @@ use crate::validity::{DayWindow, today_in};
 pub const MAX_PARTICIPANTS: usize = 8;
 /// Invitees per room; every invitee may join, so the limit equals the room size.
 pub const MAX_INVITEES: usize = MAX_PARTICIPANTS;
-/// Metadata is deleted this long after the room's day at the latest.
-pub const RETENTION_DAYS: i64 = 90;
+/// Room records and call durations are kept this many days after the room's
+/// day unless configured otherwise.
+pub const DEFAULT_RETENTION_DAYS: u32 = 8;
+/// The longest retention that may be configured: three months.
+pub const MAX_RETENTION_DAYS: u32 = 90;
 /// How far ahead a room may be dated.
 pub const MAX_DAYS_AHEAD: i64 = 400;
 pub const DEFAULT_TIME_ZONE: Tz = chrono_tz::Europe::Berlin;
@@ -22,7 +25,7 @@ pub const DEFAULT_TIME_ZONE: Tz = chrono_tz::Europe::Berlin;
 const MAX_TITLE_CHARS: usize = 200;
 const MAX_INVITEE_NAME_CHARS: usize = 100;
 const MAX_EMAIL_BYTES: usize = 254;
-const MAX_PATIENT_ID_CHARS: usize = 128;
+const MAX_EXTERNAL_ID_CHARS: usize = 128;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
 #[serde(rename_all = "lowercase")]
@@ -32,12 +35,150 @@ pub enum Locale {
     En,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// How long room records are kept after the room's day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention(u32);
+
+impl Retention {
+    /// Accepts 1 to [`MAX_RETENTION_DAYS`] days.
+    pub fn days(days: u32) -> Result<Self, String> {
+        if (1..=MAX_RETENTION_DAYS).contains(&days) {
+            Ok(Self(days))
+        } else {
+            Err(format!(
+                "retention must be 1 to {MAX_RETENTION_DAYS} days, got {days}"
+            ))
+        }
+    }
+
+    pub fn as_days(self) -> u32 {
+        self.0
+    }
+
+    /// When a room of `window`'s day may be deleted.
+    pub fn expires_at(self, window: &DayWindow) -> DateTime<Utc> {
+        window.until + Duration::days(i64::from(self.0))
+    }
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self(DEFAULT_RETENTION_DAYS)
+    }
+}
+
+/// Sending an invitation is given up after this many failed attempts.
+pub const MAX_SEND_ATTEMPTS: u32 = 5;
+
+/// State of one invitee's email for the room's current day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(tag = "state", rename_all = "camelCase")]
+pub enum Delivery {
+    /// Not sent yet.
+    #[default]
+    Pending,
+    /// Claimed by a sender at `since`; a claim older than
+    /// [`crate::morning::STALE_CLAIM`] belongs to a sender that died.
+    #[serde(rename_all = "camelCase")]
+    Sending { since: DateTime<Utc>, attempts: u32 },
+    #[serde(rename_all = "camelCase")]
+    Sent {
+        at: DateTime<Utc>,
+        message_id: String,
+        attempts: u32,
+    },
+    /// A transient failure is tried again; a permanent one (rejected address,
+    /// or [`MAX_SEND_ATTEMPTS`] reached) only by a manual resend.
+    #[serde(rename_all = "camelCase")]
+    Failed {
+        at: DateTime<Utc>,
+        reason: String,
+        permanent: bool,
+        attempts: u32,
+    },
+}
+
+impl Delivery {
+    pub fn attempts(&self) -> u32 {
+        match self {
+            Self::Pending => 0,
+            Self::Sending { attempts, .. }
+            | Self::Sent { attempts, .. }
+            | Self::Failed { attempts, .. } => *attempts,
+        }
+    }
+
+    /// True while the email still has to go out (including a claim that
+    /// may be stale), so the room stays in the morning run's index.
+    pub fn is_outstanding(&self) -> bool {
+        match self {
+            Self::Pending | Self::Sending { .. } => true,
+            Self::Sent { .. } => false,
+            Self::Failed { permanent, .. } => !permanent,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Invitee {
     pub name: String,
+    /// Empty once erased after the room's day.
     pub email: String,
     pub locale: Locale,
+    #[serde(default)]
+    pub delivery: Delivery,
+}
+
+impl Invitee {
+    pub fn has_email(&self) -> bool {
+        !self.email.is_empty()
+    }
+
+    /// True when `email` is this invitee's address, ignoring case.
+    pub fn is_addressed(&self, email: &str) -> bool {
+        self.has_email() && self.email.eq_ignore_ascii_case(email)
+    }
+}
+
+/// Time during which at least two participants were connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct CallTime {
+    /// Finished stretches, summed.
+    pub seconds: i64,
+    /// Start of the stretch running now, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<DateTime<Utc>>,
+}
+
+impl CallTime {
+    /// Seconds up to `now`, counting a running stretch only within the day.
+    pub fn seconds_at(&self, now: DateTime<Utc>, day_end: DateTime<Utc>) -> i64 {
+        let running = self
+            .since
+            .map_or(0, |since| (now.min(day_end) - since).num_seconds().max(0));
+        self.seconds + running
+    }
+
+    /// Starts a stretch at `now` unless one runs; returns whether it changed.
+    pub fn start(&mut self, now: DateTime<Utc>) -> bool {
+        if self.since.is_some() {
+            return false;
+        }
+        self.since = Some(now);
+        true
+    }
+
+    /// Ends the running stretch at `now` (at the day's end at the latest);
+    /// returns whether it changed.
+    pub fn stop(&mut self, now: DateTime<Utc>, day_end: DateTime<Utc>) -> bool {
+        let Some(since) = self.since.take() else {
+            return false;
+        };
+        self.seconds += (now.min(day_end) - since).num_seconds().max(0);
+        true
+    }
 }
 
 /// A stored room. The join token is not stored: it is derived from `id` with
@@ -52,10 +193,19 @@ pub struct Room {
     pub time_zone: Tz,
     pub title: Option<String>,
     pub patient_id: Option<String>,
+    /// The calendar entry this room belongs to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_id: Option<String>,
     pub invitees: Vec<Invitee>,
     pub created_at: DateTime<Utc>,
     /// When the record may be deleted; readers treat it as gone from then on.
     pub expires_at: DateTime<Utc>,
+    /// Raised by every write; a write based on an older version fails, so
+    /// concurrent writers never lose each other's changes.
+    #[serde(default)]
+    pub version: u64,
+    #[serde(default)]
+    pub call: CallTime,
 }
 
 impl Room {
@@ -65,6 +215,65 @@ impl Room {
 
     pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
         now >= self.expires_at
+    }
+
+    /// True while an invitee's email still has to go out.
+    pub fn has_outstanding_mail(&self) -> bool {
+        self.invitees
+            .iter()
+            .any(|invitee| invitee.has_email() && invitee.delivery.is_outstanding())
+    }
+
+    /// True while any invitee's email address is stored.
+    pub fn holds_emails(&self) -> bool {
+        self.invitees.iter().any(Invitee::has_email)
+    }
+
+    /// Erases the invitees' email addresses; returns whether any was stored.
+    pub fn erase_emails(&mut self) -> bool {
+        let held = self.holds_emails();
+        for invitee in &mut self.invitees {
+            invitee.email.clear();
+        }
+        held
+    }
+
+    /// Takes the appointment fields of `update` (a room built from a newer
+    /// request) and keeps this room's id, creation time and call time. An
+    /// invitee keeps its email state only when the day and the address stay
+    /// the same: a room moved to another day is mailed again on that day.
+    pub fn apply_update(&mut self, update: Room) {
+        let same_day = self.date == update.date && self.time_zone == update.time_zone;
+        let previous = std::mem::take(&mut self.invitees);
+        self.invitees = update
+            .invitees
+            .into_iter()
+            .map(|mut invitee| {
+                if same_day
+                    && let Some(old) = previous.iter().find(|old| old.is_addressed(&invitee.email))
+                {
+                    invitee.delivery = old.delivery.clone();
+                }
+                invitee
+            })
+            .collect();
+        if !same_day {
+            // A stretch of call cannot continue across days.
+            let until = self.window().until;
+            self.call.stop(until, until);
+        }
+        self.date = update.date;
+        self.start_time = update.start_time;
+        self.time_zone = update.time_zone;
+        self.title = update.title;
+        self.patient_id = update.patient_id;
+        self.entry_id = update.entry_id;
+        self.expires_at = update.expires_at;
+    }
+
+    /// Seconds of call held in this room up to `now`.
+    pub fn call_seconds(&self, now: DateTime<Utc>) -> i64 {
+        self.call.seconds_at(now, self.window().until)
     }
 }
 
@@ -88,6 +297,60 @@ pub struct CreateRoomRequest {
     pub invitees: Option<Vec<InviteeRequest>>,
     /// The practice software's patient id, at most 128 printable ASCII characters.
     pub patient_id: Option<String>,
+}
+
+/// The body of `PUT /api/calendar-entries/{entryId}`: an appointment of the
+/// practice software. The room fields follow the rules of
+/// [`CreateRoomRequest`].
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CalendarEntryRequest {
+    /// Day of the appointment, `YYYY-MM-DD`, in `timeZone`.
+    #[schema(example = "2026-12-13")]
+    pub date: Option<String>,
+    /// Start of the appointment, `HH:MM`.
+    #[schema(example = "09:30")]
+    pub start_time: Option<String>,
+    /// IANA time zone; `Europe/Berlin` when omitted.
+    #[schema(example = "Europe/Berlin")]
+    pub time_zone: Option<String>,
+    /// Free text for the practitioner's overview, at most 200 characters.
+    pub title: Option<String>,
+    /// The patient of the appointment; a patient flagged "always video" gets
+    /// a room even when `video` is false.
+    pub patient_id: Option<String>,
+    /// Up to 8 people who receive the link by email.
+    pub invitees: Option<Vec<InviteeRequest>>,
+    /// Whether the appointment is held by video.
+    pub video: Option<bool>,
+}
+
+impl CalendarEntryRequest {
+    /// Splits the request into the video flag and the room fields.
+    pub fn into_parts(self) -> Result<(bool, CreateRoomRequest), FieldError> {
+        let video = self
+            .video
+            .ok_or_else(|| FieldError::new("video", "is required (true or false)"))?;
+        Ok((
+            video,
+            CreateRoomRequest {
+                date: self.date,
+                start_time: self.start_time,
+                time_zone: self.time_zone,
+                title: self.title,
+                invitees: self.invitees,
+                patient_id: self.patient_id,
+            },
+        ))
+    }
+}
+
+/// The body of `PUT /api/patients/{patientId}/video-preference`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VideoPreferenceRequest {
+    /// True: every calendar entry of this patient gets a room.
+    pub always_video: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -216,17 +479,19 @@ fn parse_locale(field: &str, text: Option<&str>) -> Result<Locale, FieldError> {
     }
 }
 
-fn parse_patient_id(text: &str) -> Result<String, FieldError> {
+/// Checks an id of the practice software (patient or calendar entry): 1 to
+/// 128 printable ASCII characters without spaces.
+pub fn parse_external_id(field: &str, text: &str) -> Result<String, FieldError> {
     let valid = !text.is_empty()
-        && text.len() <= MAX_PATIENT_ID_CHARS
+        && text.len() <= MAX_EXTERNAL_ID_CHARS
         && text.bytes().all(|byte| byte.is_ascii_graphic());
     if valid {
         Ok(text.to_owned())
     } else {
         Err(FieldError::new(
-            "patientId",
+            field,
             format!(
-                "must be 1 to {MAX_PATIENT_ID_CHARS} printable ASCII characters without spaces"
+                "must be 1 to {MAX_EXTERNAL_ID_CHARS} printable ASCII characters without spaces"
             ),
         ))
     }
@@ -257,6 +522,7 @@ fn parse_invitees(requests: Vec<InviteeRequest>) -> Result<Vec<Invitee>, FieldEr
                 name: parse_text(&field("name"), &name, MAX_INVITEE_NAME_CHARS)?,
                 email: parse_email(&field("email"), &email)?,
                 locale: parse_locale(&field("locale"), request.locale.as_deref())?,
+                delivery: Delivery::Pending,
             })
         })
         .collect()
@@ -264,7 +530,12 @@ fn parse_invitees(requests: Vec<InviteeRequest>) -> Result<Vec<Invitee>, FieldEr
 
 impl CreateRoomRequest {
     /// Validates the request and builds a new room owned by `practitioner_id`.
-    pub fn into_room(self, practitioner_id: &str, now: DateTime<Utc>) -> Result<Room, FieldError> {
+    pub fn into_room(
+        self,
+        practitioner_id: &str,
+        now: DateTime<Utc>,
+        retention: Retention,
+    ) -> Result<Room, FieldError> {
         let time_zone = match self.time_zone.as_deref() {
             None => DEFAULT_TIME_ZONE,
             Some(text) => parse_time_zone("timeZone", text)?,
@@ -299,7 +570,7 @@ impl CreateRoomRequest {
         let patient_id = self
             .patient_id
             .as_deref()
-            .map(parse_patient_id)
+            .map(|text| parse_external_id("patientId", text))
             .transpose()?;
         let invitees = parse_invitees(self.invitees.unwrap_or_default())?;
 
@@ -312,9 +583,12 @@ impl CreateRoomRequest {
             time_zone,
             title,
             patient_id,
+            entry_id: None,
             invitees,
             created_at: now,
-            expires_at: window.until + Duration::days(RETENTION_DAYS),
+            expires_at: retention.expires_at(&window),
+            version: 0,
+            call: CallTime::default(),
         })
     }
 }
@@ -346,7 +620,9 @@ mod tests {
 
     #[test]
     fn minimal_request_defaults_to_berlin() {
-        let room = request("2026-12-13").into_room("dr-weber", now()).unwrap();
+        let room = request("2026-12-13")
+            .into_room("dr-weber", now(), Retention::default())
+            .unwrap();
         assert_eq!(room.time_zone, chrono_tz::Europe::Berlin);
         assert_eq!(room.date.to_string(), "2026-12-13");
         assert_eq!(room.practitioner_id, "dr-weber");
@@ -354,15 +630,54 @@ mod tests {
     }
 
     #[test]
-    fn retention_ends_90_days_after_the_day() {
-        let room = request("2026-12-13").into_room("p", now()).unwrap();
+    fn retention_ends_8_days_after_the_day_by_default() {
+        let room = request("2026-12-13")
+            .into_room("p", now(), Retention::default())
+            .unwrap();
+        assert_eq!(room.expires_at, room.window().until + Duration::days(8));
+        let longest = Retention::days(90).unwrap();
+        let room = request("2026-12-13")
+            .into_room("p", now(), longest)
+            .unwrap();
         assert_eq!(room.expires_at, room.window().until + Duration::days(90));
+        assert!(Retention::days(0).is_err());
+        assert!(Retention::days(91).is_err());
+    }
+
+    #[test]
+    fn call_time_sums_stretches_within_the_day() {
+        let mut room = request("2026-12-04")
+            .into_room("p", now(), Retention::default())
+            .unwrap();
+        let start = now();
+        assert!(room.call.start(start));
+        assert!(!room.call.start(start + Duration::minutes(1)));
+        assert_eq!(room.call_seconds(start + Duration::minutes(5)), 300);
+        assert!(
+            room.call
+                .stop(start + Duration::minutes(10), room.window().until)
+        );
+        assert!(
+            !room
+                .call
+                .stop(start + Duration::minutes(11), room.window().until)
+        );
+        room.call.start(start + Duration::minutes(20));
+        room.call
+            .stop(start + Duration::minutes(25), room.window().until);
+        assert_eq!(room.call_seconds(start + Duration::hours(1)), 900);
+        // A stretch still open at midnight counts up to midnight only.
+        room.call.start(room.window().until - Duration::minutes(1));
+        assert_eq!(
+            room.call_seconds(room.window().until + Duration::hours(3)),
+            960
+        );
     }
 
     #[test]
     fn missing_date_names_field() {
         let error = CreateRoomRequest::default()
-            .into_room("p", now())
+            .into_room("p", now(), Retention::default())
             .unwrap_err();
         assert_eq!(error.field, "date");
     }
@@ -377,20 +692,26 @@ mod tests {
             "2026-12-13T00:00",
             "",
         ] {
-            let error = request(text).into_room("p", now()).unwrap_err();
+            let error = request(text)
+                .into_room("p", now(), Retention::default())
+                .unwrap_err();
             assert_eq!(error.field, "date", "{text}");
         }
     }
 
     #[test]
     fn past_date_is_rejected() {
-        let error = request("2026-12-03").into_room("p", now()).unwrap_err();
+        let error = request("2026-12-03")
+            .into_room("p", now(), Retention::default())
+            .unwrap_err();
         assert!(error.message.contains("past"), "{error}");
     }
 
     #[test]
     fn far_future_date_is_rejected() {
-        let error = request("2028-12-13").into_room("p", now()).unwrap_err();
+        let error = request("2028-12-13")
+            .into_room("p", now(), Retention::default())
+            .unwrap_err();
         assert_eq!(error.field, "date");
     }
 
@@ -398,7 +719,12 @@ mod tests {
     fn unknown_time_zone_is_rejected() {
         let mut body = request("2026-12-13");
         body.time_zone = Some("Europe/Bonn".into());
-        assert_eq!(body.into_room("p", now()).unwrap_err().field, "timeZone");
+        assert_eq!(
+            body.into_room("p", now(), Retention::default())
+                .unwrap_err()
+                .field,
+            "timeZone"
+        );
     }
 
     #[test]
@@ -407,14 +733,16 @@ mod tests {
             let mut body = request("2026-12-13");
             body.start_time = Some(text.into());
             assert_eq!(
-                body.into_room("p", now()).unwrap_err().field,
+                body.into_room("p", now(), Retention::default())
+                    .unwrap_err()
+                    .field,
                 "startTime",
                 "{text}"
             );
         }
         let mut body = request("2026-12-13");
         body.start_time = Some("23:59".into());
-        assert!(body.into_room("p", now()).is_ok());
+        assert!(body.into_room("p", now(), Retention::default()).is_ok());
     }
 
     #[test]
@@ -429,7 +757,9 @@ mod tests {
         ] {
             let mut body = request("2026-12-13");
             body.invitees = Some(vec![invitee("ok@example.org"), invitee(text)]);
-            let error = body.into_room("p", now()).unwrap_err();
+            let error = body
+                .into_room("p", now(), Retention::default())
+                .unwrap_err();
             assert_eq!(error.field, "invitees[1].email", "{text}");
         }
     }
@@ -438,10 +768,21 @@ mod tests {
     fn nine_invitees_are_rejected() {
         let mut body = request("2026-12-13");
         body.invitees = Some((0..9).map(|_| invitee("a@example.org")).collect());
-        assert_eq!(body.into_room("p", now()).unwrap_err().field, "invitees");
+        assert_eq!(
+            body.into_room("p", now(), Retention::default())
+                .unwrap_err()
+                .field,
+            "invitees"
+        );
         let mut body = request("2026-12-13");
         body.invitees = Some((0..8).map(|_| invitee("a@example.org")).collect());
-        assert_eq!(body.into_room("p", now()).unwrap().invitees.len(), 8);
+        assert_eq!(
+            body.into_room("p", now(), Retention::default())
+                .unwrap()
+                .invitees
+                .len(),
+            8
+        );
     }
 
     #[test]
@@ -450,7 +791,7 @@ mod tests {
         let mut english = invitee("a@example.org");
         english.locale = Some("en".into());
         body.invitees = Some(vec![invitee("b@example.org"), english]);
-        let room = body.into_room("p", now()).unwrap();
+        let room = body.into_room("p", now(), Retention::default()).unwrap();
         assert_eq!(room.invitees[0].locale, Locale::De);
         assert_eq!(room.invitees[1].locale, Locale::En);
 
@@ -459,7 +800,9 @@ mod tests {
         french.locale = Some("fr".into());
         body.invitees = Some(vec![french]);
         assert_eq!(
-            body.into_room("p", now()).unwrap_err().field,
+            body.into_room("p", now(), Retention::default())
+                .unwrap_err()
+                .field,
             "invitees[0].locale"
         );
     }
@@ -469,13 +812,21 @@ mod tests {
         let mut body = request("2026-12-13");
         body.title = Some("  Erstgespräch  ".into());
         assert_eq!(
-            body.into_room("p", now()).unwrap().title.as_deref(),
+            body.into_room("p", now(), Retention::default())
+                .unwrap()
+                .title
+                .as_deref(),
             Some("Erstgespräch")
         );
         for text in ["   ", "a\u{0}b", &"x".repeat(201)] {
             let mut body = request("2026-12-13");
             body.title = Some(text.into());
-            assert_eq!(body.into_room("p", now()).unwrap_err().field, "title");
+            assert_eq!(
+                body.into_room("p", now(), Retention::default())
+                    .unwrap_err()
+                    .field,
+                "title"
+            );
         }
     }
 
@@ -483,12 +834,14 @@ mod tests {
     fn patient_id_rules() {
         let mut body = request("2026-12-13");
         body.patient_id = Some("P-1234".into());
-        assert!(body.into_room("p", now()).is_ok());
+        assert!(body.into_room("p", now(), Retention::default()).is_ok());
         for text in ["", "has space", "ä", &"x".repeat(129)] {
             let mut body = request("2026-12-13");
             body.patient_id = Some(text.into());
             assert_eq!(
-                body.into_room("p", now()).unwrap_err().field,
+                body.into_room("p", now(), Retention::default())
+                    .unwrap_err()
+                    .field,
                 "patientId",
                 "{text}"
             );

@@ -197,39 +197,34 @@ fn key_part(name: &str, kind: KeyType) -> KeySchemaElement {
 
 /// Creates a rooms table with the layout described in `video_core::store::dynamodb`.
 pub async fn create_rooms_table(client: &aws_sdk_dynamodb::Client, name: &str) {
-    let index = GlobalSecondaryIndex::builder()
-        .index_name("byPractitioner")
-        .key_schema(key_part("practitionerId", KeyType::Hash))
-        .key_schema(key_part("dateKey", KeyType::Range))
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::All)
-                .build(),
-        )
-        .build()
-        .unwrap();
-    let by_date = GlobalSecondaryIndex::builder()
-        .index_name("byDate")
-        .key_schema(key_part("date", KeyType::Hash))
-        .key_schema(key_part("id", KeyType::Range))
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::All)
-                .build(),
-        )
-        .build()
-        .unwrap();
+    let index = |name: &str, hash: &str, range: &str| {
+        GlobalSecondaryIndex::builder()
+            .index_name(name)
+            .key_schema(key_part(hash, KeyType::Hash))
+            .key_schema(key_part(range, KeyType::Range))
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .unwrap()
+    };
     client
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(attribute("id", ScalarAttributeType::S))
-        .attribute_definitions(attribute("date", ScalarAttributeType::S))
         .attribute_definitions(attribute("practitionerId", ScalarAttributeType::S))
         .attribute_definitions(attribute("dateKey", ScalarAttributeType::S))
+        .attribute_definitions(attribute("mailDate", ScalarAttributeType::S))
+        .attribute_definitions(attribute("dayStart", ScalarAttributeType::N))
+        .attribute_definitions(attribute("eraseDate", ScalarAttributeType::S))
+        .attribute_definitions(attribute("dayEnd", ScalarAttributeType::N))
         .key_schema(key_part("id", KeyType::Hash))
-        .global_secondary_indexes(index)
-        .global_secondary_indexes(by_date)
+        .global_secondary_indexes(index("byPractitioner", "practitionerId", "dateKey"))
+        .global_secondary_indexes(index("byMailDate", "mailDate", "dayStart"))
+        .global_secondary_indexes(index("byEraseDate", "eraseDate", "dayEnd"))
         .send()
         .await
         .expect("creating the rooms table failed");

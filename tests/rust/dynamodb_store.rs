@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::Utc;
 use video_core::random::random_id;
 use video_core::store::dynamodb::{DynamoParticipants, DynamoRooms};
-use video_core::store::{JoinOutcome, Participant, ParticipantStore, contract};
+use video_core::store::{JoinOutcome, Participant, ParticipantStore, RoomStore, contract};
 use video_tests::aws::{
     Moto, create_connections_table, create_rooms_table, dynamodb_client, is_loopback_host,
 };
@@ -45,19 +45,16 @@ async fn dynamodb_participants_pass_contract() {
 }
 
 #[tokio::test]
-async fn dynamodb_deliveries_pass_contract() {
+async fn dynamodb_preferences_pass_contract() {
     let moto = Moto::start();
     let client = dynamodb_client(&moto.endpoint);
-    let counter = AtomicUsize::new(0);
-    contract::delivery_store_contract(|| {
-        let client = client.clone();
-        let table = format!("deliveries-{}", counter.fetch_add(1, Ordering::Relaxed));
-        async move {
-            create_connections_table(&client, &table).await;
-            DynamoParticipants::new(client, table)
-        }
-    })
-    .await;
+    create_rooms_table(&client, "rooms").await;
+    let store = DynamoRooms::new(client, "rooms");
+    contract::preference_store_contract(&store).await;
+    // A preference item is not a room and stays out of every room query.
+    let now = Utc::now();
+    assert!(store.mail_due(now, now).await.unwrap().is_empty());
+    assert!(store.emails_to_erase(now).await.unwrap().is_empty());
 }
 
 #[tokio::test]

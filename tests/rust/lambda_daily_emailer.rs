@@ -1,16 +1,19 @@
 //! The daily-emailer Lambda function with DynamoDB and SES v2 in moto server.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use serde_json::{Value, json};
+use video_core::env::MailSettings;
 use video_core::link::LinkKey;
-use video_core::room::{CreateRoomRequest, InviteeRequest};
+use video_core::mail::{Email, MailError, Mailer};
+use video_core::morning::SendPolicy;
+use video_core::room::{CreateRoomRequest, Delivery, InviteeRequest};
 use video_core::store::RoomStore;
 use video_core::store::dynamodb::DynamoRooms;
-use video_tests::aws::{
-    Moto, create_connections_table, create_rooms_table, dynamodb_client, moto_sent_messages,
-    ses_client,
-};
+use video_tests::aws::{Moto, create_rooms_table, dynamodb_client, moto_sent_messages, ses_client};
 use video_tests::daytime_zone;
 
 fn invitee(email: &str, locale: &str) -> InviteeRequest {
@@ -34,13 +37,15 @@ async fn insert_room(
         invitees: Some(invitees),
         ..Default::default()
     };
-    let room = request.into_room("dr-a", chrono::Utc::now()).unwrap();
+    let room = request
+        .into_room("dr-a", chrono::Utc::now(), Default::default())
+        .unwrap();
     rooms.insert(&room).await.unwrap();
     room.id
 }
 
 struct Fixture {
-    run: video_core::morning::MorningRun,
+    run: video_core::morning::Invitations,
     rooms: DynamoRooms,
     links: LinkKey,
     moto: Moto,
@@ -50,7 +55,6 @@ async fn fixture() -> Fixture {
     let moto = Moto::start();
     let dynamodb = dynamodb_client(&moto.endpoint);
     create_rooms_table(&dynamodb, "rooms").await;
-    create_connections_table(&dynamodb, "connections").await;
     let ses = ses_client(&moto.endpoint);
     ses.create_email_identity()
         .email_identity("video@praxis.example")
@@ -60,16 +64,22 @@ async fn fixture() -> Fixture {
     let links = LinkKey::generate();
     let settings = daily_emailer::Settings {
         rooms_table: "rooms".to_owned(),
-        connections_table: "connections".to_owned(),
         link_key: links.clone(),
         public_url: "https://video.example.test".to_owned(),
-        mail_from: "video@praxis.example".to_owned(),
-        practice_name: Some("Praxis Weber".to_owned()),
-        configuration_set: None,
-        send_interval: Duration::ZERO,
+        mail: MailSettings {
+            mail_from: "video@praxis.example".to_owned(),
+            practice_name: Some("Praxis Weber".to_owned()),
+            configuration_set: None,
+            policy: SendPolicy {
+                send_after: chrono::NaiveTime::MIN,
+                interval: Duration::ZERO,
+                throttle_retries: 3,
+                backoff: Duration::from_millis(10),
+            },
+        },
     };
     Fixture {
-        run: daily_emailer::morning_run(&settings, dynamodb.clone(), ses),
+        run: daily_emailer::invitations(&settings, dynamodb.clone(), ses),
         rooms: DynamoRooms::new(dynamodb, "rooms"),
         links,
         moto,
@@ -118,8 +128,8 @@ async fn two_invocations_send_each_email_once() {
     let second = daily_emailer::handle(&fixture.run, json!("anything"))
         .await
         .unwrap();
-    assert_eq!(second.sent, 0);
-    assert_eq!(second.skipped, 2);
+    // The sparse index no longer holds the room: the run reads nothing.
+    assert_eq!((second.rooms, second.sent), (0, 0));
 
     let messages = moto_sent_messages(&fixture.moto.endpoint).await;
     assert_eq!(
@@ -168,21 +178,70 @@ async fn concurrent_invocations_send_each_email_once() {
 }
 
 #[tokio::test]
-async fn unverified_sender_is_recorded_and_retried() {
+async fn rejected_sender_is_recorded_and_not_retried() {
     let mut fixture = fixture().await;
-    insert_room(&fixture.rooms, 0, vec![invitee("anna@example.org", "de")]).await;
-    fixture.run.mailer = std::sync::Arc::new(video_core::mail::ses::SesMailer::new(
+    let room_id = insert_room(&fixture.rooms, 0, vec![invitee("anna@example.org", "de")]).await;
+    fixture.run.mailer = Arc::new(video_core::mail::ses::SesMailer::new(
         ses_client(&fixture.moto.endpoint),
         "unverified@praxis.example",
         None,
     ));
     let report = fixture.run.run().await.unwrap();
-    assert_eq!(report.failed, 1);
-    assert_eq!(report.sent, 0);
-    let again = fixture.run.run().await.unwrap();
-    assert_eq!(
-        again.failed, 1,
-        "a failed delivery is tried again, not skipped"
+    assert_eq!((report.sent, report.failed), (0, 1));
+    let room = fixture
+        .rooms
+        .get(&room_id, chrono::Utc::now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(
+            &room.invitees[0].delivery,
+            Delivery::Failed { permanent: true, reason, .. } if reason.starts_with("rejected")
+        ),
+        "{:?}",
+        room.invitees[0].delivery
     );
+    let again = fixture.run.run().await.unwrap();
+    assert_eq!((again.rooms, again.failed), (0, 0));
     assert!(moto_sent_messages(&fixture.moto.endpoint).await.is_empty());
+}
+
+/// Answers "throttled" to every other send and passes the rest to SES.
+struct Throttling {
+    inner: Arc<dyn Mailer>,
+    calls: AtomicUsize,
+}
+
+#[async_trait]
+impl Mailer for Throttling {
+    async fn send(&self, email: &Email) -> Result<String, MailError> {
+        if self.calls.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
+            return Err(MailError::Throttled);
+        }
+        self.inner.send(email).await
+    }
+}
+
+#[tokio::test]
+async fn throttled_run_sends_everything_once() {
+    let mut fixture = fixture().await;
+    let invitees = (0..5)
+        .map(|index| invitee(&format!("p{index}@example.org"), "de"))
+        .collect();
+    insert_room(&fixture.rooms, 0, invitees).await;
+    fixture.run.mailer = Arc::new(Throttling {
+        inner: fixture.run.mailer.clone(),
+        calls: AtomicUsize::new(0),
+    });
+    let (first, second) = tokio::join!(fixture.run.run(), fixture.run.run());
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert_eq!(first.sent + second.sent, 5);
+    assert_eq!(first.failed + second.failed, 0);
+    let messages = moto_sent_messages(&fixture.moto.endpoint).await;
+    let sent = recipients(&messages);
+    let mut unique = sent.clone();
+    unique.dedup();
+    assert_eq!(sent.len(), 5);
+    assert_eq!(unique, sent);
 }

@@ -9,7 +9,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use video_core::link::LinkKey;
-use video_tests::aws::{Moto, create_rooms_table, dynamodb_client};
+use video_tests::aws::{Moto, create_rooms_table, dynamodb_client, ses_client};
 
 /// A minimal standard base64 encoder, so the test needs no extra crate.
 mod base64_free {
@@ -49,9 +49,22 @@ async fn fixture() -> Fixture {
         public_url: "https://video.example.test".to_owned(),
         link_key: LinkKey::generate(),
         practitioner_claim: "sub".to_owned(),
+        retention: Default::default(),
+        mail: video_core::env::MailSettings {
+            mail_from: "video@praxis.example".to_owned(),
+            practice_name: None,
+            configuration_set: None,
+            policy: Default::default(),
+        },
     };
+    let ses = ses_client(&moto.endpoint);
+    ses.create_email_identity()
+        .email_identity("video@praxis.example")
+        .send()
+        .await
+        .unwrap();
     Fixture {
-        router: rooms_api::app(&settings, client.clone()),
+        router: rooms_api::app(&settings, client.clone(), ses),
         client,
         _moto: moto,
     }

@@ -102,7 +102,9 @@ impl Fixture {
             time_zone: Some(daytime_zone().name().to_owned()),
             ..Default::default()
         };
-        let room = request.into_room("dr-a", chrono::Utc::now()).unwrap();
+        let room = request
+            .into_room("dr-a", chrono::Utc::now(), Default::default())
+            .unwrap();
         DynamoRooms::new(dynamodb.clone(), "rooms")
             .insert(&room)
             .await

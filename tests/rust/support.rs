@@ -20,6 +20,9 @@ use video_core::clock::{Clock, FixedClock};
 use video_core::http::auth::DevTokens;
 use video_core::http::{AppState, router};
 use video_core::link::LinkKey;
+use video_core::mail::outbox::OutboxMailer;
+use video_core::morning::{Invitations, SendPolicy};
+use video_core::room::Retention;
 use video_core::store::embedded::EmbeddedStore;
 
 #[path = "aws.rs"]
@@ -54,22 +57,66 @@ pub fn test_now() -> DateTime<Utc> {
 pub struct TestApp {
     pub router: Router,
     pub links: LinkKey,
+    pub store: Arc<EmbeddedStore>,
+    /// Where the invitations sent through the API land as `.eml` files.
+    pub outbox: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
-/// Builds the router on a fresh embedded store with two practitioners.
+impl TestApp {
+    /// The `.eml` files in the outbox, read as text.
+    pub fn outbox_mails(&self) -> Vec<String> {
+        let mut mails: Vec<(std::path::PathBuf, String)> = std::fs::read_dir(&self.outbox)
+            .unwrap()
+            .map(|entry| {
+                let path = entry.unwrap().path();
+                let text = std::fs::read_to_string(&path).unwrap();
+                (path, text)
+            })
+            .collect();
+        mails.sort();
+        mails.into_iter().map(|(_, text)| text).collect()
+    }
+}
+
+/// Builds the router on a fresh embedded store with two practitioners, at
+/// [`test_now`].
 pub fn app() -> TestApp {
+    app_at(test_now())
+}
+
+/// Builds the router with the clock fixed at `now`; invitations are due
+/// from 06:00 in each room's zone and written to an outbox.
+pub fn app_at(now: DateTime<Utc>) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let store = EmbeddedStore::open(&dir.path().join("rooms.redb")).unwrap();
+    let store = Arc::new(EmbeddedStore::open(&dir.path().join("rooms.redb")).unwrap());
     let mut tokens = DevTokens::default();
     tokens.insert(TOKEN_A, "dr-a").unwrap();
     tokens.insert(TOKEN_B, "dr-b").unwrap();
     let links = LinkKey::generate();
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock(now));
+    let outbox = dir.path().join("outbox");
+    let mailer = OutboxMailer::new(&outbox, "video@praxis.example".to_owned()).unwrap();
+    let invitations = Invitations::new(
+        store.clone(),
+        Arc::new(mailer),
+        links.clone(),
+        PUBLIC_URL.to_owned(),
+        Some("Praxis Weber".to_owned()),
+        clock.clone(),
+        SendPolicy {
+            interval: Duration::ZERO,
+            ..SendPolicy::default()
+        },
+    );
     let state = AppState {
-        rooms: Arc::new(store),
+        rooms: store.clone(),
+        preferences: store.clone(),
+        invitations: Arc::new(invitations),
+        retention: Retention::default(),
         auth: Arc::new(tokens),
         links: links.clone(),
-        clock: Arc::new(FixedClock(test_now())),
+        clock,
         public_url: PUBLIC_URL.to_owned(),
         local_signaling: None,
         signaling_url: None,
@@ -77,6 +124,8 @@ pub fn app() -> TestApp {
     TestApp {
         router: router(state),
         links,
+        store,
+        outbox,
         _dir: dir,
     }
 }
@@ -151,6 +200,9 @@ pub fn local_config(
         mail_from: "video@praxis.example".to_owned(),
         morning_time: chrono::NaiveTime::from_hms_opt(6, 0, 0).unwrap(),
         morning_interval: Duration::from_secs(3600),
+        mail_interval: Duration::ZERO,
+        practice_name: Some("Praxis Weber".to_owned()),
+        retention: Retention::default(),
     }
 }
 

@@ -1,5 +1,5 @@
 //! `daily-emailer` Lambda function: build the clients once, then run the
-//! morning emails for every scheduled invocation.
+//! invitation emails for every scheduled invocation.
 
 use lambda_runtime::{LambdaEvent, service_fn};
 
@@ -11,7 +11,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let link_key =
         video_core::link::link_key_from_env(&aws_sdk_secretsmanager::Client::new(&aws)).await?;
     let settings = daily_emailer::Settings::from_env(link_key)?;
-    let run = daily_emailer::morning_run(
+    let run = daily_emailer::invitations(
         &settings,
         aws_sdk_dynamodb::Client::new(&aws),
         aws_sdk_sesv2::Client::new(&aws),

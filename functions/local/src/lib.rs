@@ -14,8 +14,9 @@ use video_core::http::ws::{LocalPush, LocalSignaling};
 use video_core::http::{AppState, router};
 use video_core::link::LinkKey;
 use video_core::mail::outbox::OutboxMailer;
-use video_core::morning::MorningRun;
+use video_core::morning::{Invitations, SendPolicy};
 use video_core::random::{hex_encode, random_bytes};
+use video_core::room::Retention;
 use video_core::signaling::Signaling;
 use video_core::store::embedded::EmbeddedStore;
 use video_core::store::memory_participants::MemoryParticipants;
@@ -44,6 +45,12 @@ pub struct Config {
     pub morning_time: chrono::NaiveTime,
     /// How often the morning run checks for due invitations.
     pub morning_interval: Duration,
+    /// Shortest pause between two invitation emails.
+    pub mail_interval: Duration,
+    /// Practice name shown in the invitation emails.
+    pub practice_name: Option<String>,
+    /// How long rooms are kept after their day.
+    pub retention: Retention,
 }
 
 /// A bound, not yet serving server.
@@ -56,7 +63,7 @@ pub struct Server {
     app: axum::Router,
     store: EmbeddedStore,
     push: Arc<LocalPush>,
-    morning: Arc<MorningRun>,
+    morning: Arc<Invitations>,
     morning_interval: Duration,
 }
 
@@ -187,7 +194,7 @@ fn spawn_purge(store: EmbeddedStore) -> tokio::task::JoinHandle<()> {
 }
 
 /// Writes due invitations to the outbox every `every`.
-fn spawn_morning_run(morning: Arc<MorningRun>, every: Duration) -> tokio::task::JoinHandle<()> {
+fn spawn_morning_run(morning: Arc<Invitations>, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(every);
         loop {
@@ -258,19 +265,24 @@ impl Server {
         let outbox = config.data_dir.join(OUTBOX_DIR);
         let mailer = OutboxMailer::new(&outbox, config.mail_from.clone())
             .with_context(|| format!("cannot create the outbox {}", outbox.display()))?;
-        let morning = Arc::new(MorningRun {
-            rooms: rooms.clone(),
-            deliveries: Arc::new(store.clone()),
-            mailer: Arc::new(mailer),
-            links: links.clone(),
-            public_url: public_url.clone(),
-            practice_name: None,
-            clock: clock.clone(),
-            send_interval: Duration::ZERO,
-            send_after: config.morning_time,
-        });
+        let morning = Arc::new(Invitations::new(
+            rooms.clone(),
+            Arc::new(mailer),
+            links.clone(),
+            public_url.clone(),
+            config.practice_name.clone(),
+            clock.clone(),
+            SendPolicy {
+                send_after: config.morning_time,
+                interval: config.mail_interval,
+                ..SendPolicy::default()
+            },
+        ));
         let state = AppState {
             rooms,
+            preferences: Arc::new(store.clone()),
+            invitations: morning.clone(),
+            retention: config.retention,
             auth: Arc::new(tokens),
             links,
             clock,

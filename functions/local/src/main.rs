@@ -49,6 +49,21 @@ struct Args {
     #[arg(long, default_value = "06:00", value_name = "HH:MM", value_parser = parse_morning_time)]
     morning_time: chrono::NaiveTime,
 
+    /// Practice or practitioner name shown in the invitation emails
+    /// [default: "Ihre Praxis" / "your practice"]
+    #[arg(long, value_name = "NAME", value_parser = parse_practice_name)]
+    practice_name: Option<String>,
+
+    /// Days that rooms, their invitees' names and call durations are kept
+    /// after the room's day (1 to 90). Email addresses are erased when the
+    /// day is over.
+    #[arg(long, default_value_t = video_core::room::DEFAULT_RETENTION_DAYS, value_name = "DAYS", value_parser = parse_retention)]
+    retention_days: u32,
+
+    /// Most invitation emails written per second.
+    #[arg(long, default_value_t = 10.0, value_name = "PER_SECOND", value_parser = parse_mail_rate)]
+    mail_rate: f64,
+
     /// Log format on standard error.
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -57,6 +72,29 @@ struct Args {
 fn parse_morning_time(text: &str) -> Result<chrono::NaiveTime, String> {
     chrono::NaiveTime::parse_from_str(text, "%H:%M")
         .map_err(|_| format!("expected HH:MM such as 06:00, got {text:?}"))
+}
+
+fn parse_practice_name(text: &str) -> Result<String, String> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > 100 || trimmed.chars().any(char::is_control)
+    {
+        return Err("expected 1 to 100 characters without control characters".to_owned());
+    }
+    Ok(trimmed.to_owned())
+}
+
+fn parse_retention(text: &str) -> Result<u32, String> {
+    let days: u32 = text
+        .parse()
+        .map_err(|_| format!("expected a number of days, got {text:?}"))?;
+    video_core::room::Retention::days(days).map(|retention| retention.as_days())
+}
+
+fn parse_mail_rate(text: &str) -> Result<f64, String> {
+    let rate: f64 = text
+        .parse()
+        .map_err(|_| format!("expected messages per second such as 1 or 0.5, got {text:?}"))?;
+    video_core::morning::SendPolicy::interval_for_rate(rate).map(|_| rate)
 }
 
 fn init_tracing(format: LogFormat) {
@@ -102,6 +140,11 @@ async fn main() -> anyhow::Result<()> {
         mail_from: args.mail_from,
         morning_time: args.morning_time,
         morning_interval: MORNING_INTERVAL,
+        mail_interval: video_core::morning::SendPolicy::interval_for_rate(args.mail_rate)
+            .map_err(anyhow::Error::msg)?,
+        practice_name: args.practice_name,
+        retention: video_core::room::Retention::days(args.retention_days)
+            .map_err(anyhow::Error::msg)?,
     };
     let server = match Server::bind(config).await {
         Ok(server) => server,

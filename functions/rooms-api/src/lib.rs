@@ -5,9 +5,13 @@ use std::sync::Arc;
 
 use lambda_http::request::RequestContext;
 use video_core::clock::SystemClock;
+use video_core::env::{MailSettings, optional, required};
 use video_core::http::auth::Authenticate;
 use video_core::http::{AppState, router};
 use video_core::link::LinkKey;
+use video_core::mail::ses::SesMailer;
+use video_core::morning::Invitations;
+use video_core::room::Retention;
 use video_core::store::dynamodb::DynamoRooms;
 
 /// Reads the practitioner id from a claim of the JWT that API Gateway's
@@ -42,35 +46,61 @@ pub struct Settings {
     pub public_url: String,
     pub link_key: LinkKey,
     pub practitioner_claim: String,
-}
-
-fn required(name: &str) -> anyhow::Result<String> {
-    std::env::var(name).map_err(|_| anyhow::anyhow!("environment variable {name} is missing"))
+    pub retention: Retention,
+    /// For rooms that become due after the morning run, and resends.
+    pub mail: MailSettings,
 }
 
 impl Settings {
-    /// Reads `ROOMS_TABLE`, `PUBLIC_URL`, and optionally `PRACTITIONER_CLAIM`
-    /// (default `sub`).
+    /// Reads `ROOMS_TABLE`, `PUBLIC_URL`, optionally `PRACTITIONER_CLAIM`
+    /// (default `sub`) and `RETENTION_DAYS` (default 8), and the mail
+    /// settings of [`MailSettings::from_env`].
     pub fn from_env(link_key: LinkKey) -> anyhow::Result<Self> {
         Ok(Self {
-            rooms_table: required("ROOMS_TABLE")?,
-            public_url: required("PUBLIC_URL")?.trim_end_matches('/').to_owned(),
+            rooms_table: required("ROOMS_TABLE").map_err(anyhow::Error::msg)?,
+            public_url: required("PUBLIC_URL")
+                .map_err(anyhow::Error::msg)?
+                .trim_end_matches('/')
+                .to_owned(),
             link_key,
-            practitioner_claim: std::env::var("PRACTITIONER_CLAIM")
-                .unwrap_or_else(|_| "sub".to_owned()),
+            practitioner_claim: optional("PRACTITIONER_CLAIM").unwrap_or_else(|| "sub".to_owned()),
+            retention: video_core::env::retention().map_err(anyhow::Error::msg)?,
+            mail: MailSettings::from_env().map_err(anyhow::Error::msg)?,
         })
     }
 }
 
-/// Builds the router with the DynamoDB room store.
-pub fn app(settings: &Settings, dynamodb: aws_sdk_dynamodb::Client) -> axum::Router {
+/// Builds the router with the DynamoDB room store and the SES mailer.
+pub fn app(
+    settings: &Settings,
+    dynamodb: aws_sdk_dynamodb::Client,
+    ses: aws_sdk_sesv2::Client,
+) -> axum::Router {
+    let rooms = Arc::new(DynamoRooms::new(dynamodb, settings.rooms_table.clone()));
+    let clock = Arc::new(SystemClock);
+    let invitations = Invitations::new(
+        rooms.clone(),
+        Arc::new(SesMailer::new(
+            ses,
+            settings.mail.mail_from.clone(),
+            settings.mail.configuration_set.clone(),
+        )),
+        settings.link_key.clone(),
+        settings.public_url.clone(),
+        settings.mail.practice_name.clone(),
+        clock.clone(),
+        settings.mail.policy,
+    );
     let state = AppState {
-        rooms: Arc::new(DynamoRooms::new(dynamodb, settings.rooms_table.clone())),
+        rooms: rooms.clone(),
+        preferences: rooms,
+        invitations: Arc::new(invitations),
+        retention: settings.retention,
         auth: Arc::new(JwtClaim {
             claim: settings.practitioner_claim.clone(),
         }),
         links: settings.link_key.clone(),
-        clock: Arc::new(SystemClock),
+        clock,
         public_url: settings.public_url.clone(),
         local_signaling: None,
         signaling_url: None,

@@ -1,5 +1,5 @@
-//! `rooms-api` Lambda function: set up tracing and the DynamoDB client once,
-//! then serve the rooms API router for every invocation.
+//! `rooms-api` Lambda function: set up tracing and the DynamoDB and SES
+//! clients once, then serve the rooms API router for every invocation.
 
 use rooms_api::{Settings, app};
 
@@ -11,7 +11,11 @@ async fn main() -> Result<(), lambda_http::Error> {
     let link_key =
         video_core::link::link_key_from_env(&aws_sdk_secretsmanager::Client::new(&aws)).await?;
     let settings = Settings::from_env(link_key)?;
-    let router = app(&settings, aws_sdk_dynamodb::Client::new(&aws));
+    let router = app(
+        &settings,
+        aws_sdk_dynamodb::Client::new(&aws),
+        aws_sdk_sesv2::Client::new(&aws),
+    );
     tracing::info!(table = %settings.rooms_table, "rooms API ready");
     lambda_http::run(router).await
 }

@@ -11,7 +11,9 @@ use axum::routing::get;
 
 use crate::clock::Clock;
 use crate::link::LinkKey;
-use crate::store::RoomStore;
+use crate::morning::Invitations;
+use crate::room::Retention;
+use crate::store::{PreferenceStore, RoomStore};
 
 pub mod api;
 pub mod auth;
@@ -27,6 +29,11 @@ use error::ApiError;
 #[derive(Clone)]
 pub struct AppState {
     pub rooms: Arc<dyn RoomStore>,
+    pub preferences: Arc<dyn PreferenceStore>,
+    /// Sends invitations of rooms that become due after the morning run,
+    /// and resends on request.
+    pub invitations: Arc<Invitations>,
+    pub retention: Retention,
     pub auth: Arc<dyn Authenticate>,
     pub links: LinkKey,
     pub clock: Arc<dyn Clock>,

@@ -7,7 +7,9 @@ use utoipa::{Modify, OpenApi};
 
 use super::api;
 use super::error::ErrorBody;
-use crate::room::{CreateRoomRequest, Invitee, InviteeRequest, Locale};
+use crate::room::{
+    CalendarEntryRequest, CreateRoomRequest, InviteeRequest, Locale, VideoPreferenceRequest,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,18 +18,38 @@ use crate::room::{CreateRoomRequest, Invitee, InviteeRequest, Locale};
         description = "Rooms for peer-to-peer video calls between practices and their patients. \
                        Each room is bound to one day in the practice's time zone."
     ),
-    paths(api::create_room, api::list_rooms, api::get_room, api::delete_room),
+    paths(
+        api::create_room,
+        api::list_rooms,
+        api::get_room,
+        api::delete_room,
+        api::resend_invitations,
+        api::put_calendar_entry,
+        api::delete_calendar_entry,
+        api::get_video_preference,
+        api::put_video_preference
+    ),
     components(schemas(
         CreateRoomRequest,
+        CalendarEntryRequest,
+        VideoPreferenceRequest,
         InviteeRequest,
-        Invitee,
         Locale,
         api::RoomView,
+        api::RoomStatus,
+        api::InviteeView,
+        api::EmailStatus,
         api::RoomList,
+        api::CalendarEntryView,
+        api::VideoPreferenceView,
         ErrorBody
     )),
     modifiers(&BearerAuth),
-    tags((name = "rooms", description = "Create, list, read and delete video rooms"))
+    tags(
+        (name = "rooms", description = "Create, list, read and delete video rooms; resend invitations"),
+        (name = "calendar entries", description = "Rooms of the practice software's appointments"),
+        (name = "patients", description = "Per-patient settings")
+    )
 )]
 pub struct ApiDoc;
 

@@ -14,7 +14,9 @@ use crate::clock::Clock;
 use crate::link::LinkKey;
 use crate::random::random_id;
 use crate::room::{MAX_PARTICIPANTS, Room};
-use crate::store::{JoinOutcome, Participant, ParticipantStore, RoomStore, StoreError};
+use crate::store::{
+    JoinOutcome, Participant, ParticipantStore, RoomStore, StoreError, update_room,
+};
 use crate::validity::{DayState, rfc3339};
 
 #[cfg(feature = "apigateway")]
@@ -261,7 +263,8 @@ impl Signaling {
                 }
                 return self
                     .send_joined(connection_id, &room, &participant, &resume.key)
-                    .await;
+                    .await
+                    .map(drop);
             }
         }
 
@@ -290,29 +293,34 @@ impl Signaling {
             }
             JoinOutcome::Joined => {
                 info!(connection_id, room_id = %room.id, peer_id = %participant.peer_id, "participant joined");
-                self.send_joined(connection_id, &room, &participant, &resume_key)
+                let present = self
+                    .send_joined(connection_id, &room, &participant, &resume_key)
                     .await?;
+                if present >= 2 && room.call.since.is_none() {
+                    self.track_call(&room.id, true).await;
+                }
                 let arrival = ServerMessage::PeerJoined {
                     peer_id: participant.peer_id.clone(),
                     name: participant.name.clone(),
                 };
                 self.broadcast(&room.id, Some(&participant.peer_id), &arrival)
                     .await
+                    .map(drop)
             }
         }
     }
 
+    /// Sends `joined` and returns how many participants the room has.
     async fn send_joined(
         &self,
         connection_id: &str,
         room: &Room,
         participant: &Participant,
         resume_key: &str,
-    ) -> Result<(), SignalingError> {
-        let peers = self
-            .participants
-            .in_room(&room.id)
-            .await?
+    ) -> Result<usize, SignalingError> {
+        let present = self.participants.in_room(&room.id).await?;
+        let count = present.len();
+        let peers = present
             .into_iter()
             .filter(|other| other.peer_id != participant.peer_id)
             .map(|other| PeerInfo {
@@ -329,7 +337,27 @@ impl Signaling {
             max_participants: MAX_PARTICIPANTS,
             ice_servers: self.ice_servers.clone(),
         };
-        self.reply(connection_id, &joined).await
+        self.reply(connection_id, &joined).await?;
+        Ok(count)
+    }
+
+    /// Starts or ends the room's stretch of call time: a call runs while at
+    /// least two participants are connected. Failures are logged only; the
+    /// call itself must not suffer from them.
+    async fn track_call(&self, room_id: &str, running: bool) {
+        let now = self.clock.now();
+        let result = update_room(self.rooms.as_ref(), room_id, now, |room| {
+            if running {
+                room.call.start(now)
+            } else {
+                let until = room.window().until;
+                room.call.stop(now, until)
+            }
+        })
+        .await;
+        if let Err(error) = result {
+            warn!(room_id, error = %error, "recording the call time failed");
+        }
     }
 
     async fn relay(&self, connection_id: &str, signal: Signal) -> Result<(), SignalingError> {
@@ -379,22 +407,31 @@ impl Signaling {
         let departure = ServerMessage::PeerLeft {
             peer_id: participant.peer_id.clone(),
         };
-        self.broadcast(&participant.room_id, None, &departure).await
+        let remaining = self
+            .broadcast(&participant.room_id, None, &departure)
+            .await?;
+        if remaining < 2 {
+            self.track_call(&participant.room_id, false).await;
+        }
+        Ok(())
     }
 
-    /// Sends to every participant of a room except `skip_peer`.
+    /// Sends to every participant of a room except `skip_peer`; returns how
+    /// many participants the room had.
     async fn broadcast(
         &self,
         room_id: &str,
         skip_peer: Option<&str>,
         message: &ServerMessage,
-    ) -> Result<(), SignalingError> {
-        for other in self.participants.in_room(room_id).await? {
+    ) -> Result<usize, SignalingError> {
+        let present = self.participants.in_room(room_id).await?;
+        let count = present.len();
+        for other in present {
             if Some(other.peer_id.as_str()) != skip_peer {
                 self.deliver(&other, message).await?;
             }
         }
-        Ok(())
+        Ok(count)
     }
 
     /// Pushes to one participant. A gone connection means the participant

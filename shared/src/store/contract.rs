@@ -5,11 +5,10 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::{
-    Claim, DeliveryKey, DeliveryStore, JoinOutcome, Participant, ParticipantStore, RoomStore,
-    StoreError,
+    JoinOutcome, Participant, ParticipantStore, PreferenceStore, RoomStore, StoreError, update_room,
 };
 use crate::random::random_id;
-use crate::room::{Invitee, Locale, Room};
+use crate::room::{CallTime, Delivery, Invitee, Locale, Room};
 
 fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-12-04T10:00:00Z")
@@ -37,10 +36,20 @@ pub fn sample_room(practitioner: &str, day: &str) -> Room {
             name: "Anna Beispiel".to_owned(),
             email: "anna@example.org".to_owned(),
             locale: Locale::De,
+            delivery: Delivery::Pending,
         }],
+        entry_id: None,
         created_at: now(),
         expires_at: window.until + Duration::days(90),
+        version: 0,
+        call: CallTime::default(),
     }
+}
+
+fn utc(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .expect("valid constant")
+        .with_timezone(&Utc)
 }
 
 pub async fn insert_then_get_returns_room(store: &dyn RoomStore) {
@@ -123,32 +132,141 @@ pub async fn delete_is_scoped_to_practitioner(store: &dyn RoomStore) {
     assert!(listed.is_empty());
 }
 
-pub async fn list_by_date_spans_practitioners(store: &dyn RoomStore) {
-    let first = sample_room("dr-a", "2026-12-10");
-    let second = sample_room("dr-b", "2026-12-10");
-    let other_day = sample_room("dr-a", "2026-12-11");
-    let mut expired = sample_room("dr-c", "2026-12-10");
-    expired.expires_at = now() - Duration::seconds(1);
-    for room in [&first, &second, &other_day, &expired] {
+pub async fn replace_needs_the_current_version(store: &dyn RoomStore) {
+    let room = sample_room("dr-a", "2026-12-13");
+    store.insert(&room).await.expect("insert");
+    let mut changed = room.clone();
+    changed.title = Some("Folgetermin".to_owned());
+    changed.version = 1;
+    store.replace(&changed).await.expect("replace");
+    let result = store.replace(&changed).await;
+    assert!(matches!(result, Err(StoreError::Conflict(_))), "{result:?}");
+    assert_eq!(
+        store.get(&room.id, now()).await.expect("get"),
+        Some(changed)
+    );
+    let mut missing = sample_room("dr-a", "2026-12-13");
+    missing.version = 1;
+    let result = store.replace(&missing).await;
+    assert!(matches!(result, Err(StoreError::Conflict(_))), "{result:?}");
+    assert_eq!(store.get(&missing.id, now()).await.expect("get"), None);
+}
+
+pub async fn concurrent_updates_lose_nothing(store: &dyn RoomStore) {
+    let room = sample_room("dr-a", "2026-12-13");
+    store.insert(&room).await.expect("insert");
+    let updates = (0..8).map(|_| {
+        update_room(store, &room.id, now(), |room| {
+            room.call.seconds += 1;
+            true
+        })
+    });
+    for result in futures_util::future::join_all(updates).await {
+        result.expect("update").expect("room exists");
+    }
+    let stored = store
+        .get(&room.id, now())
+        .await
+        .expect("get")
+        .expect("room");
+    assert_eq!(stored.call.seconds, 8);
+    assert_eq!(stored.version, 8);
+}
+
+fn ids(rooms: &[Room]) -> Vec<String> {
+    let mut ids: Vec<String> = rooms.iter().map(|room| room.id.clone()).collect();
+    ids.sort();
+    ids
+}
+
+pub async fn mail_due_lists_only_started_days_with_outstanding_mail(store: &dyn RoomStore) {
+    // 2026-12-10 05:30 in Berlin, still 2026-12-09 in New York.
+    let at = utc("2026-12-10T04:30:00Z");
+    let due = sample_room("dr-a", "2026-12-10");
+    let other_practitioner = sample_room("dr-b", "2026-12-10");
+    let tomorrow = sample_room("dr-a", "2026-12-11");
+    let yesterday = sample_room("dr-a", "2026-12-09");
+    let mut no_invitees = sample_room("dr-a", "2026-12-10");
+    no_invitees.invitees.clear();
+    let mut sent = sample_room("dr-a", "2026-12-10");
+    sent.invitees[0].delivery = Delivery::Sent {
+        at,
+        message_id: "m-1".to_owned(),
+        attempts: 1,
+    };
+    let mut rejected = sample_room("dr-a", "2026-12-10");
+    rejected.invitees[0].delivery = Delivery::Failed {
+        at,
+        reason: "rejected".to_owned(),
+        permanent: true,
+        attempts: 1,
+    };
+    let mut retry = sample_room("dr-a", "2026-12-10");
+    retry.invitees[0].delivery = Delivery::Failed {
+        at,
+        reason: "throttled".to_owned(),
+        permanent: false,
+        attempts: 1,
+    };
+    let mut new_york = sample_room("dr-a", "2026-12-10");
+    new_york.time_zone = chrono_tz::America::New_York;
+    for room in [
+        &due,
+        &other_practitioner,
+        &tomorrow,
+        &yesterday,
+        &no_invitees,
+        &sent,
+        &rejected,
+        &retry,
+        &new_york,
+    ] {
         store.insert(room).await.expect("insert");
     }
-    let mut ids: Vec<String> = store
-        .list_by_date(date("2026-12-10"), now())
+    let listed = store.mail_due(at, at).await.expect("mail_due");
+    assert_eq!(
+        ids(&listed),
+        ids(&[due.clone(), other_practitioner.clone(), retry.clone()])
+    );
+    // New York's day began at 05:00 UTC.
+    let later = utc("2026-12-10T05:00:00Z");
+    let listed = store.mail_due(later, later).await.expect("mail_due");
+    assert_eq!(listed.len(), 4, "{:?}", ids(&listed));
+
+    // Sending the last email takes the room out of the index.
+    update_room(store, &due.id, at, |room| {
+        room.invitees[0].delivery = Delivery::Sent {
+            at,
+            message_id: "m-2".to_owned(),
+            attempts: 1,
+        };
+        true
+    })
+    .await
+    .expect("update");
+    let listed = store.mail_due(at, at).await.expect("mail_due");
+    assert_eq!(ids(&listed), ids(&[other_practitioner, retry]));
+}
+
+pub async fn rooms_holding_emails_are_listed_after_their_day(store: &dyn RoomStore) {
+    let ended = sample_room("dr-a", "2026-12-09");
+    let mut erased = sample_room("dr-a", "2026-12-09");
+    erased.erase_emails();
+    let running = sample_room("dr-a", "2026-12-10");
+    for room in [&ended, &erased, &running] {
+        store.insert(room).await.expect("insert");
+    }
+    // 2026-12-10 00:30 in Berlin: the 9th has ended, the 10th has not.
+    let at = utc("2026-12-09T23:30:00Z");
+    let listed = store.emails_to_erase(at).await.expect("emails_to_erase");
+    assert_eq!(ids(&listed), ids(std::slice::from_ref(&ended)));
+    update_room(store, &ended.id, at, Room::erase_emails)
         .await
-        .expect("list_by_date")
-        .into_iter()
-        .map(|room| room.id)
-        .collect();
-    ids.sort();
-    let mut expected = vec![first.id.clone(), second.id.clone()];
-    expected.sort();
-    assert_eq!(ids, expected);
-    store.delete("dr-a", &first.id).await.expect("delete");
-    let left = store
-        .list_by_date(date("2026-12-10"), now())
-        .await
-        .expect("list_by_date");
-    assert_eq!(left.len(), 1);
+        .expect("erase");
+    assert!(store.emails_to_erase(at).await.expect("list").is_empty());
+    let stored = store.get(&ended.id, at).await.expect("get").expect("room");
+    assert!(!stored.holds_emails());
+    assert_eq!(stored.invitees[0].name, "Anna Beispiel");
 }
 
 /// Runs every room store case against stores made by `make`.
@@ -165,7 +283,10 @@ where
     list_filters_by_practitioner_and_dates(&make().await).await;
     list_does_not_match_practitioner_prefix(&make().await).await;
     delete_is_scoped_to_practitioner(&make().await).await;
-    list_by_date_spans_practitioners(&make().await).await;
+    replace_needs_the_current_version(&make().await).await;
+    concurrent_updates_lose_nothing(&make().await).await;
+    mail_due_lists_only_started_days_with_outstanding_mail(&make().await).await;
+    rooms_holding_emails_are_listed_after_their_day(&make().await).await;
 }
 
 fn participant(room_id: &str, connection_id: &str) -> Participant {
@@ -276,134 +397,19 @@ where
     resume_needs_matching_key(&make().await).await;
 }
 
-fn delivery() -> DeliveryKey {
-    DeliveryKey {
-        room_id: random_id(),
-        date: date("2026-12-04"),
-        email: "anna@example.org".to_owned(),
-    }
-}
-
-pub async fn delivery_is_claimed_once(store: &dyn DeliveryStore) {
-    let key = delivery();
-    let stale = Duration::minutes(15);
-    let expires = now() + Duration::days(90);
-    assert_eq!(
-        store
-            .claim(&key, now(), stale, expires)
-            .await
-            .expect("claim"),
-        Claim::Claimed
-    );
-    assert_eq!(
-        store
-            .claim(&key, now(), stale, expires)
-            .await
-            .expect("claim"),
-        Claim::Taken
-    );
+/// The "always video" flag: per practitioner and patient, off by default.
+pub async fn preference_store_contract(store: &dyn PreferenceStore) {
+    assert!(!store.always_video("dr-a", "P-1").await.expect("read"));
     store
-        .mark_sent(&key, "message-1", now())
+        .set_always_video("dr-a", "P-1", true, now())
         .await
-        .expect("mark_sent");
-    let much_later = now() + Duration::hours(5);
-    assert_eq!(
-        store
-            .claim(&key, much_later, stale, expires)
-            .await
-            .expect("claim"),
-        Claim::Taken
-    );
-}
-
-pub async fn failed_delivery_is_claimed_again(store: &dyn DeliveryStore) {
-    let key = delivery();
-    let stale = Duration::minutes(15);
-    let expires = now() + Duration::days(90);
+        .expect("set");
+    assert!(store.always_video("dr-a", "P-1").await.expect("read"));
+    assert!(!store.always_video("dr-b", "P-1").await.expect("read"));
+    assert!(!store.always_video("dr-a", "P-2").await.expect("read"));
     store
-        .claim(&key, now(), stale, expires)
+        .set_always_video("dr-a", "P-1", false, now())
         .await
-        .expect("claim");
-    store
-        .mark_failed(&key, "throttled", now())
-        .await
-        .expect("mark_failed");
-    assert_eq!(
-        store
-            .claim(&key, now(), stale, expires)
-            .await
-            .expect("claim"),
-        Claim::Claimed
-    );
-}
-
-pub async fn abandoned_claim_is_taken_over_when_stale(store: &dyn DeliveryStore) {
-    let key = delivery();
-    let stale = Duration::minutes(15);
-    let expires = now() + Duration::days(90);
-    store
-        .claim(&key, now(), stale, expires)
-        .await
-        .expect("claim");
-    let soon = now() + Duration::minutes(14);
-    assert_eq!(
-        store
-            .claim(&key, soon, stale, expires)
-            .await
-            .expect("claim"),
-        Claim::Taken
-    );
-    let later = now() + Duration::minutes(16);
-    assert_eq!(
-        store
-            .claim(&key, later, stale, expires)
-            .await
-            .expect("claim"),
-        Claim::Claimed
-    );
-}
-
-pub async fn deliveries_differ_by_day_and_address(store: &dyn DeliveryStore) {
-    let key = delivery();
-    let stale = Duration::minutes(15);
-    let expires = now() + Duration::days(90);
-    store
-        .claim(&key, now(), stale, expires)
-        .await
-        .expect("claim");
-    let moved = DeliveryKey {
-        date: date("2026-12-05"),
-        ..key.clone()
-    };
-    assert_eq!(
-        store
-            .claim(&moved, now(), stale, expires)
-            .await
-            .expect("claim"),
-        Claim::Claimed
-    );
-    let other = DeliveryKey {
-        email: "ben@example.org".to_owned(),
-        ..key
-    };
-    assert_eq!(
-        store
-            .claim(&other, now(), stale, expires)
-            .await
-            .expect("claim"),
-        Claim::Claimed
-    );
-}
-
-/// Runs every delivery store case against stores made by `make`.
-pub async fn delivery_store_contract<S, F, Fut>(make: F)
-where
-    S: DeliveryStore,
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = S>,
-{
-    delivery_is_claimed_once(&make().await).await;
-    failed_delivery_is_claimed_again(&make().await).await;
-    abandoned_claim_is_taken_over_when_stale(&make().await).await;
-    deliveries_differ_by_day_and_address(&make().await).await;
+        .expect("clear");
+    assert!(!store.always_video("dr-a", "P-1").await.expect("read"));
 }

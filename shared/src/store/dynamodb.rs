@@ -2,18 +2,27 @@
 //!
 //! Rooms table (partition key `id`):
 //! - one item per room: `practitionerId`, `dateKey` (`<date>#<id>`), `room`
-//!   (the room as JSON), `date` and `expiresAt` (epoch seconds, the TTL
-//!   attribute);
+//!   (the room as JSON), `version` (raised by every write; writes are
+//!   conditional on it) and `expiresAt` (epoch seconds, the TTL attribute);
+//! - while invitation emails are outstanding, `mailDate` (the room's date)
+//!   and `dayStart` (epoch seconds); while email addresses are stored,
+//!   `eraseDate` (the room's date) and `dayEnd`;
 //! - global secondary index `byPractitioner` on `practitionerId` and
-//!   `dateKey`, projecting all attributes, so the overview is one query;
-//! - global secondary index `byDate` on `date` and `id`, projecting all
-//!   attributes, so the morning run reads only the rooms of the day.
+//!   `dateKey`, so the overview is one query;
+//! - sparse global secondary indexes `byMailDate` on `mailDate` and
+//!   `dayStart`, and `byEraseDate` on `eraseDate` and `dayEnd`: the morning
+//!   run reads only rooms with mail to send, and the erasure only rooms that
+//!   still hold addresses;
+//! - one item per patient flagged "always video": `id` is
+//!   `patient#<SHA-256 of practitioner and patient id>`, with `owner`,
+//!   `patientId` and `alwaysVideo`. It has none of the index attributes.
+//!
+//! All indexes project all attributes.
 //!
 //! Connections table (partition key `pk`, sort key `sk`):
 //! - `ROOM#<room id>` / `#COUNT`: how many participants the room has;
 //! - `ROOM#<room id>` / `PEER#<peer id>`: one participant;
-//! - `CONN#<connection id>` / `#CONN`: which participant a connection is;
-//! - `MAIL#<room id>` / `<date>#<email>`: delivery state of one invitation.
+//! - `CONN#<connection id>` / `#CONN`: which participant a connection is.
 //!
 //! A join is one transaction that raises the counter only while it is below
 //! the limit, so concurrent joins can never admit a ninth participant. TTL
@@ -29,14 +38,12 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Up
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashMap;
 
-use super::{
-    Claim, DeliveryKey, DeliveryStore, JoinOutcome, Participant, ParticipantStore, RoomStore,
-    StoreError,
-};
+use super::{JoinOutcome, Participant, ParticipantStore, PreferenceStore, RoomStore, StoreError};
 use crate::room::Room;
 
 const BY_PRACTITIONER_INDEX: &str = "byPractitioner";
-const BY_DATE_INDEX: &str = "byDate";
+const BY_MAIL_DATE_INDEX: &str = "byMailDate";
+const BY_ERASE_DATE_INDEX: &str = "byEraseDate";
 const COUNTER_SORT_KEY: &str = "#COUNT";
 const CONNECTION_SORT_KEY: &str = "#CONN";
 /// Connection records outlive API Gateway's 2-hour connection limit by an
@@ -101,17 +108,47 @@ impl DynamoRooms {
 
 fn room_item(room: &Room) -> Result<Item, StoreError> {
     let json = serde_json::to_string(room).map_err(StoreError::unavailable)?;
-    Ok(HashMap::from([
+    let version = i64::try_from(room.version).map_err(StoreError::unavailable)?;
+    let window = room.window();
+    let mut item = HashMap::from([
         ("id".to_owned(), s(&room.id)),
         ("practitionerId".to_owned(), s(&room.practitioner_id)),
         (
             "dateKey".to_owned(),
             s(format!("{}#{}", room.date, room.id)),
         ),
-        ("date".to_owned(), s(room.date.to_string())),
         ("room".to_owned(), s(json)),
+        ("version".to_owned(), n(version)),
         ("expiresAt".to_owned(), n(room.expires_at.timestamp())),
-    ]))
+    ]);
+    if room.has_outstanding_mail() {
+        item.insert("mailDate".to_owned(), s(room.date.to_string()));
+        item.insert("dayStart".to_owned(), n(window.from.timestamp()));
+    }
+    if room.holds_emails() {
+        item.insert("eraseDate".to_owned(), s(room.date.to_string()));
+        item.insert("dayEnd".to_owned(), n(window.until.timestamp()));
+    }
+    Ok(item)
+}
+
+/// The dates a room may have when its day is around `instant`: time zones
+/// lie between UTC-12 and UTC+14, so a local date differs from the UTC date
+/// by one day at most.
+fn dates_around(instant: DateTime<Utc>, days_back: i64) -> Vec<NaiveDate> {
+    let utc_date = instant.date_naive();
+    (-days_back..=1)
+        .map(|offset| utc_date + chrono::Duration::days(offset))
+        .collect()
+}
+
+fn is_condition_failure<E, R>(error: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    error
+        .as_service_error()
+        .is_some_and(|service| service.code() == Some("ConditionalCheckFailedException"))
 }
 
 fn room_from_item(item: &Item) -> Result<Room, StoreError> {
@@ -205,20 +242,68 @@ impl RoomStore for DynamoRooms {
         live_rooms(query, now).await
     }
 
-    async fn list_by_date(
+    async fn replace(&self, room: &Room) -> Result<(), StoreError> {
+        let previous = room
+            .version
+            .checked_sub(1)
+            .and_then(|version| i64::try_from(version).ok())
+            .ok_or(StoreError::Conflict(
+                "a replaced room must have a raised version",
+            ))?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(room_item(room)?))
+            .condition_expression("version = :previous")
+            .expression_attribute_values(":previous", n(previous))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) if is_condition_failure(&error) => {
+                Err(StoreError::Conflict("the room changed meanwhile"))
+            }
+            Err(error) => Err(sdk_error(error)),
+        }
+    }
+
+    async fn mail_due(
         &self,
-        date: NaiveDate,
+        started_by: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Room>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(BY_DATE_INDEX)
-            .key_condition_expression("#date = :date")
-            .expression_attribute_names("#date", "date")
-            .expression_attribute_values(":date", s(date.to_string()));
-        live_rooms(query, now).await
+        let mut rooms = Vec::new();
+        for date in dates_around(now, 1) {
+            let query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(BY_MAIL_DATE_INDEX)
+                .key_condition_expression("mailDate = :date AND dayStart <= :started")
+                .expression_attribute_values(":date", s(date.to_string()))
+                .expression_attribute_values(":started", n(started_by.timestamp()));
+            rooms.extend(live_rooms(query, now).await?);
+        }
+        rooms.retain(|room| room.window().until > now);
+        Ok(rooms)
+    }
+
+    async fn emails_to_erase(&self, now: DateTime<Utc>) -> Result<Vec<Room>, StoreError> {
+        let mut rooms = Vec::new();
+        // Three days back catch rooms whose erasure a failed run left over.
+        for date in dates_around(now, 3) {
+            let query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(BY_ERASE_DATE_INDEX)
+                .key_condition_expression("eraseDate = :date AND dayEnd <= :now")
+                .expression_attribute_values(":date", s(date.to_string()))
+                .expression_attribute_values(":now", n(now.timestamp()));
+            rooms.extend(live_rooms(query, now).await?);
+        }
+        Ok(rooms)
     }
 
     async fn delete(&self, practitioner_id: &str, id: &str) -> Result<bool, StoreError> {
@@ -243,6 +328,72 @@ impl RoomStore for DynamoRooms {
             }
             Err(error) => Err(sdk_error(error)),
         }
+    }
+}
+
+fn preference_id(practitioner_id: &str, patient_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(practitioner_id.as_bytes())
+        .chain_update([0])
+        .chain_update(patient_id.as_bytes())
+        .finalize();
+    format!("patient#{}", crate::random::hex_encode(&digest))
+}
+
+#[async_trait]
+impl PreferenceStore for DynamoRooms {
+    async fn always_video(
+        &self,
+        practitioner_id: &str,
+        patient_id: &str,
+    ) -> Result<bool, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", s(preference_id(practitioner_id, patient_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(output
+            .item
+            .and_then(|item| item.get("alwaysVideo").cloned())
+            .is_some_and(|value| value.as_bool().is_ok_and(|flag| *flag)))
+    }
+
+    async fn set_always_video(
+        &self,
+        practitioner_id: &str,
+        patient_id: &str,
+        always_video: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let id = preference_id(practitioner_id, patient_id);
+        // Only the flag is stored, so clearing it leaves nothing behind.
+        if !always_video {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key("id", s(id))
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            return Ok(());
+        }
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("id", s(id))
+            .item("owner", s(practitioner_id))
+            .item("patientId", s(patient_id))
+            .item("alwaysVideo", AttributeValue::Bool(true))
+            .item("updatedAt", n(now.timestamp()))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
     }
 }
 
@@ -628,103 +779,5 @@ impl ParticipantStore for DynamoParticipants {
             Err(error) if cancelled_by_condition(&error) => Ok(None),
             Err(error) => Err(sdk_error(error)),
         }
-    }
-}
-
-fn delivery_item_key(key: &DeliveryKey) -> Item {
-    self::key(
-        format!("MAIL#{}", key.room_id),
-        format!("{}#{}", key.date, key.email),
-    )
-}
-
-#[async_trait]
-impl DeliveryStore for DynamoParticipants {
-    async fn claim(
-        &self,
-        key: &DeliveryKey,
-        now: DateTime<Utc>,
-        stale_after: chrono::Duration,
-        expires_at: DateTime<Utc>,
-    ) -> Result<Claim, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(delivery_item_key(key)))
-            .update_expression(
-                "SET #state = :sending, updatedAt = :now, expiresAt = :exp \
-                 ADD attempts :one",
-            )
-            .condition_expression(
-                "attribute_not_exists(pk) OR expiresAt <= :now OR #state = :failed \
-                 OR (#state = :sending AND updatedAt <= :stale)",
-            )
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":sending", s("sending"))
-            .expression_attribute_values(":failed", s("failed"))
-            .expression_attribute_values(":now", n(now.timestamp()))
-            .expression_attribute_values(":stale", n((now - stale_after).timestamp()))
-            .expression_attribute_values(":exp", n(expires_at.timestamp()))
-            .expression_attribute_values(":one", n(1))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Claim::Claimed),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Claim::Taken)
-            }
-            Err(error) => Err(sdk_error(error)),
-        }
-    }
-
-    async fn mark_sent(
-        &self,
-        key: &DeliveryKey,
-        message_id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(delivery_item_key(key)))
-            .update_expression(
-                "SET #state = :sent, updatedAt = :now, messageId = :id REMOVE failure",
-            )
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":sent", s("sent"))
-            .expression_attribute_values(":now", n(now.timestamp()))
-            .expression_attribute_values(":id", s(message_id))
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(())
-    }
-
-    async fn mark_failed(
-        &self,
-        key: &DeliveryKey,
-        reason: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(delivery_item_key(key)))
-            .update_expression("SET #state = :failed, updatedAt = :now, failure = :reason")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":failed", s("failed"))
-            .expression_attribute_values(":now", n(now.timestamp()))
-            .expression_attribute_values(":reason", s(reason))
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(())
     }
 }

@@ -8,17 +8,21 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::{Claim, DeliveryKey, DeliveryStore, RoomStore, StoreError};
+use super::{PreferenceStore, RoomStore, StoreError};
 use crate::room::Room;
 
 /// Room id to the room as JSON.
 const ROOMS: TableDefinition<&str, &[u8]> = TableDefinition::new("rooms");
 /// `practitioner \x1f date \x1f room id` to nothing: the overview's index.
 const BY_PRACTITIONER: TableDefinition<&str, ()> = TableDefinition::new("rooms_by_practitioner");
-/// `date \x1f room id` to nothing: the morning run's index.
-const BY_DATE: TableDefinition<&str, ()> = TableDefinition::new("rooms_by_date");
-/// `room id \x1f date \x1f email` to the delivery state as JSON.
-const DELIVERIES: TableDefinition<&str, &[u8]> = TableDefinition::new("deliveries");
+/// `day start \x1f room id` to nothing, only for rooms with emails still to
+/// send: the morning run's sparse index.
+const MAIL_DUE: TableDefinition<&str, ()> = TableDefinition::new("rooms_mail_due");
+/// `day end \x1f room id` to nothing, only for rooms holding email
+/// addresses: the erasure's sparse index.
+const HOLDING_EMAILS: TableDefinition<&str, ()> = TableDefinition::new("rooms_holding_emails");
+/// `practitioner \x1f patient` to whether the patient is "always video".
+const PREFERENCES: TableDefinition<&str, bool> = TableDefinition::new("patient_preferences");
 const SEPARATOR: char = '\x1f';
 
 #[derive(Clone)]
@@ -39,32 +43,53 @@ fn index_key(room: &Room) -> String {
     )
 }
 
-fn date_key(room: &Room) -> String {
-    format!("{}{SEPARATOR}{}", room.date, room.id)
+/// An instant as a key prefix that sorts in time order.
+fn instant_key(instant: DateTime<Utc>) -> String {
+    format!("{:020}", instant.timestamp().max(0))
 }
 
-/// Adds a room to both indexes inside a write transaction.
+fn mail_due_key(room: &Room) -> String {
+    format!("{}{SEPARATOR}{}", instant_key(room.window().from), room.id)
+}
+
+fn holding_emails_key(room: &Room) -> String {
+    format!("{}{SEPARATOR}{}", instant_key(room.window().until), room.id)
+}
+
+/// Adds a room to its indexes inside a write transaction.
 fn add_to_indexes(txn: &redb::WriteTransaction, room: &Room) -> Result<(), StoreError> {
     let mut by_practitioner = txn.open_table(BY_PRACTITIONER).map_err(unavailable)?;
     by_practitioner
         .insert(index_key(room).as_str(), ())
         .map_err(unavailable)?;
-    let mut by_date = txn.open_table(BY_DATE).map_err(unavailable)?;
-    by_date
-        .insert(date_key(room).as_str(), ())
-        .map_err(unavailable)?;
+    if room.has_outstanding_mail() {
+        let mut mail_due = txn.open_table(MAIL_DUE).map_err(unavailable)?;
+        mail_due
+            .insert(mail_due_key(room).as_str(), ())
+            .map_err(unavailable)?;
+    }
+    if room.holds_emails() {
+        let mut holding = txn.open_table(HOLDING_EMAILS).map_err(unavailable)?;
+        holding
+            .insert(holding_emails_key(room).as_str(), ())
+            .map_err(unavailable)?;
+    }
     Ok(())
 }
 
-/// Removes a room from both indexes inside a write transaction.
+/// Removes a room from its indexes inside a write transaction.
 fn remove_from_indexes(txn: &redb::WriteTransaction, room: &Room) -> Result<(), StoreError> {
     let mut by_practitioner = txn.open_table(BY_PRACTITIONER).map_err(unavailable)?;
     by_practitioner
         .remove(index_key(room).as_str())
         .map_err(unavailable)?;
-    let mut by_date = txn.open_table(BY_DATE).map_err(unavailable)?;
-    by_date
-        .remove(date_key(room).as_str())
+    let mut mail_due = txn.open_table(MAIL_DUE).map_err(unavailable)?;
+    mail_due
+        .remove(mail_due_key(room).as_str())
+        .map_err(unavailable)?;
+    let mut holding = txn.open_table(HOLDING_EMAILS).map_err(unavailable)?;
+    holding
+        .remove(holding_emails_key(room).as_str())
         .map_err(unavailable)?;
     Ok(())
 }
@@ -80,8 +105,9 @@ impl EmbeddedStore {
         let txn = db.begin_write().map_err(unavailable)?;
         txn.open_table(ROOMS).map_err(unavailable)?;
         txn.open_table(BY_PRACTITIONER).map_err(unavailable)?;
-        txn.open_table(BY_DATE).map_err(unavailable)?;
-        txn.open_table(DELIVERIES).map_err(unavailable)?;
+        txn.open_table(MAIL_DUE).map_err(unavailable)?;
+        txn.open_table(HOLDING_EMAILS).map_err(unavailable)?;
+        txn.open_table(PREFERENCES).map_err(unavailable)?;
         txn.commit().map_err(unavailable)?;
         Ok(Self { db: Arc::new(db) })
     }
@@ -225,15 +251,63 @@ impl RoomStore for EmbeddedStore {
             .await
     }
 
-    async fn list_by_date(
+    async fn mail_due(
         &self,
-        date: NaiveDate,
+        started_by: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Room>, StoreError> {
-        let start = format!("{date}{SEPARATOR}");
-        let end = format!("{date}{}", char::from(SEPARATOR as u8 + 1));
-        self.blocking(move |db| rooms_in_range(db, BY_DATE, &start, &end, now))
-            .await
+        let end = format!(
+            "{}{}",
+            instant_key(started_by),
+            char::from(SEPARATOR as u8 + 1)
+        );
+        let rooms = self
+            .blocking(move |db| rooms_in_range(db, MAIL_DUE, "", &end, now))
+            .await?;
+        Ok(rooms
+            .into_iter()
+            .filter(|room| room.window().until > now)
+            .collect())
+    }
+
+    async fn emails_to_erase(&self, now: DateTime<Utc>) -> Result<Vec<Room>, StoreError> {
+        let end = format!("{}{}", instant_key(now), char::from(SEPARATOR as u8 + 1));
+        let rooms = self
+            .blocking(move |db| rooms_in_range(db, HOLDING_EMAILS, "", &end, now))
+            .await?;
+        Ok(rooms
+            .into_iter()
+            .filter(|room| room.window().until <= now)
+            .collect())
+    }
+
+    async fn replace(&self, room: &Room) -> Result<(), StoreError> {
+        let room = room.clone();
+        self.blocking(move |db| {
+            let bytes = encode(&room)?;
+            let txn = db.begin_write().map_err(unavailable)?;
+            let previous = {
+                let rooms = txn.open_table(ROOMS).map_err(unavailable)?;
+                let stored = rooms.get(room.id.as_str()).map_err(unavailable)?;
+                match stored {
+                    Some(value) => decode(value.value())?,
+                    None => return Err(StoreError::Conflict("the room no longer exists")),
+                }
+            };
+            if previous.version + 1 != room.version {
+                return Err(StoreError::Conflict("the room changed meanwhile"));
+            }
+            remove_from_indexes(&txn, &previous)?;
+            {
+                let mut rooms = txn.open_table(ROOMS).map_err(unavailable)?;
+                rooms
+                    .insert(room.id.as_str(), bytes.as_slice())
+                    .map_err(unavailable)?;
+            }
+            add_to_indexes(&txn, &room)?;
+            txn.commit().map_err(unavailable)
+        })
+        .await
     }
 
     async fn delete(&self, practitioner_id: &str, id: &str) -> Result<bool, StoreError> {
@@ -261,140 +335,47 @@ impl RoomStore for EmbeddedStore {
     }
 }
 
-/// Stored state of one invitation email.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Delivery {
-    state: DeliveryState,
-    updated_at: DateTime<Utc>,
-    expires_at: DateTime<Utc>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    message_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    failure: Option<String>,
-    attempts: u32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum DeliveryState {
-    Sending,
-    Sent,
-    Failed,
-}
-
-fn delivery_key(key: &DeliveryKey) -> String {
-    format!(
-        "{}{SEPARATOR}{}{SEPARATOR}{}",
-        key.room_id, key.date, key.email
-    )
-}
-
-impl EmbeddedStore {
-    /// Changes a stored delivery inside one write transaction.
-    async fn update_delivery<T, F>(&self, key: &DeliveryKey, change: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(Option<Delivery>) -> (Option<Delivery>, T) + Send + 'static,
-    {
-        let key = delivery_key(key);
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
-            let result = {
-                let mut table = txn.open_table(DELIVERIES).map_err(unavailable)?;
-                let current = match table.get(key.as_str()).map_err(unavailable)? {
-                    Some(value) => Some(
-                        serde_json::from_slice(value.value()).map_err(StoreError::unavailable)?,
-                    ),
-                    None => None,
-                };
-                let (next, result) = change(current);
-                if let Some(next) = next {
-                    let bytes = serde_json::to_vec(&next).map_err(StoreError::unavailable)?;
-                    table
-                        .insert(key.as_str(), bytes.as_slice())
-                        .map_err(unavailable)?;
-                }
-                result
-            };
-            txn.commit().map_err(unavailable)?;
-            Ok(result)
-        })
-        .await
-    }
+fn preference_key(practitioner_id: &str, patient_id: &str) -> String {
+    format!("{practitioner_id}{SEPARATOR}{patient_id}")
 }
 
 #[async_trait]
-impl DeliveryStore for EmbeddedStore {
-    async fn claim(
+impl PreferenceStore for EmbeddedStore {
+    async fn always_video(
         &self,
-        key: &DeliveryKey,
-        now: DateTime<Utc>,
-        stale_after: chrono::Duration,
-        expires_at: DateTime<Utc>,
-    ) -> Result<Claim, StoreError> {
-        self.update_delivery(key, move |current| {
-            let claimable = match &current {
-                None => true,
-                Some(delivery) if delivery.expires_at <= now => true,
-                Some(delivery) => match delivery.state {
-                    DeliveryState::Sent => false,
-                    DeliveryState::Failed => true,
-                    DeliveryState::Sending => delivery.updated_at + stale_after <= now,
-                },
-            };
-            if !claimable {
-                return (None, Claim::Taken);
+        practitioner_id: &str,
+        patient_id: &str,
+    ) -> Result<bool, StoreError> {
+        let key = preference_key(practitioner_id, patient_id);
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(PREFERENCES).map_err(unavailable)?;
+            let value = table.get(key.as_str()).map_err(unavailable)?;
+            Ok(value.is_some_and(|value| value.value()))
+        })
+        .await
+    }
+
+    async fn set_always_video(
+        &self,
+        practitioner_id: &str,
+        patient_id: &str,
+        always_video: bool,
+        _now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let key = preference_key(practitioner_id, patient_id);
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut table = txn.open_table(PREFERENCES).map_err(unavailable)?;
+                // Only the flag is stored, so clearing it leaves nothing behind.
+                if always_video {
+                    table.insert(key.as_str(), true).map_err(unavailable)?;
+                } else {
+                    table.remove(key.as_str()).map_err(unavailable)?;
+                }
             }
-            let attempts = current.map_or(0, |delivery| delivery.attempts) + 1;
-            let claimed = Delivery {
-                state: DeliveryState::Sending,
-                updated_at: now,
-                expires_at,
-                message_id: None,
-                failure: None,
-                attempts,
-            };
-            (Some(claimed), Claim::Claimed)
-        })
-        .await
-    }
-
-    async fn mark_sent(
-        &self,
-        key: &DeliveryKey,
-        message_id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let message_id = message_id.to_owned();
-        self.update_delivery(key, move |current| {
-            let next = current.map(|delivery| Delivery {
-                state: DeliveryState::Sent,
-                updated_at: now,
-                message_id: Some(message_id),
-                failure: None,
-                ..delivery
-            });
-            (next, ())
-        })
-        .await
-    }
-
-    async fn mark_failed(
-        &self,
-        key: &DeliveryKey,
-        reason: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let reason = reason.to_owned();
-        self.update_delivery(key, move |current| {
-            let next = current.map(|delivery| Delivery {
-                state: DeliveryState::Failed,
-                updated_at: now,
-                failure: Some(reason),
-                ..delivery
-            });
-            (next, ())
+            txn.commit().map_err(unavailable)
         })
         .await
     }

@@ -33,6 +33,11 @@ pub trait RoomStore: Send + Sync {
     /// Inserts a new room; `Conflict` when a room with the same id exists.
     async fn insert(&self, room: &Room) -> Result<(), StoreError>;
 
+    /// Replaces a stored room whose version is `room.version - 1`;
+    /// `Conflict` when the room changed meanwhile or no longer exists. Use
+    /// [`update_room`] rather than calling this directly.
+    async fn replace(&self, room: &Room) -> Result<(), StoreError>;
+
     /// Returns the room unless it is missing or past its `expires_at`.
     async fn get(&self, id: &str, now: DateTime<Utc>) -> Result<Option<Room>, StoreError>;
 
@@ -48,59 +53,69 @@ pub trait RoomStore: Send + Sync {
     /// Deletes a room of this practitioner; returns whether one was deleted.
     async fn delete(&self, practitioner_id: &str, id: &str) -> Result<bool, StoreError>;
 
-    /// Lists the rooms of every practitioner dated `date`, for the morning
-    /// emails. Reads an index by date, never the whole table.
-    async fn list_by_date(
+    /// Rooms with invitation emails still to send whose day began at or
+    /// before `started_by` and has not ended at `now`, for the morning run.
+    /// Reads a sparse index holding only rooms with outstanding emails, so
+    /// the cost follows the day's rooms, not the table's size.
+    async fn mail_due(
         &self,
-        date: NaiveDate,
+        started_by: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Room>, StoreError>;
+
+    /// Rooms whose day has ended by `now` and which still hold invitee email
+    /// addresses, so they can be erased. Reads a sparse index as well.
+    async fn emails_to_erase(&self, now: DateTime<Utc>) -> Result<Vec<Room>, StoreError>;
 }
 
-/// One invitation email: a room's invitee on the room's day. A room moved to
-/// another day is a new delivery.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct DeliveryKey {
-    pub room_id: String,
-    pub date: NaiveDate,
-    pub email: String,
+/// Writers retry a lost optimistic write this often before giving up.
+const UPDATE_ATTEMPTS: usize = 20;
+
+/// Reads a room, lets `change` edit it and writes it back unless another
+/// writer changed it meanwhile, in which case it starts over. `change`
+/// returns false to leave the room as it is. Returns the room as stored
+/// afterwards, or `None` when it does not exist.
+pub async fn update_room<F>(
+    store: &dyn RoomStore,
+    id: &str,
+    now: DateTime<Utc>,
+    mut change: F,
+) -> Result<Option<Room>, StoreError>
+where
+    F: FnMut(&mut Room) -> bool + Send,
+{
+    for _ in 0..UPDATE_ATTEMPTS {
+        let Some(mut room) = store.get(id, now).await? else {
+            return Ok(None);
+        };
+        if !change(&mut room) {
+            return Ok(Some(room));
+        }
+        room.version += 1;
+        match store.replace(&room).await {
+            Ok(()) => return Ok(Some(room)),
+            Err(StoreError::Conflict(_)) => continue,
+            Err(error) => return Err(error),
+        }
+    }
+    Err(StoreError::Conflict("the room kept changing; try again"))
 }
 
-/// Result of claiming a delivery before sending it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Claim {
-    /// This caller may send now.
-    Claimed,
-    /// Sent already, or another run is sending it right now.
-    Taken,
-}
-
-/// Delivery state of invitation emails, so each is sent once even when the
-/// scheduler fires twice or runs overlap.
+/// Per-patient settings of a practitioner.
 #[async_trait]
-pub trait DeliveryStore: Send + Sync {
-    /// Claims a delivery that was never sent, failed before, or was claimed
-    /// longer than `stale_after` ago by a run that did not finish.
-    async fn claim(
+pub trait PreferenceStore: Send + Sync {
+    /// Whether every calendar entry of this patient gets a room.
+    async fn always_video(
         &self,
-        key: &DeliveryKey,
-        now: DateTime<Utc>,
-        stale_after: chrono::Duration,
-        expires_at: DateTime<Utc>,
-    ) -> Result<Claim, StoreError>;
+        practitioner_id: &str,
+        patient_id: &str,
+    ) -> Result<bool, StoreError>;
 
-    async fn mark_sent(
+    async fn set_always_video(
         &self,
-        key: &DeliveryKey,
-        message_id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-
-    /// Records a failure; the next run claims the delivery again.
-    async fn mark_failed(
-        &self,
-        key: &DeliveryKey,
-        reason: &str,
+        practitioner_id: &str,
+        patient_id: &str,
+        always_video: bool,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 }
@@ -213,15 +228,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn embedded_deliveries_pass_contract() {
+    async fn embedded_preferences_pass_contract() {
         let dir = tempfile::tempdir().unwrap();
-        let counter = std::sync::atomic::AtomicUsize::new(0);
-        contract::delivery_store_contract(|| {
-            let index = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let path = dir.path().join(format!("deliveries-{index}.redb"));
-            async move { EmbeddedStore::open(&path).unwrap() }
-        })
-        .await;
+        let store = EmbeddedStore::open(&dir.path().join("rooms.redb")).unwrap();
+        contract::preference_store_contract(&store).await;
     }
 
     #[tokio::test]

@@ -1,0 +1,76 @@
+//! Settings the Lambda functions read from their environment. Every reader
+//! names the variable and the expected form when a value is wrong.
+
+use chrono::NaiveTime;
+
+use crate::morning::SendPolicy;
+use crate::room::{DEFAULT_RETENTION_DAYS, Retention};
+
+/// A variable's value, `None` when unset or empty.
+pub fn optional(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
+}
+
+pub fn required(name: &str) -> Result<String, String> {
+    optional(name).ok_or_else(|| format!("environment variable {name} is missing"))
+}
+
+/// `RETENTION_DAYS`: days rooms are kept after their day, 1 to 90;
+/// default 8.
+pub fn retention() -> Result<Retention, String> {
+    match optional("RETENTION_DAYS") {
+        None => Retention::days(DEFAULT_RETENTION_DAYS),
+        Some(text) => {
+            let days = text
+                .trim()
+                .parse()
+                .map_err(|_| format!("RETENTION_DAYS must be a whole number, got {text:?}"))?;
+            Retention::days(days).map_err(|error| format!("RETENTION_DAYS: {error}"))
+        }
+    }
+}
+
+/// How invitations are sent, from `SEND_AFTER` (local `HH:MM` in each
+/// room's zone; default 06:00) and `MAIL_RATE` (messages per second;
+/// default 1, the SES sandbox rate).
+pub fn send_policy() -> Result<SendPolicy, String> {
+    let mut policy = SendPolicy::default();
+    if let Some(text) = optional("SEND_AFTER") {
+        policy.send_after = NaiveTime::parse_from_str(text.trim(), "%H:%M")
+            .map_err(|_| format!("SEND_AFTER must be HH:MM such as 06:00, got {text:?}"))?;
+    }
+    let rate = match optional("MAIL_RATE") {
+        None => 1.0,
+        Some(text) => text.trim().parse().map_err(|_| {
+            format!("MAIL_RATE must be messages per second such as 1 or 14, got {text:?}")
+        })?,
+    };
+    policy.interval =
+        SendPolicy::interval_for_rate(rate).map_err(|error| format!("MAIL_RATE: {error}"))?;
+    Ok(policy)
+}
+
+/// The sender's settings shared by the functions that send invitations.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// Verified SES sender address, e.g. `video@praxis-weber.de`.
+    pub mail_from: String,
+    pub practice_name: Option<String>,
+    pub configuration_set: Option<String>,
+    pub policy: SendPolicy,
+}
+
+impl MailSettings {
+    /// Reads `MAIL_FROM`, and optionally `PRACTICE_NAME`,
+    /// `SES_CONFIGURATION_SET`, `SEND_AFTER` and `MAIL_RATE`.
+    pub fn from_env() -> Result<Self, String> {
+        Ok(Self {
+            mail_from: required("MAIL_FROM")?,
+            practice_name: optional("PRACTICE_NAME").map(|name| name.trim().to_owned()),
+            configuration_set: optional("SES_CONFIGURATION_SET"),
+            policy: send_policy()?,
+        })
+    }
+}
