@@ -122,6 +122,7 @@ export function randomToken() {
  * @typedef {object} TestServer
  * @property {string} origin e.g. `http://127.0.0.1:40123`
  * @property {string} apiToken bearer token of the API
+ * @property {string} dataDir the server's data directory, such as for reading `outbox/`
  * @property {number} pid
  * @property {string[]} log recent lines of the server's standard error
  * @property {() => Promise<void>} stop sends SIGTERM, waits, then removes the data directory
@@ -131,10 +132,11 @@ export function randomToken() {
  * Starts the server on a free loopback port and waits for its
  * "Video service listening on" line.
  *
- * @param {{ practitioner?: string }} [options]
+ * @param {{ practitioner?: string, extraArgs?: string[] }} [options] `extraArgs` go after the
+ *   default options, such as `['--morning-time', '23:59']`
  * @returns {Promise<TestServer>}
  */
-export async function startServer({ practitioner = 'test-practice' } = {}) {
+export async function startServer({ practitioner = 'test-practice', extraArgs = [] } = {}) {
   if (!existsSync(SERVER_BINARY)) {
     throw new Error(`server binary ${SERVER_BINARY} not found: run "cargo build -p video-local" first`);
   }
@@ -142,7 +144,7 @@ export async function startServer({ practitioner = 'test-practice' } = {}) {
   const apiToken = randomToken();
   const child = spawn(
     SERVER_BINARY,
-    ['--listen', '127.0.0.1:0', '--data-dir', dataDir, '--dev-token', `${apiToken}=${practitioner}`],
+    ['--listen', '127.0.0.1:0', '--data-dir', dataDir, '--dev-token', `${apiToken}=${practitioner}`, ...extraArgs],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info', NO_COLOR: '1' },
@@ -190,7 +192,7 @@ export async function startServer({ practitioner = 'test-practice' } = {}) {
     throw error;
   });
 
-  return { origin, apiToken, pid: child.pid, log, stop };
+  return { origin, apiToken, dataDir, pid: child.pid, log, stop };
 }
 
 /**

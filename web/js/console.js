@@ -1,14 +1,19 @@
-// Controller of the practitioner console (index.html): create rooms, list
-// them, copy their links and open a call window.
+// Controller of the practitioner's page "Video-Räume" (index.html): the
+// overview of rooms with status, call time and invitation emails, creating
+// rooms, resending invitations and opening a call window.
 
 import { applyTranslations, formatDate, locale, t } from './i18n.js';
 import { byId, createButton, fillSelect } from './dom.js';
 
 /**
  * @typedef {{ name: string, email: string, locale: 'de' | 'en' }} Invitee
- * @typedef {{ id: string, date: string, startTime?: string, timeZone: string, title?: string,
- *   patientId?: string, invitees: Invitee[], joinUrl: string, validFrom: string,
- *   validUntil: string, createdAt: string }} Room
+ * @typedef {'pending' | 'sent' | 'failed'} InvitationStatus
+ * @typedef {{ name: string, email?: string, locale: 'de' | 'en', status?: InvitationStatus,
+ *   sentAt?: string, failure?: string }} InviteeView
+ * @typedef {'planned' | 'today' | 'held' | 'not-held'} RoomStatus
+ * @typedef {{ id: string, entryId?: string, date: string, startTime?: string, timeZone: string,
+ *   title?: string, patientId?: string, invitees: InviteeView[], joinUrl: string, validFrom: string,
+ *   validUntil: string, createdAt: string, status?: RoomStatus, callSeconds?: number }} Room
  * @typedef {{ date: string, startTime?: string, timeZone: string, title?: string,
  *   invitees?: Invitee[], patientId?: string }} CreateRoomRequest
  * @typedef {{ error: string, message: string, field?: string }} ErrorBody
@@ -21,8 +26,10 @@ const STORAGE_TOKEN = 'videoCall.apiToken';
 
 const DEFAULT_TIME_ZONE = 'Europe/Berlin';
 
-/** Number of days the room list shows from today by default. */
-const LIST_DAYS = 30;
+/** Days before today that the overview shows by default. */
+const LIST_DAYS_BACK = 7;
+/** Days after today that the overview shows by default: 25 weeks. */
+const LIST_DAYS_AHEAD = 25 * 7;
 
 // Limits of the rooms API, checked here before sending so that the form can
 // name the field at fault. The server checks them again.
@@ -233,9 +240,22 @@ function describeApiError(error) {
     return { text: t('console.checkInput'), details };
   }
   if (status === 413 || code === 'payload-too-large') return { text: t('console.payloadTooLarge'), details };
-  if (code === 'not-found') return { text: t('console.roomNotFound'), details };
+  if (isRoomNotFound(error)) return { text: t('console.roomNotFound'), details };
   if (status >= 500) return { text: t('console.serverUnavailable'), details };
   return { text: t('console.requestFailed', { status }), details };
+}
+
+/**
+ * Tells whether the API reported the room as missing, under either of the
+ * codes the rooms API uses for that: "not-found" and "room-not-found".
+ *
+ * @param {unknown} error
+ * @returns {boolean}
+ */
+function isRoomNotFound(error) {
+  if (!(error instanceof ApiError)) return false;
+  const code = error.body?.error;
+  return code === 'not-found' || code === 'room-not-found' || (error.status === 404 && code === undefined);
 }
 
 /**
@@ -572,6 +592,9 @@ async function createRoom() {
     const room = /** @type {Room} */ (await callApi('POST', '/api/rooms', request));
     resetCreateForm();
     ui.createdLink.value = room.joinUrl;
+    // The link admits nobody before the room's day, so a call can start only
+    // today. A server older than the status field gets the button always.
+    ui.startCreatedCall.hidden = room.status !== undefined && room.status !== 'today';
     ui.createdRoom.hidden = false;
     ui.createdLink.select();
     void loadRooms();
@@ -633,7 +656,15 @@ function openCallWindow(link, status) {
 }
 
 // ---------------------------------------------------------------------------
-// Room list
+// Overview
+
+/** @type {Record<RoomStatus, MessageKey>} Text keys of the rooms API's room statuses. */
+const STATUS_TEXT = {
+  planned: 'console.statusPlanned',
+  today: 'console.statusToday',
+  held: 'console.statusHeld',
+  'not-held': 'console.statusNotHeld',
+};
 
 async function loadRooms() {
   clearError();
@@ -690,70 +721,429 @@ function renderRooms(rooms) {
 }
 
 /**
+ * Creates one row of the overview. On narrow screens each row becomes a
+ * card, and each cell's data-label names it.
+ *
  * @param {Room} room
  * @returns {HTMLTableRowElement}
  */
 function renderRoomRow(room) {
   const row = document.createElement('tr');
+  row.className = `room-row room-${room.status ?? 'unknown'}`;
+  row.dataset.testid = 'room-row';
+  row.dataset.roomId = room.id;
 
   const dateCell = document.createElement('td');
   dateCell.className = 'room-date';
-  dateCell.textContent = room.startTime ? `${formatDate(room.date)}, ${room.startTime}` : formatDate(room.date);
+  dateCell.dataset.testid = 'room-date';
+  dateCell.textContent = formatRoomDate(room);
 
-  const titleCell = document.createElement('td');
-  titleCell.className = 'room-title';
-  titleCell.textContent = room.title || t('console.noTitle');
-  if (Array.isArray(room.invitees) && room.invitees.length > 0) {
-    const names = document.createElement('p');
-    names.className = 'hint';
-    names.textContent = room.invitees.map((invitee) => invitee.name || invitee.email).join(', ');
-    titleCell.append(names);
+  const roomCell = cell('console.columnRoom');
+  const title = document.createElement('span');
+  title.className = 'room-title';
+  title.dataset.testid = 'room-title';
+  title.textContent = room.title || t('console.noTitle');
+  roomCell.append(title);
+  if (room.patientId) {
+    const patientId = document.createElement('span');
+    patientId.className = 'room-patient-id';
+    patientId.dataset.testid = 'room-patient-id';
+    patientId.textContent = t('console.patientIdValue', { id: room.patientId });
+    roomCell.append(patientId);
   }
 
-  // On narrow screens each row becomes a card, and data-label names the cell.
-  const linkCell = document.createElement('td');
-  linkCell.dataset.label = t('console.columnLink');
-  const status = document.createElement('p');
-  status.className = 'hint';
-  status.setAttribute('role', 'status');
-  if (isWebUrl(room.joinUrl)) {
-    const anchor = document.createElement('a');
-    anchor.href = room.joinUrl;
-    anchor.target = '_blank';
-    anchor.rel = 'noopener noreferrer';
-    anchor.className = 'room-link';
-    anchor.title = room.joinUrl;
-    anchor.textContent = room.joinUrl;
-    linkCell.append(anchor);
-  } else {
-    const text = document.createElement('span');
-    text.className = 'room-link';
-    text.textContent = room.joinUrl;
-    linkCell.append(text);
-  }
+  const statusCell = cell('console.columnStatus');
+  const status = document.createElement('span');
+  status.className = `status-badge status-${room.status ?? 'unknown'}`;
+  status.dataset.testid = 'room-status';
+  status.textContent = t(room.status && STATUS_TEXT[room.status] ? STATUS_TEXT[room.status] : 'console.statusUnknown');
+  statusCell.append(status);
 
-  const date = formatDate(room.date);
+  const durationCell = cell('console.columnDuration');
+  durationCell.dataset.testid = 'room-duration';
+  durationCell.textContent = formatCallTime(room);
+
+  const inviteesCell = cell('console.columnInvitees');
+  inviteesCell.append(renderInvitees(room));
+
   const actionsCell = document.createElement('td');
+  const message = document.createElement('div');
+  message.className = 'row-message';
+  message.dataset.testid = 'row-status';
+  message.setAttribute('role', 'status');
+  actionsCell.append(renderActions(room, message), message);
+
+  row.append(dateCell, roomCell, statusCell, durationCell, inviteesCell, actionsCell);
+  return row;
+}
+
+/**
+ * Creates a table cell labelled with the column header's text.
+ *
+ * @param {MessageKey} labelKey
+ * @returns {HTMLTableCellElement}
+ */
+function cell(labelKey) {
+  const element = document.createElement('td');
+  element.dataset.label = t(labelKey);
+  return element;
+}
+
+/**
+ * Creates the action buttons of a room. A call can start only on the room's
+ * day, and the link of a past room admits nobody any more, so those rooms
+ * offer only deleting. A room without a status, from a server older than
+ * the status field, gets every action.
+ *
+ * @param {Room} room
+ * @param {HTMLElement} message where the outcome of an action is shown
+ * @returns {HTMLDivElement}
+ */
+function renderActions(room, message) {
+  const date = formatDate(room.date);
+  const canStartCall = room.status === 'today' || room.status === undefined;
+  const linkWorks = canStartCall || room.status === 'planned';
   const actions = document.createElement('div');
   actions.className = 'room-actions';
-  actions.append(
-    createButton(t('console.copyLink'), () => void copyLink(room.joinUrl, status), {
-      className: 'button',
-      ariaLabel: t('console.copyLinkLabel', { date }),
-    }),
-    createButton(t('console.startCall'), () => openCallWindow(room.joinUrl, status), {
+
+  if (canStartCall) {
+    const startCall = createButton(t('console.startCall'), () => openCallWindow(room.joinUrl, message), {
       className: 'button primary',
       ariaLabel: t('console.startCallLabel', { date }),
-    }),
-    createButton(t('console.delete'), () => void deleteRoom(room), {
-      className: 'button danger',
-      ariaLabel: t('console.deleteLabel', { date }),
-    }),
-  );
-  actionsCell.append(actions, status);
+    });
+    startCall.dataset.testid = 'start-call';
+    actions.append(startCall);
+  }
+  if (room.status === 'today' && hasEmailInvitee(room)) {
+    const resend = createButton(t('console.resend'), () => void resendInvitations(room, resend), {
+      className: 'button',
+      ariaLabel: t('console.resendLabel', { date }),
+    });
+    resend.dataset.testid = 'resend';
+    actions.append(resend);
+  }
+  if (linkWorks) {
+    const copy = createButton(t('console.copyLink'), () => void copyLink(room.joinUrl, message), {
+      className: 'button',
+      ariaLabel: t('console.copyLinkLabel', { date }),
+    });
+    copy.dataset.testid = 'copy-link';
+    actions.append(copy);
+  }
+  const remove = createButton(t('console.delete'), () => void deleteRoom(room), {
+    className: 'button danger',
+    ariaLabel: t('console.deleteLabel', { date }),
+  });
+  remove.dataset.testid = 'delete';
+  actions.append(remove);
+  return actions;
+}
 
-  row.append(dateCell, titleCell, linkCell, actionsCell);
-  return row;
+/**
+ * @param {Room} room
+ * @returns {boolean} whether an invitee of the room has an email address
+ */
+function hasEmailInvitee(room) {
+  return Array.isArray(room.invitees) && room.invitees.some((invitee) => invitee.email);
+}
+
+/**
+ * Formats a room's day with its weekday and start time, such as
+ * "Mo., 14.12.2026, 09:30 Uhr".
+ *
+ * @param {Room} room
+ * @returns {string}
+ */
+function formatRoomDate(room) {
+  const [year, month, day] = room.date.split('-').map(Number);
+  let date = formatDate(room.date);
+  const noon = new Date(Date.UTC(year, month - 1, day, 12));
+  if (!Number.isNaN(noon.getTime())) {
+    // The weekday is taken from a whole date, because alone it lacks the
+    // period of the German abbreviation ("Fr" instead of "Fr.").
+    const weekday = new Intl.DateTimeFormat(intlLocale(), {
+      weekday: 'short',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      timeZone: 'UTC',
+    })
+      .formatToParts(noon)
+      .find((part) => part.type === 'weekday')?.value;
+    if (weekday) date = `${weekday}, ${date}`;
+  }
+  return room.startTime ? t('console.dateTime', { date, time: room.startTime }) : date;
+}
+
+/** Returns the BCP 47 tag for Intl formatting in the page language. Both tags format times with 24 hours. */
+function intlLocale() {
+  return locale === 'en' ? 'en-GB' : 'de-DE';
+}
+
+/**
+ * Formats the call time from `callSeconds`, rounded to whole minutes:
+ * "12 Min.", "1 Std. 5 Min.", or "–" for a planned room without calls.
+ *
+ * @param {Room} room
+ * @returns {string}
+ */
+export function formatCallTime(room) {
+  const seconds = room.callSeconds;
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) return t('console.durationNone');
+  if (seconds === 0 && room.status === 'planned') return t('console.durationNone');
+  const totalMinutes = Math.round(seconds / 60);
+  if (seconds > 0 && totalMinutes === 0) return t('console.durationUnderMinute');
+  const hours = Math.floor(totalMinutes / 60);
+  const minutes = totalMinutes % 60;
+  if (hours === 0) return t('console.durationMinutes', { minutes });
+  if (minutes === 0) return t('console.durationHours', { hours });
+  return t('console.durationHoursMinutes', { hours, minutes });
+}
+
+/**
+ * Creates the list of a room's invitees with the state of each invitation email.
+ *
+ * @param {Room} room
+ * @returns {HTMLElement}
+ */
+function renderInvitees(room) {
+  const invitees = Array.isArray(room.invitees) ? room.invitees : [];
+  if (invitees.length === 0) {
+    const none = document.createElement('span');
+    none.className = 'hint';
+    none.textContent = t('console.noInvitees');
+    return none;
+  }
+  const list = document.createElement('ul');
+  list.className = 'invitee-list';
+  for (const invitee of invitees) {
+    const item = document.createElement('li');
+    item.dataset.testid = 'invitee';
+
+    const name = document.createElement('span');
+    name.className = 'invitee-name';
+    name.textContent = invitee.name;
+    const email = document.createElement('span');
+    email.className = 'invitee-email';
+    email.textContent = invitee.email ?? t('console.inviteeEmailErased');
+    item.append(name, email);
+
+    const invitation = describeInvitation(invitee, room.date, room.timeZone);
+    if (invitation) {
+      const status = document.createElement('span');
+      status.className = `invitee-status invitee-${invitee.status}`;
+      status.dataset.testid = 'invitee-status';
+      status.textContent = invitation.text;
+      item.append(status);
+      if (invitation.details) {
+        const details = document.createElement('span');
+        details.className = 'invitee-details';
+        details.dataset.testid = 'invitee-failure';
+        details.textContent = invitation.details;
+        item.append(details);
+      }
+    }
+    list.append(item);
+  }
+  return list;
+}
+
+/**
+ * Describes the state of one invitation email. The time of sending is shown
+ * in the room's time zone, with the date too when it is not the room's day.
+ * The server's English failure reason goes into the details line.
+ *
+ * @param {InviteeView} invitee
+ * @param {string} roomDate "YYYY-MM-DD"
+ * @param {string} timeZone IANA name of the room's zone
+ * @returns {{ text: string, details?: string } | null} null when the server sent no status
+ */
+function describeInvitation(invitee, roomDate, timeZone) {
+  const details = invitee.failure ? t('console.inviteeFailureDetails', { reason: invitee.failure }) : undefined;
+  switch (invitee.status) {
+    case 'sent': {
+      const sent = invitee.sentAt ? dateAndTimeIn(invitee.sentAt, timeZone) : null;
+      if (!sent) return { text: t('console.inviteeSentNoTime') };
+      if (sent.date !== roomDate) return { text: t('console.inviteeSentOn', { date: formatDate(sent.date), time: sent.time }) };
+      return { text: t('console.inviteeSent', { time: sent.time }) };
+    }
+    case 'failed':
+      return { text: t('console.inviteeFailed'), details };
+    case 'pending':
+      return details ? { text: t('console.inviteeRetrying'), details } : { text: t('console.inviteePending') };
+    default:
+      return null;
+  }
+}
+
+/**
+ * Returns the calendar date "YYYY-MM-DD" and the time "HH:MM" of an RFC 3339
+ * instant in `timeZone`, or null when the instant or the zone is invalid.
+ *
+ * @param {string} instant such as "2026-12-14T05:00:03Z"
+ * @param {string} timeZone IANA name
+ * @returns {{ date: string, time: string } | null}
+ */
+export function dateAndTimeIn(instant, timeZone) {
+  const moment = new Date(instant);
+  if (Number.isNaN(moment.getTime())) return null;
+  /** @type {Intl.DateTimeFormatPart[]} */
+  let parts;
+  try {
+    parts = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    }).formatToParts(moment);
+  } catch {
+    // RangeError: this browser does not know the time zone.
+    return null;
+  }
+  /** @param {Intl.DateTimeFormatPartTypes} type */
+  const part = (type) => parts.find((entry) => entry.type === type)?.value ?? '';
+  return { date: `${part('year')}-${part('month')}-${part('day')}`, time: `${part('hour')}:${part('minute')}` };
+}
+
+/**
+ * Shows the outcome of an action in a row: a sentence and, for errors, an
+ * optional hint and the server's message as a details line.
+ *
+ * @param {Element} row
+ * @param {UserMessage} userMessage
+ * @param {'success' | 'error' | 'progress'} kind
+ */
+function showRowMessage(row, userMessage, kind) {
+  const message = row.querySelector('[data-testid="row-status"]');
+  if (!message) return;
+  message.className = `row-message row-message-${kind}`;
+  const paragraphs = [paragraph('row-message-text', userMessage.text)];
+  if (userMessage.help) paragraphs.push(paragraph('row-message-help', userMessage.help));
+  if (userMessage.details) paragraphs.push(paragraph('error-details', userMessage.details));
+  message.replaceChildren(...paragraphs);
+}
+
+/**
+ * Replaces a row with one rendered from `room` and returns the new row.
+ *
+ * @param {Element} row
+ * @param {Room} room
+ * @returns {HTMLTableRowElement}
+ */
+function replaceRoomRow(row, room) {
+  const newRow = renderRoomRow(room);
+  row.replaceWith(newRow);
+  return newRow;
+}
+
+/**
+ * Reloads one room and re-renders its row, so that its status and buttons
+ * are current. Returns the row shown afterwards, the old one if loading failed.
+ *
+ * @param {Element} row
+ * @param {string} roomId
+ * @returns {Promise<Element>}
+ */
+async function refreshRoomRow(row, roomId) {
+  try {
+    const room = /** @type {Room} */ (await callApi('GET', `/api/rooms/${encodeURIComponent(roomId)}`));
+    return row.isConnected ? replaceRoomRow(row, room) : row;
+  } catch (error) {
+    console.warn(`Console: reloading room ${roomId} failed: ${error instanceof Error ? error.message : error}`);
+    return row;
+  }
+}
+
+/**
+ * Sends the invitation emails of a room of today again and re-renders its
+ * row from the room that the server returns.
+ *
+ * @param {Room} room
+ * @param {HTMLButtonElement} button
+ */
+async function resendInvitations(room, button) {
+  const row = button.closest('tr');
+  if (!row) return;
+  clearError();
+  button.disabled = true;
+  showRowMessage(row, { text: t('console.resending') }, 'progress');
+  try {
+    const updated = /** @type {Room} */ (
+      await callApi('POST', `/api/rooms/${encodeURIComponent(room.id)}/invitations`, {})
+    );
+    const newRow = replaceRoomRow(row, updated);
+    const invitees = Array.isArray(updated.invitees) ? updated.invitees : [];
+    const allSent = invitees.filter((invitee) => invitee.email).every((invitee) => invitee.status === 'sent');
+    showRowMessage(newRow, { text: t(allSent ? 'console.resendDone' : 'console.resendPartly') }, allSent ? 'success' : 'error');
+    focusResendButton(newRow);
+  } catch (error) {
+    button.disabled = false;
+    await showResendError(row, room, error);
+  }
+}
+
+/**
+ * Shows why resending failed. A missing room and a rejected token go to the
+ * page's error box, because the row goes away. The other errors stay in the row.
+ *
+ * @param {Element} row
+ * @param {Room} room
+ * @param {unknown} error
+ */
+async function showResendError(row, room, error) {
+  if (!(error instanceof ApiError)) {
+    row.querySelector('[data-testid="row-status"]')?.replaceChildren();
+    showError(error);
+    return;
+  }
+  const code = error.body?.error;
+  const details = error.body?.message ? t('console.errorDetails', { message: error.body.message }) : undefined;
+
+  if (error.status === 401) {
+    forgetRooms();
+    showError(error);
+    return;
+  }
+  if (isRoomNotFound(error)) {
+    showError(error);
+    try {
+      renderRooms(await fetchRooms(ui.listFrom.value, ui.listTo.value));
+    } catch (refreshError) {
+      console.warn(`Console: refreshing the overview failed: ${refreshError instanceof Error ? refreshError.message : refreshError}`);
+    }
+    return;
+  }
+  console.warn(`Console: resending invitations failed: ${error.message}`);
+  if (error.status === 0) {
+    showRowMessage(row, { text: t('console.resendNetworkError') }, 'error');
+    return;
+  }
+  if (code === 'not-room-day' || code === 'no-invitees') {
+    // The day may have ended or the invitees changed since the overview was
+    // loaded, so the row is reloaded before the message is shown in it.
+    const text =
+      code === 'not-room-day'
+        ? t('console.resendNotRoomDay', { date: formatDate(room.date) })
+        : t('console.resendNoInvitees');
+    const currentRow = await refreshRoomRow(row, room.id);
+    showRowMessage(currentRow, { text, details }, 'error');
+    return;
+  }
+  showRowMessage(row, describeApiError(error), 'error');
+}
+
+/**
+ * Moves the focus to the resend button of a re-rendered row, or to its first
+ * button when resending is no longer offered.
+ *
+ * @param {Element} row
+ */
+function focusResendButton(row) {
+  const button = row.querySelector('[data-testid="resend"]') ?? row.querySelector('button');
+  if (button instanceof HTMLElement) button.focus();
 }
 
 /** @param {Room} room */
@@ -772,26 +1162,13 @@ async function deleteRoom(room) {
     showError(error);
     // Another tab may have deleted the room already. The list is refreshed
     // without clearing the error that reports it.
-    if (error instanceof ApiError && error.body?.error === 'not-found') {
+    if (isRoomNotFound(error)) {
       try {
         renderRooms(await fetchRooms(ui.listFrom.value, ui.listTo.value));
       } catch (refreshError) {
         console.warn(`Console: refreshing the room list failed: ${refreshError instanceof Error ? refreshError.message : refreshError}`);
       }
     }
-  }
-}
-
-/**
- * @param {string} value
- * @returns {boolean}
- */
-function isWebUrl(value) {
-  try {
-    const url = new URL(value, location.href);
-    return url.protocol === 'https:' || url.protocol === 'http:';
-  } catch {
-    return false;
   }
 }
 
@@ -831,8 +1208,8 @@ function start() {
   });
 
   const today = todayIn(DEFAULT_TIME_ZONE);
-  ui.listFrom.value = today;
-  ui.listTo.value = addDays(today, LIST_DAYS);
+  ui.listFrom.value = addDays(today, -LIST_DAYS_BACK);
+  ui.listTo.value = addDays(today, LIST_DAYS_AHEAD);
 
   ui.addInviteeButton.addEventListener('click', addInviteeRow);
   // Typing in a field marked invalid takes the mark away.

@@ -1,0 +1,437 @@
+// End-to-end tests of the practitioner's page "Video-Räume" (index.html): the
+// overview of rooms, resending invitations, the create form and the call window.
+//
+// Run inside a loopback-only network namespace, after `cargo build -p video-local`:
+//   unshare -n bash -c 'ip link set lo up && node --test --test-concurrency=1 tests/browser/console.test.mjs'
+
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+
+import { addDays, dateInTimeZone, describePage, germanDate, pickDaytimeTimeZone, waitFor, withResources } from './helpers.mjs';
+
+/** Limit of one whole test: server and browser start-up plus several waits. */
+const TEST_TIMEOUT_MS = 120_000;
+
+/**
+ * Send time of the morning invitations. The rooms of these tests are in a
+ * zone where it is between 02:00 and 22:00, so the server sends invitations
+ * only on the page's resend request.
+ */
+const LATE_MORNING_ARGS = ['--morning-time', '23:59'];
+
+/** Size of the call window that the page opens, in CSS pixels. */
+const CALL_WINDOW_WIDTH = 480;
+const CALL_WINDOW_HEIGHT = 360;
+
+const INVITEE = { name: 'Anna Beispiel', email: 'anna@example.org', locale: 'de' };
+
+/**
+ * Sends a request to the rooms API of `server` and returns the status and the parsed body.
+ *
+ * @param {import('./helpers.mjs').TestServer} server
+ * @param {string} method
+ * @param {string} pathname such as "/api/rooms"
+ * @param {unknown} [body]
+ */
+async function callApi(server, method, pathname, body) {
+  /** @type {Record<string, string>} */
+  const headers = { authorization: `Bearer ${server.apiToken}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`${server.origin}${pathname}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null, text };
+}
+
+/** Creates a room through the API with any fields of `POST /api/rooms` and returns it. */
+async function createRoomWith(server, request) {
+  const { status, body, text } = await callApi(server, 'POST', '/api/rooms', request);
+  assert.equal(status, 201, `POST /api/rooms ${JSON.stringify(request)} returned ${status}: ${text}`);
+  return body;
+}
+
+/** Returns the names of the `.eml` files in the server's outbox, [] while it does not exist. */
+async function outboxFiles(server) {
+  try {
+    return (await readdir(path.join(server.dataDir, 'outbox'))).filter((name) => name.endsWith('.eml')).sort();
+  } catch (error) {
+    if (error.code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+/** Returns "HH:MM" of an RFC 3339 instant in `timeZone`. */
+function timeInTimeZone(instant, timeZone) {
+  return new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(
+    new Date(instant),
+  );
+}
+
+/**
+ * Opens the page, enters the API token as a practitioner would and returns the page.
+ *
+ * @param {import('./helpers.mjs').TestResources} resources
+ * @param {import('./helpers.mjs').TestServer} server
+ * @param {{ locale?: string, label?: string, initScript?: () => void }} [options]
+ */
+async function openOverview(resources, server, { locale = 'de-DE', label = 'practitioner', initScript } = {}) {
+  const browser = await resources.launchBrowser();
+  const page = await resources.openPage(browser, { locale, label });
+  if (initScript) await page.addInitScript(initScript);
+  await page.goto(`${server.origin}/`);
+  const token = page.getByTestId('api-token');
+  await token.fill(server.apiToken);
+  await token.press('Enter');
+  return page;
+}
+
+/** Waits until the overview shows the row of `roomId` and returns its locator. */
+async function waitForRoomRow(page, roomId) {
+  const row = page.locator(`[data-testid="room-row"][data-room-id="${roomId}"]`);
+  await waitFor(async () => (await row.count()) === 1, {
+    description: `the overview row of room ${roomId}`,
+    diagnose: () => describePage(page),
+  });
+  return row;
+}
+
+/** Waits until the text of `locator` satisfies `check` and returns the text. */
+async function waitForText(page, locator, check, description) {
+  let lastText = '';
+  return waitFor(
+    async () => {
+      lastText = ((await locator.count()) > 0 ? await locator.first().textContent() : '') ?? '';
+      return check(lastText) ? lastText : null;
+    },
+    { description, diagnose: async () => `last text: ${JSON.stringify(lastText)}\n${await describePage(page)}` },
+  );
+}
+
+test('overview shows today and resends', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('overview today resend', async (resources) => {
+    const server = await resources.startServer({ extraArgs: LATE_MORNING_ARGS });
+    const timeZone = pickDaytimeTimeZone();
+    const today = dateInTimeZone(timeZone);
+    const room = await createRoomWith(server, {
+      date: today,
+      startTime: '09:30',
+      timeZone,
+      title: 'Erstgespräch',
+      patientId: 'P-4711',
+      invitees: [INVITEE],
+    });
+    const page = await openOverview(resources, server);
+
+    assert.equal(await page.title(), 'Video-Räume');
+    assert.equal(await page.locator('h1').textContent(), 'Video-Räume');
+    const row = await waitForRoomRow(page, room.id);
+    assert.equal(await row.getByTestId('room-status').textContent(), 'Heute');
+    const dateText = await row.getByTestId('room-date').textContent();
+    const datePattern = new RegExp(`^(Mo|Di|Mi|Do|Fr|Sa|So)\\., ${germanDate(today).replaceAll('.', '\\.')}, 09:30 Uhr$`);
+    assert.match(dateText, datePattern, 'weekday, date and start time');
+    assert.equal(await row.getByTestId('room-title').textContent(), 'Erstgespräch');
+    assert.equal(await row.getByTestId('room-patient-id').textContent(), 'PatientInnen-Kennung: P-4711');
+    assert.equal(await row.getByTestId('room-duration').textContent(), '0 Min.', 'a room of today without a call has 0 minutes');
+    assert.equal(await row.getByTestId('invitee-status').textContent(), 'E-Mail ausstehend');
+    assert.match(await row.getByTestId('invitee').textContent(), /Anna Beispiel/);
+    assert.equal(await row.getByTestId('start-call').textContent(), 'Anruf starten');
+
+    const filesBefore = await outboxFiles(server);
+    const resend = row.getByTestId('resend');
+    assert.equal(await resend.textContent(), 'E-Mail erneut senden');
+    await resend.click();
+
+    const statusText = await waitForText(
+      page,
+      row.getByTestId('invitee-status'),
+      (text) => text.startsWith('E-Mail gesendet um '),
+      'the invitee status "E-Mail gesendet um …"',
+    );
+    const filesAfter = await outboxFiles(server);
+    assert.equal(filesAfter.length, filesBefore.length + 1, `one new .eml in the outbox, found ${JSON.stringify(filesAfter)}`);
+    const newFile = filesAfter.find((name) => !filesBefore.includes(name));
+    const eml = await readFile(path.join(server.dataDir, 'outbox', newFile), 'utf8');
+    assert.match(eml, /^To:.*anna@example\.org/m, 'the new email is addressed to the invitee');
+
+    const { body: stored } = await callApi(server, 'GET', `/api/rooms/${room.id}`);
+    assert.equal(stored.invitees[0].status, 'sent');
+    const expectedTime = timeInTimeZone(stored.invitees[0].sentAt, timeZone);
+    assert.equal(statusText, `E-Mail gesendet um ${expectedTime} Uhr`, `the time of sentAt ${stored.invitees[0].sentAt} in ${timeZone}`);
+    assert.equal(await row.getByTestId('row-status').textContent(), 'Die Einladungs-E-Mails wurden gesendet.');
+  });
+});
+
+test('planned room shows Geplant', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('overview planned room', async (resources) => {
+    const server = await resources.startServer({ extraArgs: LATE_MORNING_ARGS });
+    const timeZone = pickDaytimeTimeZone();
+    // Beyond the old default of 30 days, within the new one of 25 weeks.
+    const date = addDays(dateInTimeZone(timeZone), 100);
+    const room = await createRoomWith(server, { date, timeZone, title: 'Folgetermin', invitees: [INVITEE] });
+    const page = await openOverview(resources, server);
+
+    const berlinToday = dateInTimeZone('Europe/Berlin');
+    assert.equal(await page.locator('#list-from').inputValue(), addDays(berlinToday, -7));
+    assert.equal(await page.locator('#list-to').inputValue(), addDays(berlinToday, 25 * 7));
+
+    const row = await waitForRoomRow(page, room.id);
+    assert.equal(await row.getByTestId('room-status').textContent(), 'Geplant');
+    assert.equal(await row.getByTestId('room-duration').textContent(), '–');
+    assert.equal(await row.getByTestId('invitee-status').textContent(), 'E-Mail ausstehend');
+    assert.equal(await row.getByTestId('resend').count(), 0, 'no resend before the room\'s day');
+    assert.equal(await row.getByTestId('start-call').count(), 0, 'no call before the room\'s day');
+    assert.equal(await row.getByTestId('copy-link').count(), 1, 'the link of a planned room can be copied');
+
+    const english = await openOverview(resources, server, { locale: 'en-US', label: 'english' });
+    const englishRow = await waitForRoomRow(english, room.id);
+    assert.equal(await english.locator('h1').textContent(), 'Video rooms');
+    assert.equal(await englishRow.getByTestId('room-status').textContent(), 'Planned');
+    assert.equal(await englishRow.getByTestId('invitee-status').textContent(), 'Email pending');
+  });
+});
+
+test('missing date shows German message', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('create without date', async (resources) => {
+    const server = await resources.startServer();
+    const page = await openOverview(resources, server);
+    await waitForText(page, page.locator('#list-status'), (text) => text !== '' && !text.endsWith('…'), 'the overview to load');
+
+    await page.locator('#room-date').fill('');
+    await page.getByTestId('create-room').click();
+
+    const error = page.getByTestId('error');
+    const text = await waitForText(page, error, (value) => value !== '', 'an error message');
+    assert.match(text, /Bitte prüfen Sie das Feld „Datum“\./);
+    assert.match(text, /Bitte wählen Sie ein gültiges Datum\./);
+    assert.equal(await page.locator('#room-date').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.getByTestId('created-link').isVisible(), false);
+
+    const { body } = await callApi(server, 'GET', '/api/rooms');
+    assert.deepEqual(body.rooms, [], 'no room was created');
+  });
+});
+
+/**
+ * Records every window.open call in `window.__openCalls`, then opens the
+ * window as usual. Runs in the page as an init script.
+ */
+function recordWindowOpen() {
+  const open = window.open.bind(window);
+  window.__openCalls = [];
+  window.open = (url, target, features) => {
+    window.__openCalls.push({ url: String(url), target, features });
+    return open(url, target, features);
+  };
+}
+
+test('start call opens top-centre popup', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('start call popup', async (resources) => {
+    const server = await resources.startServer();
+    const timeZone = pickDaytimeTimeZone();
+    const room = await createRoomWith(server, { date: dateInTimeZone(timeZone), timeZone, title: 'Sprechstunde' });
+    const page = await openOverview(resources, server, { initScript: recordWindowOpen });
+
+    const row = await waitForRoomRow(page, room.id);
+    assert.equal(await row.getByTestId('resend').count(), 0, 'no resend for a room without invitees');
+    const startCall = row.getByTestId('start-call');
+    assert.equal(await startCall.textContent(), 'Anruf starten');
+    const [popup] = await Promise.all([page.waitForEvent('popup'), startCall.click()]);
+    await popup.waitForLoadState();
+    assert.equal(popup.url(), room.joinUrl);
+    assert.equal(await popup.evaluate(() => window.opener), null, 'the call window has no opener');
+
+    const [call] = await page.evaluate(() => window.__openCalls);
+    const features = Object.fromEntries(call.features.split(',').map((entry) => entry.split('=')));
+    const screenArea = await page.evaluate(() => ({
+      availWidth: screen.availWidth,
+      availLeft: screen.availLeft ?? 0,
+      availTop: screen.availTop ?? 0,
+    }));
+    assert.equal(call.url, room.joinUrl);
+    assert.equal(Number(features.width), CALL_WINDOW_WIDTH);
+    assert.equal(Number(features.height), CALL_WINDOW_HEIGHT);
+    assert.equal(
+      Number(features.left),
+      Math.round(screenArea.availLeft + (screenArea.availWidth - CALL_WINDOW_WIDTH) / 2),
+      `centred on a screen of ${JSON.stringify(screenArea)}`,
+    );
+    assert.equal(Number(features.top), screenArea.availTop, 'at the top of the screen');
+  });
+});
+
+test('resend errors are explained', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('resend errors', async (resources) => {
+    const server = await resources.startServer({ extraArgs: LATE_MORNING_ARGS });
+    const timeZone = pickDaytimeTimeZone();
+    const today = dateInTimeZone(timeZone);
+    const room = await createRoomWith(server, { date: today, timeZone, invitees: [INVITEE] });
+    const page = await openOverview(resources, server);
+    const row = await waitForRoomRow(page, room.id);
+
+    // The browser fulfils the resend requests itself with one error per round.
+    /** @type {{ status: number, error: string } | 'network'} */
+    let nextAnswer = 'network';
+    await page.route('**/api/rooms/*/invitations', (route) => {
+      if (nextAnswer === 'network') return route.abort('connectionrefused');
+      return route.fulfill({
+        status: nextAnswer.status,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: nextAnswer.error, message: `test answer ${nextAnswer.error}` }),
+      });
+    });
+
+    const cases = [
+      {
+        answer: { status: 409, error: 'not-room-day' },
+        expected: `Einladungen lassen sich nur am Tag des Raums erneut senden, bei diesem Raum also am ${germanDate(today)}.`,
+      },
+      {
+        answer: { status: 409, error: 'no-invitees' },
+        expected: 'Zu diesem Raum ist niemand mit E-Mail-Adresse eingeladen. Es wurde keine E-Mail gesendet.',
+      },
+      { answer: 'network', expected: 'Der Server ist nicht erreichbar. Daher ist unklar, ob die E-Mails gesendet wurden.' },
+    ];
+    for (const { answer, expected } of cases) {
+      nextAnswer = answer;
+      await row.getByTestId('resend').click();
+      const text = await waitForText(
+        page,
+        row.getByTestId('row-status'),
+        (value) => value.includes(expected),
+        `the message for ${JSON.stringify(answer)}`,
+      );
+      if (answer !== 'network') assert.match(text, new RegExp(`test answer ${answer.error}`), 'the server message is a details line');
+    }
+
+    nextAnswer = { status: 404, error: 'room-not-found' };
+    await row.getByTestId('resend').click();
+    await waitForText(
+      page,
+      page.getByTestId('error'),
+      (value) => value.includes('Diesen Raum gibt es nicht mehr.'),
+      'the error box for room-not-found',
+    );
+    assert.deepEqual(await outboxFiles(server), [], 'no request reached the server, so nothing was sent');
+
+    // A room deleted elsewhere: the real server returns 404, and the row goes away.
+    await page.unroute('**/api/rooms/*/invitations');
+    await page.getByTestId('error').evaluate((element) => element.replaceChildren());
+    const { status } = await callApi(server, 'DELETE', `/api/rooms/${room.id}`);
+    assert.equal(status, 204);
+    await row.getByTestId('resend').click();
+    await waitForText(
+      page,
+      page.getByTestId('error'),
+      (value) => value.includes('Diesen Raum gibt es nicht mehr.'),
+      'the error box for the deleted room',
+    );
+    await waitFor(async () => (await row.count()) === 0, {
+      description: 'the row of the deleted room to disappear',
+      diagnose: () => describePage(page),
+    });
+  });
+});
+
+/**
+ * Returns a room as the rooms API lists it, with the fields of `overrides`.
+ * The join URL points at the test server but is never opened.
+ */
+function listedRoom(server, overrides) {
+  return {
+    id: overrides.id,
+    date: '2026-03-02',
+    timeZone: 'Europe/Berlin',
+    invitees: [],
+    status: 'held',
+    callSeconds: 0,
+    joinUrl: `${server.origin}/join#not-a-real-token`,
+    validFrom: '2026-03-01T23:00:00Z',
+    validUntil: '2026-03-02T23:00:00Z',
+    createdAt: '2026-02-20T08:00:00Z',
+    ...overrides,
+  };
+}
+
+test('past rooms and failures are shown', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('overview past rooms', async (resources) => {
+    const server = await resources.startServer();
+    // Past rooms with call times and failed emails take a day to arise on a
+    // real server, so the browser fulfils the list request itself.
+    const rooms = [
+      listedRoom(server, {
+        id: 'held-room',
+        callSeconds: 65 * 60 + 10,
+        invitees: [
+          { name: 'Anna Beispiel', locale: 'de', status: 'sent', sentAt: '2026-03-02T05:00:12Z' },
+          { name: 'Ben Muster', locale: 'en', status: 'sent', sentAt: '2026-03-01T16:30:00Z' },
+        ],
+      }),
+      listedRoom(server, {
+        id: 'short-room',
+        date: '2026-03-03',
+        callSeconds: 12 * 60 + 20,
+        invitees: [{ name: 'Cem Yılmaz', email: 'cem@example.org', locale: 'de', status: 'failed', failure: 'mailbox unavailable' }],
+      }),
+      listedRoom(server, {
+        id: 'missed-room',
+        date: '2026-03-04',
+        status: 'not-held',
+        invitees: [{ name: 'Dora Test', email: 'dora@example.org', locale: 'de', status: 'pending', failure: 'connection timed out' }],
+      }),
+    ];
+    const browser = await resources.launchBrowser();
+    const pages = {};
+    for (const locale of ['de-DE', 'en-GB']) {
+      const page = await resources.openPage(browser, { locale, label: locale });
+      await page.route('**/api/rooms?*', (route) =>
+        route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ rooms }) }),
+      );
+      await page.goto(`${server.origin}/`);
+      await page.getByTestId('api-token').fill(server.apiToken);
+      await page.getByTestId('api-token').press('Enter');
+      pages[locale] = page;
+    }
+
+    const german = pages['de-DE'];
+    const heldRow = await waitForRoomRow(german, 'held-room');
+    assert.equal(await heldRow.getByTestId('room-status').textContent(), 'Stattgefunden');
+    assert.equal(await heldRow.getByTestId('room-duration').textContent(), '1 Std. 5 Min.');
+    assert.deepEqual(await heldRow.getByTestId('invitee-status').allTextContents(), [
+      'E-Mail gesendet um 06:00 Uhr',
+      'E-Mail gesendet am 01.03.2026 um 17:30 Uhr',
+    ]);
+    assert.match(await heldRow.getByTestId('invitee').first().textContent(), /E-Mail-Adresse nach dem Termin gelöscht/);
+    assert.equal(await heldRow.getByTestId('start-call').count(), 0, 'no call after the room\'s day');
+    assert.equal(await heldRow.getByTestId('resend').count(), 0, 'no resend after the room\'s day');
+
+    const shortRow = await waitForRoomRow(german, 'short-room');
+    assert.equal(await shortRow.getByTestId('room-duration').textContent(), '12 Min.');
+    assert.equal(await shortRow.getByTestId('invitee-status').textContent(), 'E-Mail fehlgeschlagen');
+    assert.equal(await shortRow.getByTestId('invitee-failure').textContent(), 'Details: mailbox unavailable');
+
+    const missedRow = await waitForRoomRow(german, 'missed-room');
+    assert.equal(await missedRow.getByTestId('room-status').textContent(), 'Nicht stattgefunden');
+    assert.equal(await missedRow.getByTestId('room-duration').textContent(), '0 Min.');
+    assert.equal(
+      await missedRow.getByTestId('invitee-status').textContent(),
+      'E-Mail ausstehend (letzter Versuch fehlgeschlagen)',
+    );
+    assert.equal(await missedRow.getByTestId('invitee-failure').textContent(), 'Details: connection timed out');
+
+    const english = pages['en-GB'];
+    const englishHeldRow = await waitForRoomRow(english, 'held-room');
+    assert.equal(await englishHeldRow.getByTestId('room-status').textContent(), 'Held');
+    assert.equal(await englishHeldRow.getByTestId('room-duration').textContent(), '1 h 5 min');
+    assert.equal(await englishHeldRow.getByTestId('invitee-status').first().textContent(), 'Email sent at 06:00');
+    const englishShortRow = await waitForRoomRow(english, 'short-room');
+    assert.equal(await englishShortRow.getByTestId('room-duration').textContent(), '12 min');
+    assert.equal(await englishShortRow.getByTestId('invitee-status').textContent(), 'Email failed');
+    const englishMissedRow = await waitForRoomRow(english, 'missed-room');
+    assert.equal(await englishMissedRow.getByTestId('room-status').textContent(), 'Not held');
+  });
+});
