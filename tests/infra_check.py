@@ -71,6 +71,35 @@ def check(template):
             if "*" in resources:
                 failures.append(f"{name}: a policy applies to every resource")
 
+    # The indexes the DynamoDB adapter queries (shared/src/store/dynamodb.rs).
+    rooms = template["Resources"]["RoomsTable"]["Properties"]
+    indexes = {
+        index["IndexName"]: [part["AttributeName"] for part in index["KeySchema"]]
+        for index in rooms.get("GlobalSecondaryIndexes", [])
+    }
+    expected_indexes = {
+        "byPractitioner": ["practitionerId", "dateKey"],
+        "byMailDate": ["mailDate", "dayStart"],
+        "byEraseDate": ["eraseDate", "dayEnd"],
+    }
+    if indexes != expected_indexes:
+        failures.append(f"rooms table indexes {indexes}, expected {expected_indexes}")
+
+    retention = template["Parameters"].get("RetentionDays", {})
+    if retention.get("MaxValue", 1000) > 90 or retention.get("Default", 1000) > 90:
+        failures.append("RetentionDays must default to and stay at most 90 days")
+
+    # Environment the functions read at start-up.
+    needed_variables = {
+        "RoomsApiFunction": {"ROOMS_TABLE", "PUBLIC_URL", "MAIL_FROM", "RETENTION_DAYS", "SEND_AFTER", "MAIL_RATE"},
+        "DailyEmailerFunction": {"ROOMS_TABLE", "PUBLIC_URL", "MAIL_FROM", "SEND_AFTER", "MAIL_RATE"},
+        "SignalingFunction": {"ROOMS_TABLE", "CONNECTIONS_TABLE"},
+    }
+    for name, variables in needed_variables.items():
+        present = set(functions[name]["Properties"].get("Environment", {}).get("Variables", {}))
+        if not variables <= present:
+            failures.append(f"{name}: environment lacks {sorted(variables - present)}")
+
     for name, schedule in resources_of(template, "AWS::Scheduler::Schedule").items():
         if schedule["Properties"].get("ScheduleExpressionTimezone") != "Europe/Berlin":
             failures.append(f"{name}: the schedule must run in Europe/Berlin time")

@@ -26,3 +26,30 @@ impl Clock for FixedClock {
         self.0
     }
 }
+
+/// A clock that tests move forward by hand.
+#[derive(Debug)]
+pub struct ManualClock(std::sync::Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn new(now: DateTime<Utc>) -> Self {
+        Self(std::sync::Mutex::new(now))
+    }
+
+    pub fn advance(&self, by: chrono::Duration) {
+        let mut now = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *now += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}

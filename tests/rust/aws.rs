@@ -244,3 +244,44 @@ pub async fn create_connections_table(client: &aws_sdk_dynamodb::Client, name: &
         .await
         .expect("creating the connections table failed");
 }
+
+/// Builds an API Gateway HTTP API (payload 2.0) event of `method` on `path`
+/// (with an optional query), as the JWT authorizer passes it on with
+/// `subject` as the `sub` claim.
+pub fn http_api_event(
+    method: &str,
+    path: &str,
+    subject: Option<&str>,
+    body: Option<&str>,
+) -> serde_json::Value {
+    use serde_json::json;
+    let (raw_path, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut context = json!({
+        "accountId": "123456789012",
+        "apiId": "api1",
+        "domainName": "api1.execute-api.eu-central-1.amazonaws.com",
+        "domainPrefix": "api1",
+        "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "test"},
+        "requestId": "request-1",
+        "routeKey": "$default",
+        "stage": "$default",
+        "time": "04/Dec/2026:10:00:00 +0000",
+        "timeEpoch": 1_796_378_400_000_i64
+    });
+    if let Some(subject) = subject {
+        context["authorizer"] = json!({"jwt": {"claims": {"sub": subject}, "scopes": null}});
+    }
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": raw_path,
+        "rawQueryString": query,
+        "headers": {"content-type": "application/json", "host": "api1.execute-api.eu-central-1.amazonaws.com"},
+        "requestContext": context,
+        "isBase64Encoded": false
+    });
+    if let Some(body) = body {
+        event["body"] = json!(body);
+    }
+    event
+}

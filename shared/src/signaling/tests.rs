@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::*;
-use crate::clock::FixedClock;
+use crate::clock::{FixedClock, ManualClock};
 use crate::store::contract::sample_room;
 use crate::store::embedded::EmbeddedStore;
 use crate::store::memory_participants::MemoryParticipants;
@@ -131,6 +131,53 @@ impl Harness {
         .await;
         self.push.last("checker")
     }
+}
+
+/// Joins and leaves at set times on a clock the test moves.
+#[tokio::test]
+async fn call_time_counts_while_two_are_connected() {
+    let mut h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    let clock = Arc::new(ManualClock::new(utc("2026-12-13T10:00:00Z")));
+    h.signaling.clock = clock.clone();
+    let room_id = h.token.split('.').next().unwrap().to_owned();
+    let call_seconds = |h: &Harness| {
+        let rooms = h.signaling.rooms.clone();
+        let id = room_id.clone();
+        let now = clock.now();
+        async move {
+            rooms
+                .get(&id, now)
+                .await
+                .unwrap()
+                .unwrap()
+                .call_seconds(now)
+        }
+    };
+
+    h.join("a", "Anna").await;
+    clock.advance(chrono::Duration::minutes(5));
+    assert_eq!(call_seconds(&h).await, 0, "one participant is no call");
+    h.join("b", "Ben").await;
+    clock.advance(chrono::Duration::minutes(10));
+    assert_eq!(call_seconds(&h).await, 600, "a running call counts");
+    h.join("c", "Carla").await;
+    clock.advance(chrono::Duration::minutes(2));
+    h.send("c", json!({"type": "leave"})).await;
+    clock.advance(chrono::Duration::minutes(3));
+    h.signaling.handle_disconnect("b").await.unwrap();
+    assert_eq!(call_seconds(&h).await, 900);
+    clock.advance(chrono::Duration::minutes(20));
+    assert_eq!(
+        call_seconds(&h).await,
+        900,
+        "alone again: the time stands still"
+    );
+    h.join("d", "Ben").await;
+    clock.advance(chrono::Duration::seconds(90));
+    h.send("a", json!({"type": "leave"})).await;
+    h.send("d", json!({"type": "leave"})).await;
+    clock.advance(chrono::Duration::hours(1));
+    assert_eq!(call_seconds(&h).await, 990);
 }
 
 #[tokio::test]
