@@ -248,6 +248,45 @@ pub async fn mail_due_lists_only_started_days_with_outstanding_mail(store: &dyn 
     assert_eq!(ids(&listed), ids(&[other_practitioner, retry]));
 }
 
+/// Days of 23 and 25 hours: a room is due from its local midnight to the
+/// next, and its addresses are erased right after.
+pub async fn dst_days_end_at_local_midnight(store: &dyn RoomStore) {
+    let short = sample_room("dr-a", "2026-03-29");
+    let long = sample_room("dr-a", "2026-10-25");
+    store.insert(&short).await.expect("insert");
+    store.insert(&long).await.expect("insert");
+    // 23:59 in Berlin on the 23-hour day, and the midnight after it.
+    let late = utc("2026-03-29T21:59:00Z");
+    assert_eq!(
+        ids(&store.mail_due(late, late).await.expect("due")),
+        ids(std::slice::from_ref(&short))
+    );
+    assert!(store.emails_to_erase(late).await.expect("erase").is_empty());
+    let over = utc("2026-03-29T22:00:00Z");
+    assert!(store.mail_due(over, over).await.expect("due").is_empty());
+    assert_eq!(
+        ids(&store.emails_to_erase(over).await.expect("erase")),
+        ids(std::slice::from_ref(&short))
+    );
+    // 23:30 in Berlin on the 25-hour day is 22:30 UTC: still the day.
+    let late = utc("2026-10-25T22:30:00Z");
+    assert_eq!(
+        ids(&store.mail_due(late, late).await.expect("due")),
+        ids(std::slice::from_ref(&long))
+    );
+    let over = utc("2026-10-25T23:00:00Z");
+    assert!(store.mail_due(over, over).await.expect("due").is_empty());
+    // Its day began at 22:00 UTC the evening before (midnight CEST).
+    let first_minute = utc("2026-10-24T22:00:00Z");
+    assert_eq!(
+        ids(&store
+            .mail_due(first_minute, first_minute)
+            .await
+            .expect("due")),
+        ids(std::slice::from_ref(&long))
+    );
+}
+
 pub async fn rooms_holding_emails_are_listed_after_their_day(store: &dyn RoomStore) {
     let ended = sample_room("dr-a", "2026-12-09");
     let mut erased = sample_room("dr-a", "2026-12-09");
@@ -287,6 +326,7 @@ where
     concurrent_updates_lose_nothing(&make().await).await;
     mail_due_lists_only_started_days_with_outstanding_mail(&make().await).await;
     rooms_holding_emails_are_listed_after_their_day(&make().await).await;
+    dst_days_end_at_local_midnight(&make().await).await;
 }
 
 fn participant(room_id: &str, connection_id: &str) -> Participant {
