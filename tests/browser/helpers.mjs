@@ -265,6 +265,25 @@ export async function createRoom(server, { timeZone = pickDaytimeTimeZone(), dat
   return JSON.parse(text);
 }
 
+/**
+ * Fetches one room through `GET /api/rooms/{id}` and returns the response body.
+ * Throws unless the server returns 200.
+ *
+ * @param {TestServer} server
+ * @param {string} roomId
+ * @returns {Promise<{ id: string, status: string, callSeconds: number } & Record<string, unknown>>}
+ */
+export async function getRoom(server, roomId) {
+  const response = await fetch(`${server.origin}/api/rooms/${encodeURIComponent(roomId)}`, {
+    headers: { authorization: `Bearer ${server.apiToken}` },
+  });
+  const text = await response.text();
+  if (response.status !== 200) {
+    throw new Error(`GET /api/rooms/${roomId} returned ${response.status}, expected 200: ${text}`);
+  }
+  return JSON.parse(text);
+}
+
 /** Returns the link token, the fragment of a join URL. */
 export function linkToken(joinUrl) {
   const token = new URL(joinUrl).hash.slice(1);
