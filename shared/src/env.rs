@@ -6,7 +6,7 @@ use chrono::NaiveTime;
 use crate::morning::SendPolicy;
 use crate::room::{DEFAULT_RETENTION_DAYS, Retention};
 
-/// A variable's value, `None` when unset or empty.
+/// Reads a variable; `None` when it is unset or empty.
 pub fn optional(name: &str) -> Option<String> {
     std::env::var(name)
         .ok()
@@ -17,8 +17,8 @@ pub fn required(name: &str) -> Result<String, String> {
     optional(name).ok_or_else(|| format!("environment variable {name} is missing"))
 }
 
-/// `RETENTION_DAYS`: days rooms are kept after their day, 1 to 90;
-/// default 8.
+/// Reads `RETENTION_DAYS`, the days rooms are kept after their day (1 to
+/// 90, default 8).
 pub fn retention() -> Result<Retention, String> {
     match optional("RETENTION_DAYS") {
         None => Retention::days(DEFAULT_RETENTION_DAYS),
@@ -32,7 +32,7 @@ pub fn retention() -> Result<Retention, String> {
     }
 }
 
-/// How invitations are sent, from `SEND_AFTER` (local `HH:MM` in each
+/// Reads how invitations are sent from `SEND_AFTER` (local `HH:MM` in each
 /// room's zone; default 06:00) and `MAIL_RATE` (messages per second;
 /// default 1, the SES sandbox rate).
 pub fn send_policy() -> Result<SendPolicy, String> {

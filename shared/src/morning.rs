@@ -669,7 +669,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn stale_claim_is_taken_over_and_a_fresh_one_is_not() {
+    async fn stale_claim_is_taken_over() {
         let mut setup = setup("2026-12-13T05:00:00Z");
         let mut room = room_with_invitees("2026-12-13", &[("anna@example.org", Locale::De)]);
         room.invitees[0].delivery = Delivery::Sending {
