@@ -25,6 +25,10 @@ use crate::validity::DayState;
 /// prevent that, and a second email is better than none.
 pub const STALE_CLAIM: Duration = Duration::minutes(15);
 
+/// A run stops claiming emails this long before its deadline: enough for one
+/// send with every throttling pause (1 + 2 + 4 + 8 seconds) and some slack.
+pub const DEADLINE_MARGIN: Duration = Duration::seconds(25);
+
 /// How fast and how persistently emails are sent.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SendPolicy {
@@ -84,6 +88,8 @@ pub struct RunReport {
     pub failed: usize,
     /// Rooms of past days whose email addresses were erased.
     pub erased: usize,
+    /// Left for the next run because the deadline came near.
+    pub deferred: usize,
 }
 
 impl RunReport {
@@ -93,6 +99,7 @@ impl RunReport {
         self.skipped += other.skipped;
         self.failed += other.failed;
         self.erased += other.erased;
+        self.deferred += other.deferred;
     }
 }
 
@@ -169,6 +176,16 @@ impl Invitations {
     /// due email. Failures of single emails are recorded and counted; only a
     /// failure to read the rooms fails the run.
     pub async fn run(&self) -> Result<RunReport, StoreError> {
+        self.run_until(None).await
+    }
+
+    /// Runs like [`Self::run`], but stops claiming emails
+    /// [`DEADLINE_MARGIN`] before `deadline`, so that a Lambda timeout never
+    /// cuts a send short and leaves a claim that only goes stale.
+    pub async fn run_until(
+        &self,
+        deadline: Option<DateTime<Utc>>,
+    ) -> Result<RunReport, StoreError> {
         let mut report = RunReport {
             erased: self.erase_past_days().await?,
             ..RunReport::default()
@@ -180,7 +197,7 @@ impl Invitations {
         let started_by = now - Duration::seconds((seconds - 3600).max(0));
         let rooms = self.rooms.mail_due(started_by, now).await?;
         for room in rooms.iter().filter(|room| self.is_due(room, now)) {
-            report.add(&self.send_room(room, Trigger::Due).await);
+            report.add(&self.send_room_until(room, Trigger::Due, deadline).await);
         }
         info!(
             rooms = report.rooms,
@@ -188,6 +205,7 @@ impl Invitations {
             skipped = report.skipped,
             failed = report.failed,
             erased = report.erased,
+            deferred = report.deferred,
             "invitation run finished"
         );
         Ok(report)
@@ -211,6 +229,15 @@ impl Invitations {
     /// Sends the emails of one room as `trigger` asks, each claimed in the
     /// room record first so that no other sender sends it too.
     pub async fn send_room(&self, room: &Room, trigger: Trigger) -> RunReport {
+        self.send_room_until(room, trigger, None).await
+    }
+
+    async fn send_room_until(
+        &self,
+        room: &Room,
+        trigger: Trigger,
+        deadline: Option<DateTime<Utc>>,
+    ) -> RunReport {
         let mut report = RunReport {
             rooms: 1,
             ..RunReport::default()
@@ -222,6 +249,10 @@ impl Invitations {
         );
         for invitee in room.invitees.iter().filter(|invitee| invitee.has_email()) {
             let claimed_at = self.clock.now();
+            if deadline.is_some_and(|deadline| claimed_at + DEADLINE_MARGIN > deadline) {
+                report.deferred += 1;
+                continue;
+            }
             let attempts = match self.claim(room, &invitee.email, trigger, claimed_at).await {
                 Ok(Some(attempts)) => attempts,
                 Ok(None) => {
@@ -685,6 +716,22 @@ mod tests {
             room.invitees[0].delivery,
             Delivery::Sent { attempts: 2, .. }
         ));
+    }
+
+    #[tokio::test]
+    async fn run_stops_claiming_near_its_deadline() {
+        let setup = setup("2026-12-13T05:00:00Z");
+        let room = room_with_invitees("2026-12-13", &[("anna@example.org", Locale::De)]);
+        setup.store.insert(&room).await.unwrap();
+        let soon = utc("2026-12-13T05:00:20Z");
+        let report = setup.run.run_until(Some(soon)).await.unwrap();
+        assert_eq!((report.sent, report.deferred), (0, 1));
+        assert_eq!(
+            stored(&setup, &room.id).await.invitees[0].delivery,
+            Delivery::Pending
+        );
+        let later = utc("2026-12-13T05:01:00Z");
+        assert_eq!(setup.run.run_until(Some(later)).await.unwrap().sent, 1);
     }
 
     #[tokio::test]

@@ -121,11 +121,11 @@ async fn two_invocations_send_each_email_once() {
     .await;
 
     let scheduler_input = json!({"source": "aws.scheduler", "detail": {}});
-    let first = daily_emailer::handle(&fixture.run, scheduler_input.clone())
+    let first = daily_emailer::handle(&fixture.run, scheduler_input.clone(), None)
         .await
         .unwrap();
     assert_eq!(first.sent, 2);
-    let second = daily_emailer::handle(&fixture.run, json!("anything"))
+    let second = daily_emailer::handle(&fixture.run, json!("anything"), None)
         .await
         .unwrap();
     // The sparse index no longer holds the room: the run reads nothing.
@@ -170,8 +170,8 @@ async fn concurrent_invocations_send_each_email_once() {
         .collect();
     insert_room(&fixture.rooms, 0, invitees).await;
     let (first, second) = tokio::join!(
-        daily_emailer::handle(&fixture.run, json!({})),
-        daily_emailer::handle(&fixture.run, json!({}))
+        daily_emailer::handle(&fixture.run, json!({}), None),
+        daily_emailer::handle(&fixture.run, json!({}), None)
     );
     assert_eq!(first.unwrap().sent + second.unwrap().sent, 4);
     assert_eq!(moto_sent_messages(&fixture.moto.endpoint).await.len(), 4);

@@ -61,6 +61,12 @@ pub fn invitations(
 }
 
 /// Handles one invocation with any JSON input and returns the run's counts.
-pub async fn handle(run: &Invitations, _input: serde_json::Value) -> Result<RunReport, StoreError> {
-    run.run().await
+/// `deadline` is the invocation's deadline; the run stops claiming emails
+/// shortly before it.
+pub async fn handle(
+    run: &Invitations,
+    _input: serde_json::Value,
+    deadline: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<RunReport, StoreError> {
+    run.run_until(deadline).await
 }

@@ -19,7 +19,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let run = &run;
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<serde_json::Value>| async move {
-            let report = daily_emailer::handle(run, event.payload).await?;
+            // The context carries the deadline in milliseconds since the epoch.
+            let deadline = i64::try_from(event.context.deadline)
+                .ok()
+                .and_then(chrono::DateTime::from_timestamp_millis);
+            let report = daily_emailer::handle(run, event.payload, deadline).await?;
             Ok::<_, lambda_runtime::Error>(report)
         },
     ))

@@ -10,7 +10,7 @@ use video_core::http::auth::Authenticate;
 use video_core::http::{AppState, router};
 use video_core::link::LinkKey;
 use video_core::mail::ses::SesMailer;
-use video_core::morning::Invitations;
+use video_core::morning::{Invitations, SendPolicy};
 use video_core::room::Retention;
 use video_core::store::dynamodb::DynamoRooms;
 
@@ -89,7 +89,12 @@ pub fn app(
         settings.public_url.clone(),
         settings.mail.practice_name.clone(),
         clock.clone(),
-        settings.mail.policy,
+        SendPolicy {
+            // A throttled send in a request is left to the next emailer run
+            // after one retry, so the practitioner does not wait long.
+            throttle_retries: 1,
+            ..settings.mail.policy
+        },
     );
     let state = AppState {
         rooms: rooms.clone(),
