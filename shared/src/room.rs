@@ -154,6 +154,10 @@ pub struct CallTime {
 
 impl CallTime {
     /// Seconds up to `now`, counting a running stretch only within the day.
+    ///
+    /// NOTE: a stretch that no departure ends (the local server stopped
+    /// mid-call, or a participant vanished without a disconnect) counts up
+    /// to the day's end.
     pub fn seconds_at(&self, now: DateTime<Utc>, day_end: DateTime<Utc>) -> i64 {
         let running = self
             .since
