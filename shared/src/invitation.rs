@@ -2,6 +2,7 @@
 //! plain-text alternative.
 
 use chrono::{Datelike, NaiveDate};
+use chrono_tz::Tz;
 
 use crate::mail::Email;
 use crate::room::{Invitee, Locale, Room};
@@ -64,12 +65,36 @@ const GERMAN_MONTHS: [&str; 12] = [
     "Dezember",
 ];
 
-/// Formats a date as "Montag, 14. Dezember 2026". chrono names weekdays and
-/// months only in English unless its `unstable-locales` feature is enabled.
-fn german_long_date(date: NaiveDate) -> String {
+/// Formats a date as "Montag, 14. Dezember 2026", with "Jänner" for January
+/// in rooms in Europe/Vienna because Austrian German uses that name. chrono
+/// names weekdays and months only in English unless its `unstable-locales`
+/// feature is enabled.
+fn german_long_date(date: NaiveDate, time_zone: Tz) -> String {
     let weekday = GERMAN_WEEKDAYS[date.weekday().num_days_from_monday() as usize];
-    let month = GERMAN_MONTHS[date.month0() as usize];
+    let month = match (date.month(), time_zone) {
+        (1, Tz::Europe__Vienna) => "Jänner",
+        _ => GERMAN_MONTHS[date.month0() as usize],
+    };
     format!("{weekday}, {}. {month} {}", date.day(), date.year())
+}
+
+/// Names the time zone of the invitation's time line: the country's time for
+/// Europe/Berlin, Europe/Vienna and Europe/Zurich, the IANA name otherwise.
+/// Europe/Busingen (a German town) and Europe/Vaduz (Liechtenstein) run on
+/// Swiss time but lie outside Switzerland, so they keep the IANA name.
+fn time_zone_label(time_zone: Tz, locale: Locale) -> String {
+    let readable = match time_zone {
+        Tz::Europe__Berlin => Some(("deutsche Zeit", "German time")),
+        Tz::Europe__Vienna => Some(("österreichische Zeit", "Austrian time")),
+        Tz::Europe__Zurich => Some(("Schweizer Zeit", "Swiss time")),
+        _ => None,
+    };
+    match (readable, locale) {
+        (Some((german, _)), Locale::De) => german.to_owned(),
+        (Some((_, english)), Locale::En) => english.to_owned(),
+        (None, Locale::De) => format!("Zeitzone {}", time_zone.name()),
+        (None, Locale::En) => format!("time zone {}", time_zone.name()),
+    }
 }
 
 // NOTE: the privacy sentences state that media go directly between the
@@ -83,14 +108,14 @@ fn german_wording(room: &Room, invitee: &Invitee, practice: Option<&str>) -> Wor
         .map(|time| format!(" um {} Uhr", time.format("%H:%M")))
         .unwrap_or_default();
 
-    let mut facts = vec![("Datum", german_long_date(room.date))];
+    let mut facts = vec![("Datum", german_long_date(room.date, room.time_zone))];
     if let Some(time) = room.start_time {
         facts.push((
             "Uhrzeit",
             format!(
-                "{} Uhr (Zeitzone {})",
+                "{} Uhr ({})",
                 time.format("%H:%M"),
-                room.time_zone.name()
+                time_zone_label(room.time_zone, Locale::De)
             ),
         ));
     }
@@ -130,9 +155,9 @@ fn english_wording(room: &Room, invitee: &Invitee, practice: Option<&str>) -> Wo
         facts.push((
             "Time",
             format!(
-                "{} (time zone {})",
+                "{} ({})",
                 time.format("%H:%M"),
-                room.time_zone.name()
+                time_zone_label(room.time_zone, Locale::En)
             ),
         ));
     }
@@ -291,11 +316,7 @@ mod tests {
         );
         assert!(email.text.contains("https://v.example/join#t"));
         assert!(email.text.contains("Datum: Sonntag, 13. Dezember 2026\n"));
-        assert!(
-            email
-                .text
-                .contains("Uhrzeit: 09:30 Uhr (Zeitzone Europe/Berlin)\n")
-        );
+        assert!(email.text.contains("Uhrzeit: 09:30 Uhr (deutsche Zeit)\n"));
         assert!(email.text.contains("Praxis: Praxis Weber\n"));
         assert!(
             email
@@ -357,17 +378,117 @@ mod tests {
             email.subject,
             "Your video appointment today, 13 December 2026 at 16:05"
         );
-        assert!(
-            email
-                .text
-                .contains("Time: 16:05 (time zone Europe/Vienna)\n")
-        );
+        assert!(email.text.contains("Time: 16:05 (Austrian time)\n"));
         assert!(email.text.contains("Practice: Dr. Anna Weber\n"));
         for body in [&email.text, &email.html] {
             assert!(body.contains("Chrome, Firefox, Safari or Edge"));
             assert!(body.contains("camera and microphone"));
             assert!(body.contains("The link works only today"));
         }
+    }
+
+    #[test]
+    fn time_zone_label_per_zone_and_locale() {
+        let cases = [
+            (chrono_tz::Europe::Berlin, Locale::De, "deutsche Zeit"),
+            (chrono_tz::Europe::Berlin, Locale::En, "German time"),
+            (
+                chrono_tz::Europe::Vienna,
+                Locale::De,
+                "österreichische Zeit",
+            ),
+            (chrono_tz::Europe::Vienna, Locale::En, "Austrian time"),
+            (chrono_tz::Europe::Zurich, Locale::De, "Schweizer Zeit"),
+            (chrono_tz::Europe::Zurich, Locale::En, "Swiss time"),
+            (
+                chrono_tz::America::New_York,
+                Locale::De,
+                "Zeitzone America/New_York",
+            ),
+            (
+                chrono_tz::America::New_York,
+                Locale::En,
+                "time zone America/New_York",
+            ),
+            (
+                chrono_tz::Europe::Busingen,
+                Locale::De,
+                "Zeitzone Europe/Busingen",
+            ),
+            (
+                chrono_tz::Europe::Vaduz,
+                Locale::En,
+                "time zone Europe/Vaduz",
+            ),
+        ];
+        for (time_zone, locale, expected) in cases {
+            assert_eq!(
+                time_zone_label(time_zone, locale),
+                expected,
+                "label of {} for {locale:?}",
+                time_zone.name()
+            );
+        }
+    }
+
+    #[test]
+    fn german_long_date_january_per_zone() {
+        let january = NaiveDate::from_ymd_opt(2027, 1, 11).expect("valid date");
+        let december = NaiveDate::from_ymd_opt(2026, 12, 14).expect("valid date");
+        assert_eq!(
+            german_long_date(january, chrono_tz::Europe::Vienna),
+            "Montag, 11. Jänner 2027"
+        );
+        assert_eq!(
+            german_long_date(january, chrono_tz::Europe::Berlin),
+            "Montag, 11. Januar 2027"
+        );
+        assert_eq!(
+            german_long_date(january, chrono_tz::Europe::Zurich),
+            "Montag, 11. Januar 2027"
+        );
+        assert_eq!(
+            german_long_date(december, chrono_tz::Europe::Vienna),
+            "Montag, 14. Dezember 2026"
+        );
+    }
+
+    #[test]
+    fn vienna_invitation_in_january() {
+        let mut room = sample_room("dr-a", "2027-01-11");
+        room.start_time = chrono::NaiveTime::from_hms_opt(9, 30, 0);
+        room.time_zone = chrono_tz::Europe::Vienna;
+
+        let german = render(
+            &room,
+            &invitee(Locale::De, "Anna"),
+            "https://v.example/join#t",
+            None,
+        );
+        assert_eq!(
+            german.subject,
+            "Ihr Videotermin heute, 11.01.2027 um 09:30 Uhr"
+        );
+        assert!(german.text.contains("Datum: Montag, 11. Jänner 2027\n"));
+        assert!(
+            german
+                .text
+                .contains("Uhrzeit: 09:30 Uhr (österreichische Zeit)\n")
+        );
+        assert!(
+            german
+                .html
+                .contains("<strong>Montag, 11. Jänner 2027</strong>")
+        );
+
+        let english = render(
+            &room,
+            &invitee(Locale::En, "Anna"),
+            "https://v.example/join#t",
+            None,
+        );
+        assert!(english.text.contains("Date: Monday, 11 January 2027\n"));
+        assert!(english.text.contains("Time: 09:30 (Austrian time)\n"));
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! Join-link tokens.
 //!
-//! A token is `<room id>.<tag>`: the room id (128 random bits) and a
-//! base64url HMAC-SHA256 tag of that id under the link key. The link key is
+//! A token is `<room id>.<tag>`: the room id and a base64url HMAC-SHA256
+//! tag of that id and the room's link salt under the link key. The salt is
+//! random per stored room, so a room deleted and created again under the
+//! same id (a calendar entry's room) gets a new link, and the old one stays
+//! dead. The link key is
 //! 256 random bits kept outside the database, in a file beside it locally and
 //! in a secret in AWS. So a copy of the database alone yields no working
 //! link, while the server can still rebuild a room's link for an email.
@@ -88,26 +91,45 @@ impl LinkKey {
         hex_encode(&tag[..16])
     }
 
-    fn tag(&self, room_id: &str) -> [u8; 32] {
+    fn tag(&self, room_id: &str, salt: &str) -> [u8; 32] {
         let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
         mac.update(b"video-room-link-v1\0");
         mac.update(room_id.as_bytes());
+        // Rooms stored before salts existed have none and keep their links.
+        if !salt.is_empty() {
+            mac.update(b"\0");
+            mac.update(salt.as_bytes());
+        }
         mac.finalize().into_bytes().into()
     }
 
-    /// Builds the token for a room id.
-    pub fn token_for(&self, room_id: &str) -> String {
-        format!("{room_id}.{}", URL_SAFE_NO_PAD.encode(self.tag(room_id)))
+    /// Builds the token of a room from its id and link salt.
+    pub fn token_for(&self, room_id: &str, salt: &str) -> String {
+        format!(
+            "{room_id}.{}",
+            URL_SAFE_NO_PAD.encode(self.tag(room_id, salt))
+        )
     }
 
-    /// Verifies a token and returns the room id it admits to.
-    pub fn verify<'a>(&self, token: &'a str) -> Result<&'a str, InvalidToken> {
+    /// Returns the room id a token names when the token has the right
+    /// shape. The token is not verified: load the room, then call
+    /// [`Self::verify`] with its salt.
+    pub fn room_id_of(token: &str) -> Result<&str, InvalidToken> {
         let (room_id, tag_text) = token.split_once('.').ok_or(InvalidToken)?;
-        if !is_random_id(room_id) || tag_text.len() != 43 {
-            return Err(InvalidToken);
+        if is_random_id(room_id) && tag_text.len() == 43 {
+            Ok(room_id)
+        } else {
+            Err(InvalidToken)
         }
+    }
+
+    /// Verifies a token against the salt of the room it names and returns
+    /// that room's id.
+    pub fn verify<'a>(&self, token: &'a str, salt: &str) -> Result<&'a str, InvalidToken> {
+        let room_id = Self::room_id_of(token)?;
+        let tag_text = &token[room_id.len() + 1..];
         let presented = URL_SAFE_NO_PAD.decode(tag_text).map_err(|_| InvalidToken)?;
-        let expected = self.tag(room_id);
+        let expected = self.tag(room_id, salt);
         if bool::from(expected.as_slice().ct_eq(presented.as_slice())) {
             Ok(room_id)
         } else {
@@ -167,8 +189,20 @@ mod tests {
     fn token_verifies_to_its_room() {
         let key = LinkKey::generate();
         let room = random_id();
-        let token = key.token_for(&room);
-        assert_eq!(key.verify(&token), Ok(room.as_str()));
+        let token = key.token_for(&room, "salt-1");
+        assert_eq!(key.verify(&token, "salt-1"), Ok(room.as_str()));
+        assert_eq!(LinkKey::room_id_of(&token), Ok(room.as_str()));
+    }
+
+    #[test]
+    fn token_of_an_earlier_salt_is_rejected() {
+        let key = LinkKey::generate();
+        let room = random_id();
+        let old = key.token_for(&room, "salt-1");
+        assert_eq!(key.verify(&old, "salt-2"), Err(InvalidToken));
+        assert_eq!(key.verify(&old, ""), Err(InvalidToken));
+        let unsalted = key.token_for(&room, "");
+        assert_eq!(key.verify(&unsalted, ""), Ok(room.as_str()));
     }
 
     #[test]
@@ -176,7 +210,7 @@ mod tests {
         // The id alone is 128 bits from the CSPRNG; the tag adds 256 bits that
         // only the key holder can compute.
         let key = LinkKey::generate();
-        let token = key.token_for(&random_id());
+        let token = key.token_for(&random_id(), "salt");
         let (id, tag) = token.split_once('.').unwrap();
         assert_eq!(id.len() * 4, 128);
         assert_eq!(URL_SAFE_NO_PAD.decode(tag).unwrap().len() * 8, 256);
@@ -185,19 +219,22 @@ mod tests {
     #[test]
     fn token_from_other_key_is_rejected() {
         let room = random_id();
-        let token = LinkKey::generate().token_for(&room);
-        assert_eq!(LinkKey::generate().verify(&token), Err(InvalidToken));
+        let token = LinkKey::generate().token_for(&room, "salt");
+        assert_eq!(
+            LinkKey::generate().verify(&token, "salt"),
+            Err(InvalidToken)
+        );
     }
 
     #[test]
     fn tampered_tag_is_rejected() {
         let key = LinkKey::generate();
         let room = random_id();
-        let mut token = key.token_for(&room).into_bytes();
+        let mut token = key.token_for(&room, "salt").into_bytes();
         let last = token.len() - 1;
         token[last] = if token[last] == b'A' { b'B' } else { b'A' };
         assert_eq!(
-            key.verify(std::str::from_utf8(&token).unwrap()),
+            key.verify(std::str::from_utf8(&token).unwrap(), "salt"),
             Err(InvalidToken)
         );
     }
@@ -205,10 +242,10 @@ mod tests {
     #[test]
     fn tag_moved_to_other_room_is_rejected() {
         let key = LinkKey::generate();
-        let token = key.token_for(&random_id());
+        let token = key.token_for(&random_id(), "salt");
         let (_, tag) = token.split_once('.').unwrap();
         let forged = format!("{}.{tag}", random_id());
-        assert_eq!(key.verify(&forged), Err(InvalidToken));
+        assert_eq!(key.verify(&forged, "salt"), Err(InvalidToken));
     }
 
     #[test]
@@ -222,7 +259,8 @@ mod tests {
             &random_id(),
             &format!("{}.", random_id()),
         ] {
-            assert_eq!(key.verify(token), Err(InvalidToken), "{token:?}");
+            assert_eq!(key.verify(token, ""), Err(InvalidToken), "{token:?}");
+            assert_eq!(LinkKey::room_id_of(token), Err(InvalidToken), "{token:?}");
         }
     }
 
@@ -231,7 +269,7 @@ mod tests {
         let key = LinkKey::generate();
         let parsed = LinkKey::from_hex(&key.to_hex()).unwrap();
         let room = random_id();
-        assert_eq!(parsed.token_for(&room), key.token_for(&room));
+        assert_eq!(parsed.token_for(&room, "s"), key.token_for(&room, "s"));
         assert!(LinkKey::from_hex("zz").is_none());
     }
 

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Timelike, Utc};
+use chrono::{DateTime, Duration, NaiveTime, Timelike, Utc};
 use serde::Serialize;
 use tracing::{info, warn};
 
@@ -15,7 +15,7 @@ use crate::clock::Clock;
 use crate::invitation;
 use crate::link::LinkKey;
 use crate::mail::{MailError, Mailer};
-use crate::room::{Delivery, MAX_SEND_ATTEMPTS, Room};
+use crate::room::{Delivery, MAX_SEND_ATTEMPTS, Room, SentEmail};
 use crate::store::{RoomStore, StoreError, update_room};
 use crate::validity::DayState;
 
@@ -245,7 +245,7 @@ impl Invitations {
         let join_url = format!(
             "{}/join#{}",
             self.public_url,
-            self.links.token_for(&room.id)
+            self.links.token_for(&room.id, &room.link_salt)
         );
         for invitee in room.invitees.iter().filter(|invitee| invitee.has_email()) {
             let claimed_at = self.clock.now();
@@ -291,11 +291,11 @@ impl Invitations {
         trigger: Trigger,
         now: DateTime<Utc>,
     ) -> Result<Option<u32>, StoreError> {
-        let date = room.date;
+        let appointment = room.appointment();
         let mut claimed = None;
         update_room(self.rooms.as_ref(), &room.id, now, |stored| {
             claimed = None;
-            if stored.date != date {
+            if stored.appointment() != appointment {
                 return false;
             }
             let Some(invitee) = stored
@@ -326,8 +326,9 @@ impl Invitations {
         Ok(claimed)
     }
 
-    /// Stores the outcome of a send, unless the room has meanwhile moved to
-    /// another day or its claim was taken over.
+    /// Stores the outcome of a send, unless the appointment has changed
+    /// meanwhile (the changed one is mailed anew) or the claim was taken
+    /// over.
     async fn record(
         &self,
         room: &Room,
@@ -335,9 +336,9 @@ impl Invitations {
         claimed_at: DateTime<Utc>,
         state: Delivery,
     ) -> Result<(), StoreError> {
-        let date: NaiveDate = room.date;
+        let appointment = room.appointment();
         update_room(self.rooms.as_ref(), &room.id, self.clock.now(), |stored| {
-            if stored.date != date {
+            if stored.appointment() != appointment {
                 return false;
             }
             let Some(invitee) = stored
@@ -349,6 +350,13 @@ impl Invitations {
             };
             if !matches!(invitee.delivery, Delivery::Sending { since, .. } if since == claimed_at) {
                 return false;
+            }
+            if let Delivery::Sent { at, message_id, .. } = &state {
+                invitee.last_sent = Some(SentEmail {
+                    appointment,
+                    at: *at,
+                    message_id: message_id.clone(),
+                });
             }
             invitee.delivery = state.clone();
             true
@@ -498,6 +506,7 @@ mod tests {
                 email: (*email).to_owned(),
                 locale: *locale,
                 delivery: Delivery::Pending,
+                last_sent: None,
             })
             .collect();
         room
@@ -551,11 +560,10 @@ mod tests {
                 .starts_with("Ihr Videotermin heute, 13.12.2026")
         );
         assert!(english.subject.starts_with("Your video appointment today"));
-        assert!(
-            german
-                .text
-                .contains(&format!("/join#{}", setup.run.links.token_for(&today.id)))
-        );
+        assert!(german.text.contains(&format!(
+            "/join#{}",
+            setup.run.links.token_for(&today.id, &today.link_salt)
+        )));
         let room = stored(&setup, &today.id).await;
         assert!(
             room.invitees
@@ -773,6 +781,45 @@ mod tests {
         next_day.run.clock = Arc::new(FixedClock(utc("2026-12-14T05:00:00Z")));
         assert_eq!(next_day.run.run().await.unwrap().sent, 1);
         assert_eq!(next_day.mailer.recipients().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn changed_start_time_is_mailed_and_moving_back_is_not() {
+        let setup = setup("2026-12-13T05:00:00Z");
+        let now = utc("2026-12-13T05:00:00Z");
+        let mut room = room_with_invitees("2026-12-13", &[("anna@example.org", Locale::De)]);
+        room.start_time = NaiveTime::from_hms_opt(8, 0, 0);
+        setup.store.insert(&room).await.unwrap();
+        assert_eq!(setup.run.run().await.unwrap().sent, 1);
+
+        let reschedule = |date: &str, hour: u32| {
+            let mut update = room_with_invitees(date, &[("anna@example.org", Locale::De)]);
+            update.start_time = NaiveTime::from_hms_opt(hour, 0, 0);
+            let store = setup.store.clone();
+            let id = room.id.clone();
+            async move {
+                update_room(store.as_ref(), &id, now, |stored| {
+                    stored.apply_update(update.clone());
+                    true
+                })
+                .await
+                .unwrap()
+                .unwrap()
+            }
+        };
+        // Same day, later start: the invitee must learn the new time.
+        reschedule("2026-12-13", 9).await;
+        assert_eq!(setup.run.run().await.unwrap().sent, 1);
+        let sent = setup.mailer.sent.lock().unwrap().clone();
+        assert!(sent[1].text.contains("09:00"), "{}", sent[1].text);
+
+        // Away to tomorrow and back to 09:00 today: nothing new to tell.
+        let away = reschedule("2026-12-14", 9).await;
+        assert_eq!(away.invitees[0].delivery, Delivery::Pending);
+        let back = reschedule("2026-12-13", 9).await;
+        assert!(matches!(back.invitees[0].delivery, Delivery::Sent { .. }));
+        assert_eq!(setup.run.run().await.unwrap().sent, 0);
+        assert_eq!(setup.mailer.recipients().len(), 2);
     }
 
     #[tokio::test]

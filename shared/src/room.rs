@@ -128,6 +128,28 @@ pub struct Invitee {
     pub locale: Locale,
     #[serde(default)]
     pub delivery: Delivery,
+    /// The last email the mail service accepted for this invitee, kept so
+    /// that an appointment moved away and back is not mailed twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sent: Option<SentEmail>,
+}
+
+/// What an invitation tells: the day, its time zone and the start time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Appointment {
+    pub date: NaiveDate,
+    pub time_zone: Tz,
+    pub start_time: Option<NaiveTime>,
+}
+
+/// An invitation email the mail service accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SentEmail {
+    pub appointment: Appointment,
+    pub at: DateTime<Utc>,
+    pub message_id: String,
 }
 
 impl Invitee {
@@ -200,6 +222,10 @@ pub struct Room {
     /// The calendar entry this room belongs to, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entry_id: Option<String>,
+    /// Random per stored room and part of its link's tag, so a room created
+    /// again under a calendar entry's fixed id gets a new link.
+    #[serde(default)]
+    pub link_salt: String,
     pub invitees: Vec<Invitee>,
     pub created_at: DateTime<Utc>,
     /// When the record may be deleted; readers treat it as gone from then on.
@@ -243,20 +269,36 @@ impl Room {
     }
 
     /// Takes the appointment fields of `update` (a room built from a newer
-    /// request) and keeps this room's id, creation time and call time. An
-    /// invitee keeps its email state only when the day and the address stay
-    /// the same: a room moved to another day is mailed again on that day.
+    /// request) and keeps this room's id, link salt, creation time and call
+    /// time. An invitee keeps its email state while the address, day, zone
+    /// and start time stay the same. A changed appointment is mailed again,
+    /// unless it is one this invitee was already mailed about.
     pub fn apply_update(&mut self, update: Room) {
         let same_day = self.date == update.date && self.time_zone == update.time_zone;
+        let unchanged = self.appointment() == update.appointment();
+        let appointment = update.appointment();
         let previous = std::mem::take(&mut self.invitees);
         self.invitees = update
             .invitees
             .into_iter()
             .map(|mut invitee| {
-                if same_day
-                    && let Some(old) = previous.iter().find(|old| old.is_addressed(&invitee.email))
-                {
+                let Some(old) = previous.iter().find(|old| old.is_addressed(&invitee.email)) else {
+                    return invitee;
+                };
+                invitee.last_sent = old.last_sent.clone();
+                if unchanged {
                     invitee.delivery = old.delivery.clone();
+                } else if let Some(sent) = old
+                    .last_sent
+                    .as_ref()
+                    .filter(|sent| sent.appointment == appointment)
+                {
+                    // Moved back to what the invitee was already told.
+                    invitee.delivery = Delivery::Sent {
+                        at: sent.at,
+                        message_id: sent.message_id.clone(),
+                        attempts: 1,
+                    };
                 }
                 invitee
             })
@@ -273,6 +315,15 @@ impl Room {
         self.patient_id = update.patient_id;
         self.entry_id = update.entry_id;
         self.expires_at = update.expires_at;
+    }
+
+    /// The day, zone and start time an invitation tells.
+    pub fn appointment(&self) -> Appointment {
+        Appointment {
+            date: self.date,
+            time_zone: self.time_zone,
+            start_time: self.start_time,
+        }
     }
 
     /// Seconds of call held in this room up to `now`.
@@ -527,6 +578,7 @@ fn parse_invitees(requests: Vec<InviteeRequest>) -> Result<Vec<Invitee>, FieldEr
                 email: parse_email(&field("email"), &email)?,
                 locale: parse_locale(&field("locale"), request.locale.as_deref())?,
                 delivery: Delivery::Pending,
+                last_sent: None,
             })
         })
         .collect()
@@ -588,6 +640,7 @@ impl CreateRoomRequest {
             title,
             patient_id,
             entry_id: None,
+            link_salt: random_id(),
             invitees,
             created_at: now,
             expires_at: retention.expires_at(&window),

@@ -1,7 +1,7 @@
 //! The daily-emailer Lambda function with DynamoDB and SES v2 in moto server.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -28,7 +28,7 @@ async fn insert_room(
     rooms: &DynamoRooms,
     days_ahead: i64,
     invitees: Vec<InviteeRequest>,
-) -> String {
+) -> video_core::room::Room {
     let zone = daytime_zone();
     let today = video_core::validity::today_in(zone, chrono::Utc::now());
     let request = CreateRoomRequest {
@@ -41,7 +41,7 @@ async fn insert_room(
         .into_room("dr-a", chrono::Utc::now(), Default::default())
         .unwrap();
     rooms.insert(&room).await.unwrap();
-    room.id
+    room
 }
 
 struct Fixture {
@@ -104,7 +104,7 @@ fn recipients(messages: &[Value]) -> Vec<String> {
 #[tokio::test]
 async fn two_invocations_send_each_email_once() {
     let fixture = fixture().await;
-    let room_id = insert_room(
+    let room = insert_room(
         &fixture.rooms,
         0,
         vec![
@@ -136,7 +136,7 @@ async fn two_invocations_send_each_email_once() {
         recipients(&messages),
         vec!["anna@example.org", "ben@example.org"]
     );
-    let token = fixture.links.token_for(&room_id);
+    let token = fixture.links.token_for(&room.id, &room.link_salt);
     for message in &messages {
         assert!(
             message["body"].as_str().unwrap().contains(&token),
@@ -180,7 +180,9 @@ async fn concurrent_invocations_send_each_email_once() {
 #[tokio::test]
 async fn rejected_sender_is_recorded_and_not_retried() {
     let mut fixture = fixture().await;
-    let room_id = insert_room(&fixture.rooms, 0, vec![invitee("anna@example.org", "de")]).await;
+    let room_id = insert_room(&fixture.rooms, 0, vec![invitee("anna@example.org", "de")])
+        .await
+        .id;
     fixture.run.mailer = Arc::new(video_core::mail::ses::SesMailer::new(
         ses_client(&fixture.moto.endpoint),
         "unverified@praxis.example",
@@ -207,16 +209,23 @@ async fn rejected_sender_is_recorded_and_not_retried() {
     assert!(moto_sent_messages(&fixture.moto.endpoint).await.is_empty());
 }
 
-/// Answers "throttled" to every other send and passes the rest to SES.
+/// Answers "throttled" to the first two sends to each address and passes
+/// the rest to SES, so every email needs two retries within the run.
 struct Throttling {
     inner: Arc<dyn Mailer>,
-    calls: AtomicUsize,
+    attempts: Mutex<HashMap<String, usize>>,
 }
 
 #[async_trait]
 impl Mailer for Throttling {
     async fn send(&self, email: &Email) -> Result<String, MailError> {
-        if self.calls.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
+        let attempt = {
+            let mut attempts = self.attempts.lock().unwrap();
+            let count = attempts.entry(email.to.clone()).or_default();
+            *count += 1;
+            *count
+        };
+        if attempt <= 2 {
             return Err(MailError::Throttled);
         }
         self.inner.send(email).await
@@ -232,7 +241,7 @@ async fn throttled_run_sends_everything_once() {
     insert_room(&fixture.rooms, 0, invitees).await;
     fixture.run.mailer = Arc::new(Throttling {
         inner: fixture.run.mailer.clone(),
-        calls: AtomicUsize::new(0),
+        attempts: Mutex::new(HashMap::new()),
     });
     let (first, second) = tokio::join!(fixture.run.run(), fixture.run.run());
     let (first, second) = (first.unwrap(), second.unwrap());

@@ -121,7 +121,7 @@ impl Fixture {
         Self {
             handler: signaling::Handler::new(settings, dynamodb, management_config()),
             connections,
-            token: links.token_for(&room.id),
+            token: links.token_for(&room.id, &room.link_salt),
             _moto: moto,
         }
     }

@@ -3,6 +3,7 @@
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::{Value, json};
+use video_core::store::RoomStore;
 use video_tests::{PUBLIC_URL, TOKEN_A, TOKEN_B, app, request, send};
 
 async fn create(router: &axum::Router, token: &str, body: Value) -> video_tests::Reply {
@@ -49,7 +50,14 @@ async fn create_returns_room_with_join_url() {
     let token = join_url
         .strip_prefix(&format!("{PUBLIC_URL}/join#"))
         .expect("join URL carries the token in the fragment");
-    assert_eq!(app.links.verify(token), Ok(room["id"].as_str().unwrap()));
+    let id = room["id"].as_str().unwrap();
+    let stored = app
+        .store
+        .get(id, video_tests::test_now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(app.links.verify(token, &stored.link_salt), Ok(id));
 }
 
 #[tokio::test]

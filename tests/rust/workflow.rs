@@ -333,6 +333,21 @@ async fn entry_moved_to_today_is_mailed_at_once(backend: &dyn Backend) {
     }
     let (status, _) = backend.call("dr-a", Method::GET, &room_path, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Booked again, the entry gets a room with a new link: the cancelled
+    // link stays dead. Deleting the room by its id does the same.
+    let body = entry(tomorrow, zone, true, &["anna@example.org"]);
+    let (status, again) = backend
+        .call("dr-a", Method::PUT, path, Some(body.clone()))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(again["room"]["id"], first["room"]["id"]);
+    assert_ne!(again["room"]["joinUrl"], first["room"]["joinUrl"]);
+    let (status, _) = backend.call("dr-a", Method::DELETE, &room_path, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, third) = backend.call("dr-a", Method::PUT, path, Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_ne!(third["room"]["joinUrl"], again["room"]["joinUrl"]);
 }
 
 async fn always_video_patients_get_rooms(backend: &dyn Backend) {

@@ -211,7 +211,7 @@ pub(crate) fn view(state: &AppState, room: &Room) -> RoomView {
         join_url: format!(
             "{}/join#{}",
             state.public_url,
-            state.links.token_for(&room.id)
+            state.links.token_for(&room.id, &room.link_salt)
         ),
         valid_from: rfc3339(window.from),
         valid_until: rfc3339(window.until),

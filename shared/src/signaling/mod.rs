@@ -169,8 +169,13 @@ impl Signaling {
             .await?;
             return Ok(None);
         }
-        let room = match self.links.verify(token) {
-            Ok(room_id) => self.rooms.get(room_id, self.clock.now()).await?,
+        // A wrong tag gets the same answer as an unknown room.
+        let room = match LinkKey::room_id_of(token) {
+            Ok(room_id) => self
+                .rooms
+                .get(room_id, self.clock.now())
+                .await?
+                .filter(|room| self.links.verify(token, &room.link_salt).is_ok()),
             Err(_) => None,
         };
         if room.is_none() {

@@ -92,7 +92,7 @@ async fn harness(day: &str, now: &str) -> Harness {
     let links = LinkKey::generate();
     let push = Arc::new(RecordingPush::default());
     Harness {
-        token: links.token_for(&room.id),
+        token: links.token_for(&room.id, &room.link_salt),
         signaling: Signaling {
             rooms: Arc::new(store),
             participants: Arc::new(MemoryParticipants::default()),
