@@ -224,12 +224,15 @@ impl Server {
 
         let mut tokens = DevTokens::default();
         for pair in &config.dev_tokens {
-            tokens.insert_pair(pair).with_context(|| {
-                format!(
-                    "invalid --dev-token (expected TOKEN=PRACTITIONER): {}",
-                    pair.split('=').nth(1).unwrap_or("")
-                )
-            })?;
+            // The message names the practitioner only: the token is a secret.
+            tokens
+                .insert_pair(pair)
+                .with_context(|| match pair.split_once('=') {
+                    Some((_, practitioner)) => {
+                        format!("invalid --dev-token for practitioner {practitioner:?}")
+                    }
+                    None => "invalid --dev-token".to_owned(),
+                })?;
         }
         let generated_token = if tokens.is_empty() {
             let token = load_or_create_dev_token(&config.data_dir)?;

@@ -41,7 +41,7 @@ struct Args {
     public_url: Option<String>,
 
     /// Sender address written into the invitation emails in DIR/outbox.
-    #[arg(long, default_value = "video@localhost", value_name = "ADDRESS")]
+    #[arg(long, default_value = "video@localhost", value_name = "ADDRESS", value_parser = parse_mail_from)]
     mail_from: String,
 
     /// Local time (HH:MM) in each room's time zone from which its
@@ -70,8 +70,20 @@ struct Args {
 }
 
 fn parse_morning_time(text: &str) -> Result<chrono::NaiveTime, String> {
-    chrono::NaiveTime::parse_from_str(text, "%H:%M")
-        .map_err(|_| format!("expected HH:MM such as 06:00, got {text:?}"))
+    let two_digits = text.len() == 5 && text.as_bytes()[2] == b':';
+    two_digits
+        .then(|| chrono::NaiveTime::parse_from_str(text, "%H:%M").ok())
+        .flatten()
+        .ok_or_else(|| format!("expected HH:MM such as 06:00, got {text:?}"))
+}
+
+fn parse_mail_from(text: &str) -> Result<String, String> {
+    let options = email_address::Options::default().without_domain_literal();
+    email_address::EmailAddress::parse_with_options(text.trim(), options)
+        .map(|_| text.trim().to_owned())
+        .map_err(|_| {
+            format!("expected an email address such as video@praxis.example, got {text:?}")
+        })
 }
 
 fn parse_practice_name(text: &str) -> Result<String, String> {

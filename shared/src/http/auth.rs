@@ -29,6 +29,8 @@ pub enum DevTokenError {
     WeakToken,
     #[error("the practitioner id must be 1 to 128 visible ASCII characters")]
     InvalidPractitioner,
+    #[error("this token is already given to another practitioner")]
+    TokenTaken,
 }
 
 impl DevTokens {
@@ -40,9 +42,14 @@ impl DevTokens {
         if practitioner.is_empty() || practitioner.len() > 128 || !visible(practitioner) {
             return Err(DevTokenError::InvalidPractitioner);
         }
-        self.by_hash
-            .insert(Sha256::digest(token).into(), practitioner.to_owned());
-        Ok(())
+        let hash: [u8; 32] = Sha256::digest(token).into();
+        match self.by_hash.get(&hash) {
+            Some(owner) if owner != practitioner => Err(DevTokenError::TokenTaken),
+            _ => {
+                self.by_hash.insert(hash, practitioner.to_owned());
+                Ok(())
+            }
+        }
     }
 
     /// Parses a `TOKEN=PRACTITIONER` argument.
@@ -135,6 +142,17 @@ mod tests {
         );
         assert!(tokens.practitioner_for(&headers("Bearer")).is_none());
         assert!(tokens.practitioner_for(&HeaderMap::new()).is_none());
+    }
+
+    #[test]
+    fn token_of_two_practitioners_is_rejected() {
+        let mut tokens = DevTokens::default();
+        tokens.insert_pair("0123456789abcdef=dr-weber").unwrap();
+        tokens.insert_pair("0123456789abcdef=dr-weber").unwrap();
+        assert_eq!(
+            tokens.insert_pair("0123456789abcdef=dr-krause"),
+            Err(DevTokenError::TokenTaken)
+        );
     }
 
     #[test]
