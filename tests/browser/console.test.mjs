@@ -73,16 +73,40 @@ function timeInTimeZone(instant, timeZone) {
 }
 
 /**
+ * Sets the time zone of `page` through the Chrome DevTools Protocol, as
+ * Playwright's `timezoneId` context option does. The session stays open, so
+ * the zone holds for the page's lifetime, across navigations.
+ *
+ * @param {import('playwright-core').Page} page
+ * @param {string} timeZone IANA name
+ */
+async function emulateTimeZone(page, timeZone) {
+  const session = await page.context().newCDPSession(page);
+  await session.send('Emulation.setTimezoneOverride', { timezoneId: timeZone });
+}
+
+/**
  * Opens the page, enters the API token as a practitioner would and returns the page.
+ * With `rooms`, the browser fulfils the list request itself with those rooms.
  *
  * @param {import('./helpers.mjs').TestResources} resources
  * @param {import('./helpers.mjs').TestServer} server
- * @param {{ locale?: string, label?: string, initScript?: () => void }} [options]
+ * @param {{ locale?: string, label?: string, initScript?: () => void, browserTimeZone?: string, rooms?: object[] }} [options]
  */
-async function openOverview(resources, server, { locale = 'de-DE', label = 'practitioner', initScript } = {}) {
+async function openOverview(
+  resources,
+  server,
+  { locale = 'de-DE', label = 'practitioner', initScript, browserTimeZone = 'Europe/Berlin', rooms } = {},
+) {
   const browser = await resources.launchBrowser();
   const page = await resources.openPage(browser, { locale, label });
+  await emulateTimeZone(page, browserTimeZone);
   if (initScript) await page.addInitScript(initScript);
+  if (rooms) {
+    await page.route('**/api/rooms?*', (route) =>
+      route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ rooms }) }),
+    );
+  }
   await page.goto(`${server.origin}/`);
   const token = page.getByTestId('api-token');
   await token.fill(server.apiToken);
@@ -125,7 +149,8 @@ test('overview shows today and resends', { timeout: TEST_TIMEOUT_MS }, async () 
       patientId: 'P-4711',
       invitees: [INVITEE],
     });
-    const page = await openOverview(resources, server);
+    // In the browser's own zone, the start time needs no zone label.
+    const page = await openOverview(resources, server, { browserTimeZone: timeZone });
 
     assert.equal(await page.title(), 'Video-Räume');
     assert.equal(await page.locator('h1').textContent(), 'Video-Räume');
@@ -133,7 +158,7 @@ test('overview shows today and resends', { timeout: TEST_TIMEOUT_MS }, async () 
     assert.equal(await row.getByTestId('room-status').textContent(), 'Heute');
     const dateText = await row.getByTestId('room-date').textContent();
     const datePattern = new RegExp(`^(Mo|Di|Mi|Do|Fr|Sa|So)\\., ${germanDate(today).replaceAll('.', '\\.')}, 09:30 Uhr$`);
-    assert.match(dateText, datePattern, 'weekday, date and start time');
+    assert.match(dateText, datePattern, 'weekday, date and start time without a zone');
     assert.equal(await row.getByTestId('room-title').textContent(), 'Erstgespräch');
     assert.equal(await row.getByTestId('room-patient-id').textContent(), 'PatientInnen-Kennung: P-4711');
     assert.equal(await row.getByTestId('room-duration').textContent(), '0 Min.', 'a room of today without a call has 0 minutes');
@@ -161,7 +186,7 @@ test('overview shows today and resends', { timeout: TEST_TIMEOUT_MS }, async () 
     const { body: stored } = await callApi(server, 'GET', `/api/rooms/${room.id}`);
     assert.equal(stored.invitees[0].status, 'sent');
     const expectedTime = timeInTimeZone(stored.invitees[0].sentAt, timeZone);
-    assert.equal(statusText, `E-Mail gesendet um ${expectedTime} Uhr`, `the time of sentAt ${stored.invitees[0].sentAt} in ${timeZone}`);
+    assert.equal(statusText, `E-Mail gesendet um ${expectedTime}\u00a0Uhr`, `the time of sentAt ${stored.invitees[0].sentAt} in ${timeZone}`);
     assert.equal(await row.getByTestId('row-status').textContent(), 'Die Einladungs-E-Mails wurden gesendet.');
   });
 });
@@ -182,7 +207,8 @@ test('planned room shows Geplant', { timeout: TEST_TIMEOUT_MS }, async () => {
     const row = await waitForRoomRow(page, room.id);
     assert.equal(await row.getByTestId('room-status').textContent(), 'Geplant');
     assert.equal(await row.getByTestId('room-duration').textContent(), '–');
-    assert.equal(await row.getByTestId('invitee-status').textContent(), 'E-Mail ausstehend');
+    assert.equal(await row.getByTestId('invitee-status').textContent(), 'E-Mail wird am Termintag morgens verschickt');
+    assert.match(await row.getByTestId('invitee-status').getAttribute('class'), /\binvitee-scheduled\b/, 'styled as a plan, not as a delay');
     assert.equal(await row.getByTestId('resend').count(), 0, 'no resend before the room\'s day');
     assert.equal(await row.getByTestId('start-call').count(), 0, 'no call before the room\'s day');
     assert.equal(await row.getByTestId('copy-link').count(), 1, 'the link of a planned room can be copied');
@@ -191,7 +217,7 @@ test('planned room shows Geplant', { timeout: TEST_TIMEOUT_MS }, async () => {
     const englishRow = await waitForRoomRow(english, room.id);
     assert.equal(await english.locator('h1').textContent(), 'Video rooms');
     assert.equal(await englishRow.getByTestId('room-status').textContent(), 'Planned');
-    assert.equal(await englishRow.getByTestId('invitee-status').textContent(), 'Email pending');
+    assert.equal(await englishRow.getByTestId('invitee-status').textContent(), 'Email goes out on the morning of the appointment day');
   });
 });
 
@@ -402,8 +428,8 @@ test('past rooms and failures are shown', { timeout: TEST_TIMEOUT_MS }, async ()
     assert.equal(await heldRow.getByTestId('room-status').textContent(), 'Stattgefunden');
     assert.equal(await heldRow.getByTestId('room-duration').textContent(), '1 Std. 5 Min.');
     assert.deepEqual(await heldRow.getByTestId('invitee-status').allTextContents(), [
-      'E-Mail gesendet um 06:00 Uhr',
-      'E-Mail gesendet am 01.03.2026 um 17:30 Uhr',
+      'E-Mail gesendet um 06:00\u00a0Uhr',
+      'E-Mail gesendet am 01.03.2026 um 17:30\u00a0Uhr',
     ]);
     assert.match(await heldRow.getByTestId('invitee').first().textContent(), /E-Mail-Adresse nach dem Termin gelöscht/);
     assert.equal(await heldRow.getByTestId('start-call').count(), 0, 'no call after the room\'s day');
@@ -433,5 +459,80 @@ test('past rooms and failures are shown', { timeout: TEST_TIMEOUT_MS }, async ()
     assert.equal(await englishShortRow.getByTestId('invitee-status').textContent(), 'Email failed');
     const englishMissedRow = await waitForRoomRow(english, 'missed-room');
     assert.equal(await englishMissedRow.getByTestId('room-status').textContent(), 'Not held');
+  });
+});
+
+test('room time zone is named', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('overview time zones', async (resources) => {
+    const server = await resources.startServer();
+    const rooms = [
+      listedRoom(server, { id: 'berlin-room', startTime: '09:30', timeZone: 'Europe/Berlin' }),
+      listedRoom(server, { id: 'vienna-room', startTime: '11:00', timeZone: 'Europe/Vienna' }),
+      listedRoom(server, { id: 'zurich-room', startTime: '08:15', timeZone: 'Europe/Zurich' }),
+      listedRoom(server, { id: 'new-york-room', timeZone: 'America/New_York' }),
+      listedRoom(server, { id: 'kolkata-room', startTime: '16:00', timeZone: 'Asia/Kolkata' }),
+    ];
+    /** Returns the text of each room's date cell, by room id. */
+    const dateTexts = async (page) => {
+      /** @type {Record<string, string>} */
+      const texts = {};
+      for (const { id } of rooms) texts[id] = await (await waitForRoomRow(page, id)).getByTestId('room-date').textContent();
+      return texts;
+    };
+
+    const german = await openOverview(resources, server, { rooms, label: 'berlin-de' });
+    assert.deepEqual(await dateTexts(german), {
+      'berlin-room': 'Mo., 02.03.2026, 09:30 Uhr',
+      'vienna-room': 'Mo., 02.03.2026, 11:00 Uhr (Wien)',
+      'zurich-room': 'Mo., 02.03.2026, 08:15 Uhr (Zürich)',
+      'new-york-room': 'Mo., 02.03.2026 (America/New_York)',
+      'kolkata-room': 'Mo., 02.03.2026, 16:00 Uhr (Asia/Kolkata)',
+    });
+
+    const english = await openOverview(resources, server, { rooms, locale: 'en-GB', label: 'berlin-en' });
+    assert.deepEqual(await dateTexts(english), {
+      'berlin-room': 'Mon, 2 March 2026, 09:30',
+      'vienna-room': 'Mon, 2 March 2026, 11:00 (Vienna)',
+      'zurich-room': 'Mon, 2 March 2026, 08:15 (Zurich)',
+      'new-york-room': 'Mon, 2 March 2026 (America/New_York)',
+      'kolkata-room': 'Mon, 2 March 2026, 16:00 (Asia/Kolkata)',
+    });
+
+    // The label follows the browser's zone, not a fixed one. Asia/Calcutta is
+    // the old name of Asia/Kolkata, so the Kolkata room needs no label there.
+    const vienna = await openOverview(resources, server, { rooms, browserTimeZone: 'Europe/Vienna', label: 'vienna-de' });
+    const viennaTexts = await dateTexts(vienna);
+    assert.equal(viennaTexts['vienna-room'], 'Mo., 02.03.2026, 11:00 Uhr');
+    assert.equal(viennaTexts['berlin-room'], 'Mo., 02.03.2026, 09:30 Uhr (Berlin)');
+    const calcutta = await openOverview(resources, server, { rooms, browserTimeZone: 'Asia/Calcutta', label: 'calcutta-de' });
+    const calcuttaTexts = await dateTexts(calcutta);
+    assert.equal(calcuttaTexts['kolkata-room'], 'Mo., 02.03.2026, 16:00 Uhr');
+    assert.equal(calcuttaTexts['berlin-room'], 'Mo., 02.03.2026, 09:30 Uhr (Berlin)');
+  });
+});
+
+test('resend label counts addressed invitees', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('resend label', async (resources) => {
+    const server = await resources.startServer();
+    const anna = { name: 'Anna Beispiel', email: 'anna@example.org', locale: 'de', status: 'pending' };
+    const ben = { name: 'Ben Muster', email: 'ben@example.org', locale: 'en', status: 'sent', sentAt: '2026-03-02T05:00:00Z' };
+    // An invitee without an address gets no email, so only Anna counts here.
+    const withoutAddress = { name: 'Cem Yılmaz', locale: 'de', status: 'sent', sentAt: '2026-03-02T05:00:00Z' };
+    const rooms = [
+      listedRoom(server, { id: 'two-addresses', status: 'today', invitees: [anna, ben] }),
+      listedRoom(server, { id: 'one-address', status: 'today', invitees: [anna, withoutAddress] }),
+    ];
+
+    const german = await openOverview(resources, server, { rooms, label: 'german' });
+    const twoResend = (await waitForRoomRow(german, 'two-addresses')).getByTestId('resend');
+    assert.equal(await twoResend.textContent(), 'E-Mails erneut senden');
+    assert.equal(await twoResend.getAttribute('aria-label'), 'Einladungs-E-Mails für den Raum vom 02.03.2026 erneut senden');
+    const oneResend = (await waitForRoomRow(german, 'one-address')).getByTestId('resend');
+    assert.equal(await oneResend.textContent(), 'E-Mail erneut senden');
+    assert.equal(await oneResend.getAttribute('aria-label'), 'Einladungs-E-Mail für den Raum vom 02.03.2026 erneut senden');
+
+    const english = await openOverview(resources, server, { rooms, locale: 'en-GB', label: 'english' });
+    assert.equal(await (await waitForRoomRow(english, 'two-addresses')).getByTestId('resend').textContent(), 'Resend emails');
+    assert.equal(await (await waitForRoomRow(english, 'one-address')).getByTestId('resend').textContent(), 'Resend email');
   });
 });

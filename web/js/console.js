@@ -736,7 +736,7 @@ function renderRoomRow(room) {
   const dateCell = document.createElement('td');
   dateCell.className = 'room-date';
   dateCell.dataset.testid = 'room-date';
-  dateCell.textContent = formatRoomDate(room);
+  dateCell.append(...renderRoomDate(room));
 
   const roomCell = cell('console.columnRoom');
   const title = document.createElement('span');
@@ -748,7 +748,9 @@ function renderRoomRow(room) {
     const patientId = document.createElement('span');
     patientId.className = 'room-patient-id';
     patientId.dataset.testid = 'room-patient-id';
-    patientId.textContent = t('console.patientIdValue', { id: room.patientId });
+    // The id is an inline block (see app.css), so a line break goes before it
+    // rather than after one of its hyphens, as in "P-2024-17".
+    patientId.append(t('console.patientIdLabel'), ' ', span('room-patient-id-value', room.patientId));
     roomCell.append(patientId);
   }
 
@@ -757,11 +759,14 @@ function renderRoomRow(room) {
   status.className = `status-badge status-${room.status ?? 'unknown'}`;
   status.dataset.testid = 'room-status';
   status.textContent = t(room.status && STATUS_TEXT[room.status] ? STATUS_TEXT[room.status] : 'console.statusUnknown');
-  statusCell.append(status);
-
-  const durationCell = cell('console.columnDuration');
-  durationCell.dataset.testid = 'room-duration';
-  durationCell.textContent = formatCallTime(room);
+  // The call time shares the status column, which leaves the table room
+  // for its other columns at 1024 px.
+  const duration = document.createElement('span');
+  duration.className = 'room-duration';
+  const durationValue = span('room-duration-value', formatCallTime(room));
+  durationValue.dataset.testid = 'room-duration';
+  duration.append(t('console.durationLabel'), ' ', durationValue);
+  statusCell.append(status, duration);
 
   const inviteesCell = cell('console.columnInvitees');
   inviteesCell.append(renderInvitees(room));
@@ -773,7 +778,7 @@ function renderRoomRow(room) {
   message.setAttribute('role', 'status');
   actionsCell.append(renderActions(room, message), message);
 
-  row.append(dateCell, roomCell, statusCell, durationCell, inviteesCell, actionsCell);
+  row.append(dateCell, roomCell, statusCell, inviteesCell, actionsCell);
   return row;
 }
 
@@ -814,10 +819,12 @@ function renderActions(room, message) {
     startCall.dataset.testid = 'start-call';
     actions.append(startCall);
   }
-  if (room.status === 'today' && hasEmailInvitee(room)) {
-    const resend = createButton(t('console.resend'), () => void resendInvitations(room, resend), {
+  const addressedInvitees = countEmailInvitees(room);
+  if (room.status === 'today' && addressedInvitees > 0) {
+    const several = addressedInvitees > 1;
+    const resend = createButton(t(several ? 'console.resendMany' : 'console.resendOne'), () => void resendInvitations(room, resend), {
       className: 'button',
-      ariaLabel: t('console.resendLabel', { date }),
+      ariaLabel: t(several ? 'console.resendLabelMany' : 'console.resendLabelOne', { date }),
     });
     resend.dataset.testid = 'resend';
     actions.append(resend);
@@ -841,20 +848,94 @@ function renderActions(room, message) {
 
 /**
  * @param {Room} room
- * @returns {boolean} whether an invitee of the room has an email address
+ * @returns {number} the number of the room's invitees with an email address
  */
-function hasEmailInvitee(room) {
-  return Array.isArray(room.invitees) && room.invitees.some((invitee) => invitee.email);
+function countEmailInvitees(room) {
+  return Array.isArray(room.invitees) ? room.invitees.filter((invitee) => invitee.email).length : 0;
 }
 
 /**
- * Formats a room's day with its weekday and start time, such as
- * "Mo., 14.12.2026, 09:30 Uhr".
+ * Creates the contents of a room's date cell: weekday and date, the start
+ * time and, when it is not the browser's zone, the room's time zone, such as
+ * "Mo., 14.12.2026, 09:30 Uhr (Wien)". The table shows the time and the zone
+ * on a line of their own.
+ *
+ * @param {Room} room
+ * @returns {(HTMLSpanElement | string)[]}
+ */
+function renderRoomDate(room) {
+  const day = span('room-day', formatRoomDay(room));
+  const zone = describeRoomTimeZone(room.timeZone);
+  if (!room.startTime && !zone) return [day];
+
+  const when = document.createElement('span');
+  when.className = 'room-when';
+  if (room.startTime) when.append(span('room-time', t('console.startTimeValue', { time: room.startTime })));
+  if (room.startTime && zone) when.append(' ');
+  if (zone) when.append(span('room-zone', t('console.roomTimeZone', { zone })));
+  return [day, room.startTime ? ', ' : ' ', when];
+}
+
+/**
+ * @param {string} className
+ * @param {string} text
+ * @returns {HTMLSpanElement}
+ */
+function span(className, text) {
+  const element = document.createElement('span');
+  element.className = className;
+  element.textContent = text;
+  return element;
+}
+
+/** @type {Record<string, MessageKey>} Text keys of the readable names of the zones in the room form. */
+const TIME_ZONE_NAMES = {
+  'Europe/Berlin': 'console.zoneBerlin',
+  'Europe/Vienna': 'console.zoneVienna',
+  'Europe/Zurich': 'console.zoneZurich',
+};
+
+/**
+ * Returns the name under which the overview shows a room's time zone, or
+ * null when it is the browser's zone, whose times need no label. The zones
+ * of the room form get a city name, such as "Wien", and others their IANA name.
+ *
+ * @param {string} timeZone IANA name of the room's zone
+ * @param {string} [browserZone] IANA name of the browser's zone
+ * @returns {string | null}
+ */
+export function describeRoomTimeZone(timeZone, browserZone = new Intl.DateTimeFormat().resolvedOptions().timeZone) {
+  if (!timeZone) return null;
+  // Intl resolves links such as "Asia/Calcutta" and "Asia/Kolkata" to the
+  // same name, so comparing resolved names finds the same zone under both.
+  if (browserZone && resolveTimeZone(timeZone) === resolveTimeZone(browserZone)) return null;
+  const key = TIME_ZONE_NAMES[timeZone];
+  return key ? t(key) : timeZone;
+}
+
+/**
+ * Returns the name that Intl uses for an IANA zone, or the name unchanged
+ * when this browser does not know the zone.
+ *
+ * @param {string} timeZone
+ * @returns {string}
+ */
+function resolveTimeZone(timeZone) {
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
+  } catch {
+    // RangeError: unknown time zone.
+    return timeZone;
+  }
+}
+
+/**
+ * Formats a room's day with its weekday, such as "Mo., 14.12.2026".
  *
  * @param {Room} room
  * @returns {string}
  */
-function formatRoomDate(room) {
+function formatRoomDay(room) {
   const [year, month, day] = room.date.split('-').map(Number);
   let date = formatDate(room.date);
   const noon = new Date(Date.UTC(year, month - 1, day, 12));
@@ -872,7 +953,7 @@ function formatRoomDate(room) {
       .find((part) => part.type === 'weekday')?.value;
     if (weekday) date = `${weekday}, ${date}`;
   }
-  return room.startTime ? t('console.dateTime', { date, time: room.startTime }) : date;
+  return date;
 }
 
 /** Returns the BCP 47 tag for Intl formatting in the page language. Both tags format times with 24 hours. */
@@ -928,10 +1009,10 @@ function renderInvitees(room) {
     email.textContent = invitee.email ?? t('console.inviteeEmailErased');
     item.append(name, email);
 
-    const invitation = describeInvitation(invitee, room.date, room.timeZone);
+    const invitation = describeInvitation(invitee, room);
     if (invitation) {
       const status = document.createElement('span');
-      status.className = `invitee-status invitee-${invitee.status}`;
+      status.className = `invitee-status invitee-${invitation.state}`;
       status.dataset.testid = 'invitee-status';
       status.textContent = invitation.text;
       item.append(status);
@@ -951,26 +1032,32 @@ function renderInvitees(room) {
 /**
  * Describes the state of one invitation email. The time of sending is shown
  * in the room's time zone, with the date too when it is not the room's day.
+ * A pending email of a planned room is not late, because invitations go out
+ * on the morning of the room's day, and its text states when it goes out.
  * The server's English failure reason goes into the details line.
  *
  * @param {InviteeView} invitee
- * @param {string} roomDate "YYYY-MM-DD"
- * @param {string} timeZone IANA name of the room's zone
- * @returns {{ text: string, details?: string } | null} null when the server sent no status
+ * @param {Room} room
+ * @returns {{ text: string, state: InvitationStatus | 'scheduled', details?: string } | null}
+ *   null when the server sent no status. `state` names the style of the text.
  */
-function describeInvitation(invitee, roomDate, timeZone) {
+function describeInvitation(invitee, room) {
   const details = invitee.failure ? t('console.inviteeFailureDetails', { reason: invitee.failure }) : undefined;
   switch (invitee.status) {
     case 'sent': {
-      const sent = invitee.sentAt ? dateAndTimeIn(invitee.sentAt, timeZone) : null;
-      if (!sent) return { text: t('console.inviteeSentNoTime') };
-      if (sent.date !== roomDate) return { text: t('console.inviteeSentOn', { date: formatDate(sent.date), time: sent.time }) };
-      return { text: t('console.inviteeSent', { time: sent.time }) };
+      const sent = invitee.sentAt ? dateAndTimeIn(invitee.sentAt, room.timeZone) : null;
+      if (!sent) return { text: t('console.inviteeSentNoTime'), state: 'sent' };
+      if (sent.date !== room.date) {
+        return { text: t('console.inviteeSentOn', { date: formatDate(sent.date), time: sent.time }), state: 'sent' };
+      }
+      return { text: t('console.inviteeSent', { time: sent.time }), state: 'sent' };
     }
     case 'failed':
-      return { text: t('console.inviteeFailed'), details };
+      return { text: t('console.inviteeFailed'), state: 'failed', details };
     case 'pending':
-      return details ? { text: t('console.inviteeRetrying'), details } : { text: t('console.inviteePending') };
+      if (details) return { text: t('console.inviteeRetrying'), state: 'pending', details };
+      if (room.status === 'planned') return { text: t('console.inviteeScheduled'), state: 'scheduled' };
+      return { text: t('console.inviteePending'), state: 'pending' };
     default:
       return null;
   }
