@@ -525,6 +525,9 @@ async fn overview_shows_status_and_call_time(backend: &dyn Backend) {
     let too_old = stored_room(backend, "dr-a", today - Duration::days(8));
     let mut running = stored_room(backend, "dr-a", today);
     running.call.since = Some(backend.now() - Duration::seconds(30));
+    running.start_time = chrono::NaiveTime::from_hms_opt(15, 0, 0);
+    let mut morning = stored_room(backend, "dr-a", today);
+    morning.start_time = chrono::NaiveTime::from_hms_opt(9, 30, 0);
     let planned = stored_room(backend, "dr-a", today + Duration::weeks(25));
     let too_far = stored_room(
         backend,
@@ -533,7 +536,7 @@ async fn overview_shows_status_and_call_time(backend: &dyn Backend) {
     );
     let foreign = stored_room(backend, "dr-b", today);
     for room in [
-        &held, &not_held, &too_old, &running, &planned, &too_far, &foreign,
+        &held, &not_held, &too_old, &running, &morning, &planned, &too_far, &foreign,
     ] {
         backend.insert(room).await;
     }
@@ -554,13 +557,14 @@ async fn overview_shows_status_and_call_time(backend: &dyn Backend) {
         vec![
             (not_held.id.clone(), "not-held".to_owned()),
             (held.id.clone(), "held".to_owned()),
+            (morning.id.clone(), "today".to_owned()),
             (running.id.clone(), "today".to_owned()),
             (planned.id.clone(), "planned".to_owned()),
         ]
     );
     assert_eq!(rooms[0]["callSeconds"], 0);
     assert_eq!(rooms[1]["callSeconds"], 125);
-    let running_seconds = rooms[2]["callSeconds"].as_i64().unwrap();
+    let running_seconds = rooms[3]["callSeconds"].as_i64().unwrap();
     assert!((30..40).contains(&running_seconds), "{running_seconds}");
 }
 

@@ -283,7 +283,7 @@ pub async fn create_room(
     tag = "rooms",
     params(ListQuery),
     responses(
-        (status = 200, description = "Rooms ordered by date", body = RoomList),
+        (status = 200, description = "Rooms ordered by date and start time", body = RoomList),
         (status = 400, description = "Invalid query parameter", body = ErrorBody),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
     ),
@@ -343,7 +343,11 @@ pub async fn list_rooms(
             format!("the range from {from} to {to} is longer than {MAX_LIST_DAYS} days"),
         ));
     }
-    let rooms = state.rooms.list(&practitioner, from, to, now).await?;
+    let mut rooms = state.rooms.list(&practitioner, from, to, now).await?;
+    // Rooms without a start time come first on their day.
+    rooms.sort_by(|a, b| {
+        (a.date, a.start_time, a.created_at).cmp(&(b.date, b.start_time, b.created_at))
+    });
     Ok(Json(RoomList {
         rooms: rooms.iter().map(|room| view(&state, room)).collect(),
     }))
