@@ -9,7 +9,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use video_core::link::LinkKey;
-use video_tests::aws::{Moto, create_rooms_table, dynamodb_client, ses_client};
+use video_tests::aws::{Moto, create_rooms_table, dynamodb_client, http_api_event, ses_client};
 
 /// A minimal standard base64 encoder, so the test needs no extra crate.
 mod base64_free {
@@ -70,7 +70,9 @@ async fn fixture() -> Fixture {
     }
 }
 
-/// Builds an HTTP API payload 2.0 event as API Gateway sends it.
+/// Builds an HTTP API payload 2.0 event as API Gateway sends it, with a
+/// chosen content type, an optionally base64-encoded body and a field that
+/// newer API Gateway versions might add.
 fn event(
     method: &str,
     raw_path: &str,
@@ -78,35 +80,10 @@ fn event(
     content_type: &str,
     body: Option<(&str, bool)>,
 ) -> Value {
-    let mut context = json!({
-        "accountId": "123456789012",
-        "apiId": "api1",
-        "domainName": "api1.execute-api.eu-central-1.amazonaws.com",
-        "domainPrefix": "api1",
-        "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "test"},
-        "requestId": "request-1",
-        "routeKey": "$default",
-        "stage": "$default",
-        "time": "04/Dec/2026:10:00:00 +0000",
-        "timeEpoch": 1_796_378_400_000_i64
-    });
-    if let Some(subject) = subject {
-        context["authorizer"] = json!({"jwt": {"claims": {"sub": subject, "iss": "https://issuer.example"}, "scopes": null}});
-    }
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": raw_path,
-        "rawQueryString": "",
-        "headers": {"content-type": content_type, "host": "api1.execute-api.eu-central-1.amazonaws.com"},
-        "requestContext": context,
-        "isBase64Encoded": false,
-        "unknownFieldFromTheFuture": {"x": 1}
-    });
-    if let Some((body, base64_encoded)) = body {
-        event["body"] = json!(body);
-        event["isBase64Encoded"] = json!(base64_encoded);
-    }
+    let mut event = http_api_event(method, raw_path, subject, body.map(|(body, _)| body));
+    event["headers"]["content-type"] = json!(content_type);
+    event["isBase64Encoded"] = json!(body.is_some_and(|(_, base64_encoded)| base64_encoded));
+    event["unknownFieldFromTheFuture"] = json!({"x": 1});
     event
 }
 
