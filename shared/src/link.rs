@@ -78,7 +78,7 @@ impl LinkKey {
         hex_encode(&self.0)
     }
 
-    /// The room id of a calendar entry: 32 hex digits fixed by the
+    /// Derives the room id of a calendar entry: 32 hex digits fixed by the
     /// practitioner and the entry id, so retries of the same entry always
     /// address the same room, and unguessable without the key.
     pub fn entry_room_id(&self, practitioner_id: &str, entry_id: &str) -> String {

@@ -191,8 +191,8 @@ async fn dynamo() -> Dynamo {
     }
 }
 
-/// A zone where it is between 06:00 and 22:00 at `now`, so today's rooms
-/// are due for mail and "today" lasts through the test.
+/// Returns a zone where it is between 06:00 and 22:00 at `now`, so today's
+/// rooms are due for mail and "today" lasts through the test.
 fn mail_zone(now: DateTime<Utc>) -> Tz {
     [
         chrono_tz::Europe::Berlin,

@@ -132,9 +132,9 @@ fn room_item(room: &Room) -> Result<Item, StoreError> {
     Ok(item)
 }
 
-/// The dates a room may have when its day is around `instant`: time zones
-/// lie between UTC-12 and UTC+14, so a local date differs from the UTC date
-/// by one day at most.
+/// Lists the dates a room may have when its day is around `instant`. Time
+/// zones lie between UTC-12 and UTC+14, so a local date differs from the UTC
+/// date by one day at most.
 fn dates_around(instant: DateTime<Utc>, days_back: i64) -> Vec<NaiveDate> {
     let utc_date = instant.date_naive();
     (-days_back..=1)

@@ -43,7 +43,7 @@ fn index_key(room: &Room) -> String {
     )
 }
 
-/// An instant as a key prefix that sorts in time order.
+/// Formats an instant as a key prefix that sorts in time order.
 fn instant_key(instant: DateTime<Utc>) -> String {
     format!("{:020}", instant.timestamp().max(0))
 }
