@@ -101,6 +101,15 @@ fn time_zone_label(time_zone: Tz, locale: Locale) -> String {
 // devices. That is true only while no TURN relay is configured. Revise them
 // when one is, because relayed media pass through the relay, still encrypted.
 
+/// Tells whether the invitee's last email named another day or time, so this
+/// one must say that the appointment changed.
+fn was_changed(room: &Room, invitee: &Invitee) -> bool {
+    invitee
+        .last_sent
+        .as_ref()
+        .is_some_and(|sent| sent.appointment != room.appointment())
+}
+
 fn german_wording(room: &Room, invitee: &Invitee, practice: Option<&str>) -> Wording {
     let short_date = room.date.format("%d.%m.%Y").to_string();
     let subject_time = room
@@ -126,7 +135,11 @@ fn german_wording(room: &Room, invitee: &Invitee, practice: Option<&str>) -> Wor
     Wording {
         subject: format!("Ihr Videotermin heute, {short_date}{subject_time}"),
         greeting: format!("Guten Tag {},", invitee.name),
-        intro: "heute findet Ihr Videotermin statt:",
+        intro: if was_changed(room, invitee) {
+            "Ihr Videotermin wurde geändert und findet heute statt. Es gelten diese Angaben:"
+        } else {
+            "heute findet Ihr Videotermin statt:"
+        },
         facts,
         link_intro: "Über diesen Link nehmen Sie teil:",
         button: "Zur Videosprechstunde",
@@ -135,10 +148,15 @@ fn german_wording(room: &Room, invitee: &Invitee, practice: Option<&str>) -> Wor
         help: [
             "Öffnen Sie den Link auf Ihrem Computer, Smartphone oder Tablet in einer aktuellen Version von Chrome, Firefox, Safari oder Edge. Sie müssen nichts installieren.",
             "Erlauben Sie den Zugriff auf Kamera und Mikrofon, wenn Ihr Browser danach fragt.",
-            "Der Link gilt nur heute, am Tag Ihres Termins. Für jeden weiteren Termin gibt es einen eigenen Link.",
+            "Der Link gilt nur heute, am Tag Ihres Termins.",
         ],
         privacy: "Das Gespräch wird nicht aufgezeichnet. Bild, Ton und Chat werden verschlüsselt und direkt zwischen den Geräten der Teilnehmenden übertragen.",
-        closing: "Mit freundlichen Grüßen",
+        // Swiss German writes "ss" for "ß".
+        closing: if room.time_zone == Tz::Europe__Zurich {
+            "Mit freundlichen Grüssen"
+        } else {
+            "Mit freundlichen Grüßen"
+        },
         signature: practice.unwrap_or("Ihre Praxis").to_owned(),
     }
 }
@@ -168,7 +186,11 @@ fn english_wording(room: &Room, invitee: &Invitee, practice: Option<&str>) -> Wo
     Wording {
         subject: format!("Your video appointment today, {subject_date}{subject_time}"),
         greeting: format!("Dear {},", invitee.name),
-        intro: "Your video appointment is today:",
+        intro: if was_changed(room, invitee) {
+            "Your video appointment has changed and is today. These details apply:"
+        } else {
+            "Your video appointment is today:"
+        },
         facts,
         link_intro: "Join with this link:",
         button: "Join the video consultation",
@@ -177,7 +199,7 @@ fn english_wording(room: &Room, invitee: &Invitee, practice: Option<&str>) -> Wo
         help: [
             "Open the link on your computer, smartphone or tablet in a current version of Chrome, Firefox, Safari or Edge. You do not need to install anything.",
             "Allow access to your camera and microphone when your browser asks.",
-            "The link works only today, the day of your appointment. Each further appointment has its own link.",
+            "The link works only today, the day of your appointment.",
         ],
         privacy: "The call is not recorded. Video, sound and chat are encrypted and sent directly between the participants' devices.",
         closing: "Kind regards",
@@ -298,6 +320,58 @@ mod tests {
             .parent()
             .expect("CARGO_MANIFEST_DIR has a parent folder");
         repository.join("docs/invitation-preview")
+    }
+
+    #[test]
+    fn changed_appointment_is_announced() {
+        let mut room = sample_room("dr-a", "2026-12-13");
+        room.start_time = chrono::NaiveTime::from_hms_opt(9, 30, 0);
+        let mut german = invitee(Locale::De, "Anna");
+        let first = render(&room, &german, "https://v.example/join#t", None);
+        assert!(first.text.contains("heute findet Ihr Videotermin statt:"));
+
+        let mut told = room.appointment();
+        german.last_sent = Some(crate::room::SentEmail {
+            appointment: told,
+            at: room.created_at,
+            message_id: "m-1".to_owned(),
+        });
+        let resent = render(&room, &german, "https://v.example/join#t", None);
+        assert!(
+            !resent.text.contains("geändert"),
+            "a plain resend is no change"
+        );
+
+        told.start_time = chrono::NaiveTime::from_hms_opt(8, 0, 0);
+        german.last_sent.as_mut().unwrap().appointment = told;
+        let changed = render(&room, &german, "https://v.example/join#t", None);
+        assert!(
+            changed.text.contains("Ihr Videotermin wurde geändert"),
+            "{}",
+            changed.text
+        );
+        let mut english = german.clone();
+        english.locale = Locale::En;
+        let changed = render(&room, &english, "https://v.example/join#t", None);
+        assert!(changed.text.contains("has changed"), "{}", changed.text);
+    }
+
+    #[test]
+    fn zurich_invitation_writes_ss() {
+        let mut room = sample_room("dr-a", "2026-12-13");
+        room.time_zone = chrono_tz::Europe::Zurich;
+        let email = render(
+            &room,
+            &invitee(Locale::De, "Anna"),
+            "https://v.example/join#t",
+            None,
+        );
+        assert!(
+            email.text.contains("Mit freundlichen Grüssen"),
+            "{}",
+            email.text
+        );
+        assert!(!email.text.contains('ß'), "{}", email.text);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use tokio::net::TcpListener;
 use video_core::clock::{Clock, SystemClock};
-use video_core::http::auth::DevTokens;
+use video_core::http::auth::{DevTokens, is_valid_practitioner};
 use video_core::http::ws::{LocalPush, LocalSignaling};
 use video_core::http::{AppState, router};
 use video_core::link::LinkKey;
@@ -224,14 +224,15 @@ impl Server {
 
         let mut tokens = DevTokens::default();
         for pair in &config.dev_tokens {
-            // The message names the practitioner only: the token is a secret.
+            // The message names the practitioner, never the token, and only
+            // a valid practitioner id, which cannot hold part of a token.
             tokens
                 .insert_pair(pair)
-                .with_context(|| match pair.split_once('=') {
-                    Some((_, practitioner)) => {
+                .with_context(|| match pair.rsplit_once('=') {
+                    Some((_, practitioner)) if is_valid_practitioner(practitioner) => {
                         format!("invalid --dev-token for practitioner {practitioner:?}")
                     }
-                    None => "invalid --dev-token".to_owned(),
+                    _ => "invalid --dev-token".to_owned(),
                 })?;
         }
         let generated_token = if tokens.is_empty() {

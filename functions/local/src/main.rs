@@ -77,13 +77,18 @@ fn parse_morning_time(text: &str) -> Result<chrono::NaiveTime, String> {
         .ok_or_else(|| format!("expected HH:MM such as 06:00, got {text:?}"))
 }
 
+/// Accepts a bare address; a display name would need header encoding.
 fn parse_mail_from(text: &str) -> Result<String, String> {
+    let trimmed = text.trim();
     let options = email_address::Options::default().without_domain_literal();
-    email_address::EmailAddress::parse_with_options(text.trim(), options)
-        .map(|_| text.trim().to_owned())
-        .map_err(|_| {
-            format!("expected an email address such as video@praxis.example, got {text:?}")
-        })
+    let bare = !trimmed.contains(['<', '>', ' ', '"']);
+    if bare && email_address::EmailAddress::parse_with_options(trimmed, options).is_ok() {
+        Ok(trimmed.to_owned())
+    } else {
+        Err(format!(
+            "expected a plain email address such as video@praxis.example, got {text:?}"
+        ))
+    }
 }
 
 fn parse_practice_name(text: &str) -> Result<String, String> {

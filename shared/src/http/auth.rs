@@ -27,10 +27,21 @@ pub enum DevTokenError {
     MissingSeparator,
     #[error("the token must have at least 16 visible ASCII characters")]
     WeakToken,
-    #[error("the practitioner id must be 1 to 128 visible ASCII characters")]
+    /// `=` is excluded because a token may contain it (base64 padding), and
+    /// then no one could tell where the token ends.
+    #[error("the practitioner id must be 1 to 128 visible ASCII characters without \"=\"")]
     InvalidPractitioner,
     #[error("this token is already given to another practitioner")]
     TokenTaken,
+}
+
+/// Checks a practitioner id of a `TOKEN=PRACTITIONER` pair.
+pub fn is_valid_practitioner(practitioner: &str) -> bool {
+    !practitioner.is_empty()
+        && practitioner.len() <= 128
+        && practitioner
+            .bytes()
+            .all(|byte| byte.is_ascii_graphic() && byte != b'=')
 }
 
 impl DevTokens {
@@ -39,7 +50,7 @@ impl DevTokens {
         if token.len() < 16 || !visible(token) {
             return Err(DevTokenError::WeakToken);
         }
-        if practitioner.is_empty() || practitioner.len() > 128 || !visible(practitioner) {
+        if !is_valid_practitioner(practitioner) {
             return Err(DevTokenError::InvalidPractitioner);
         }
         let hash: [u8; 32] = Sha256::digest(token).into();
@@ -52,10 +63,11 @@ impl DevTokens {
         }
     }
 
-    /// Parses a `TOKEN=PRACTITIONER` argument.
+    /// Parses a `TOKEN=PRACTITIONER` argument. The token may contain `=`;
+    /// the practitioner id may not, so the last `=` separates them.
     pub fn insert_pair(&mut self, pair: &str) -> Result<(), DevTokenError> {
         let (token, practitioner) = pair
-            .split_once('=')
+            .rsplit_once('=')
             .ok_or(DevTokenError::MissingSeparator)?;
         self.insert(token, practitioner)
     }
@@ -142,6 +154,19 @@ mod tests {
         );
         assert!(tokens.practitioner_for(&headers("Bearer")).is_none());
         assert!(tokens.practitioner_for(&HeaderMap::new()).is_none());
+    }
+
+    #[test]
+    fn token_may_end_in_base64_padding() {
+        let mut tokens = DevTokens::default();
+        tokens.insert_pair("QUJDREVGR0hJSktMTU5PUA===dr-a").unwrap();
+        assert_eq!(
+            tokens
+                .practitioner_for(&headers("Bearer QUJDREVGR0hJSktMTU5PUA=="))
+                .as_deref(),
+            Some("dr-a")
+        );
+        assert!(!is_valid_practitioner("=dr-a"));
     }
 
     #[test]
