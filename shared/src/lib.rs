@@ -13,4 +13,5 @@ pub mod random;
 pub mod room;
 pub mod signaling;
 pub mod store;
+pub mod turn;
 pub mod validity;

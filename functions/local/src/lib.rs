@@ -265,6 +265,7 @@ impl Server {
             links: links.clone(),
             clock: clock.clone(),
             ice_servers: Vec::new(),
+            turn: None,
         };
         let outbox = config.data_dir.join(OUTBOX_DIR);
         let mailer = OutboxMailer::new(&outbox, config.mail_from.clone())

@@ -113,6 +113,7 @@ impl Handler {
             links: self.settings.link_key.clone(),
             clock: Arc::new(SystemClock),
             ice_servers: self.settings.ice_servers.clone(),
+            turn: None,
         }
     }
 

@@ -17,6 +17,7 @@ use crate::room::{MAX_PARTICIPANTS, Room};
 use crate::store::{
     JoinOutcome, Participant, ParticipantStore, RoomStore, StoreError, update_room,
 };
+use crate::turn::TurnServer;
 use crate::validity::{DayState, rfc3339};
 
 #[cfg(feature = "apigateway")]
@@ -63,8 +64,12 @@ pub struct Signaling {
     pub push: Arc<dyn Push>,
     pub links: LinkKey,
     pub clock: Arc<dyn Clock>,
-    /// Passed to clients in `joined`; empty means no STUN or TURN server.
+    /// Passed to clients in `joined` when `turn` is not set; empty means no
+    /// STUN or TURN server.
     pub ice_servers: Vec<Value>,
+    /// The TURN server; when set, every `joined` carries fresh credentials
+    /// for it instead of `ice_servers`.
+    pub turn: Option<TurnServer>,
 }
 
 fn hash_resume_key(key: &str) -> [u8; 32] {
@@ -340,7 +345,10 @@ impl Signaling {
             date: room.date.to_string(),
             time_zone: room.time_zone.name().to_owned(),
             max_participants: MAX_PARTICIPANTS,
-            ice_servers: self.ice_servers.clone(),
+            ice_servers: match &self.turn {
+                Some(turn) => turn.ice_servers(room.window().until, self.clock.now()),
+                None => self.ice_servers.clone(),
+            },
         };
         self.reply(connection_id, &joined).await?;
         Ok(count)

@@ -100,6 +100,7 @@ async fn harness(day: &str, now: &str) -> Harness {
             links,
             clock: Arc::new(FixedClock(utc(now))),
             ice_servers: Vec::new(),
+            turn: None,
         },
         push,
         _dir: dir,
@@ -178,6 +179,31 @@ async fn call_time_counts_while_two_are_connected() {
     h.send("d", json!({"type": "leave"})).await;
     clock.advance(chrono::Duration::hours(1));
     assert_eq!(call_seconds(&h).await, 990);
+}
+
+#[tokio::test]
+async fn joined_carries_fresh_turn_credentials() {
+    let mut h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    let secret = crate::turn::TurnSecret::new("coturn-shared-secret-for-tests-only").unwrap();
+    h.signaling.turn = Some(
+        TurnServer::new(
+            vec!["turn:turn.example.org:3478?transport=udp".to_owned()],
+            secret.clone(),
+        )
+        .unwrap(),
+    );
+    let first = h.join("a", "Anna").await;
+    let second = h.join("b", "Ben").await;
+    let server = &first["iceServers"][0];
+    assert_eq!(
+        server["urls"][0],
+        "turn:turn.example.org:3478?transport=udp"
+    );
+    let username = server["username"].as_str().unwrap();
+    assert_eq!(server["credential"], secret.password_for(username).as_str());
+    // 2026-12-13 ends at 23:00 UTC in Berlin; the margin is 3 hours.
+    assert!(username.starts_with(&format!("{}:", utc("2026-12-14T02:00:00Z").timestamp())));
+    assert_ne!(second["iceServers"][0]["username"], server["username"]);
 }
 
 #[tokio::test]
