@@ -187,7 +187,7 @@ test('overview shows today and resends', { timeout: TEST_TIMEOUT_MS }, async () 
     assert.equal(stored.invitees[0].status, 'sent');
     const expectedTime = timeInTimeZone(stored.invitees[0].sentAt, timeZone);
     assert.equal(statusText, `E-Mail gesendet um ${expectedTime}\u00a0Uhr`, `the time of sentAt ${stored.invitees[0].sentAt} in ${timeZone}`);
-    assert.equal(await row.getByTestId('row-status').textContent(), 'Die Einladungs-E-Mails wurden gesendet.');
+    assert.equal(await row.getByTestId('row-status').textContent(), 'Die Einladungs-E-Mail wurde gesendet.', 'singular for one invitee');
   });
 });
 
@@ -207,7 +207,8 @@ test('planned room shows Geplant', { timeout: TEST_TIMEOUT_MS }, async () => {
     const row = await waitForRoomRow(page, room.id);
     assert.equal(await row.getByTestId('room-status').textContent(), 'Geplant');
     assert.equal(await row.getByTestId('room-duration').textContent(), '–');
-    assert.equal(await row.getByTestId('invitee-status').textContent(), 'E-Mail wird am Termintag morgens verschickt');
+    // The send time is an option of the server, so the text names no time of day.
+    assert.equal(await row.getByTestId('invitee-status').textContent(), 'E-Mail wird am Termintag verschickt');
     assert.match(await row.getByTestId('invitee-status').getAttribute('class'), /\binvitee-scheduled\b/, 'styled as a plan, not as a delay');
     assert.equal(await row.getByTestId('resend').count(), 0, 'no resend before the room\'s day');
     assert.equal(await row.getByTestId('start-call').count(), 0, 'no call before the room\'s day');
@@ -217,7 +218,7 @@ test('planned room shows Geplant', { timeout: TEST_TIMEOUT_MS }, async () => {
     const englishRow = await waitForRoomRow(english, room.id);
     assert.equal(await english.locator('h1').textContent(), 'Video rooms');
     assert.equal(await englishRow.getByTestId('room-status').textContent(), 'Planned');
-    assert.equal(await englishRow.getByTestId('invitee-status').textContent(), 'Email goes out on the morning of the appointment day');
+    assert.equal(await englishRow.getByTestId('invitee-status').textContent(), 'Email goes out on the appointment day');
   });
 });
 
@@ -320,7 +321,7 @@ test('resend errors are explained', { timeout: TEST_TIMEOUT_MS }, async () => {
         answer: { status: 409, error: 'no-invitees' },
         expected: 'Zu diesem Raum ist niemand mit E-Mail-Adresse eingeladen. Es wurde keine E-Mail gesendet.',
       },
-      { answer: 'network', expected: 'Der Server ist nicht erreichbar. Daher ist unklar, ob die E-Mails gesendet wurden.' },
+      { answer: 'network', expected: 'Der Server ist nicht erreichbar. Daher ist unklar, ob die E-Mail gesendet wurde.' },
     ];
     for (const { answer, expected } of cases) {
       nextAnswer = answer;
@@ -534,5 +535,275 @@ test('resend label counts addressed invitees', { timeout: TEST_TIMEOUT_MS }, asy
     const english = await openOverview(resources, server, { rooms, locale: 'en-GB', label: 'english' });
     assert.equal(await (await waitForRoomRow(english, 'two-addresses')).getByTestId('resend').textContent(), 'Resend emails');
     assert.equal(await (await waitForRoomRow(english, 'one-address')).getByTestId('resend').textContent(), 'Resend email');
+  });
+});
+
+test('resend messages count invitees', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('resend messages', async (resources) => {
+    const server = await resources.startServer();
+    const anna = { name: 'Anna Beispiel', email: 'anna@example.org', locale: 'de', status: 'pending' };
+    const ben = { name: 'Ben Muster', email: 'ben@example.org', locale: 'en', status: 'pending' };
+    // An invitee without an address gets no email, so one-address mails Anna only.
+    const withoutAddress = { name: 'Cem Yılmaz', locale: 'de', status: 'pending' };
+    const rooms = [
+      listedRoom(server, { id: 'one-address', status: 'today', invitees: [anna, withoutAddress] }),
+      listedRoom(server, { id: 'two-addresses', status: 'today', invitees: [anna, ben] }),
+    ];
+    const sent = { status: 'sent', sentAt: '2026-03-02T09:00:00Z' };
+    const failed = { status: 'failed', failure: 'mailbox unavailable' };
+    const sentRooms = {
+      'one-address': { ...rooms[0], invitees: [{ ...anna, ...sent }, withoutAddress] },
+      'two-addresses': { ...rooms[1], invitees: [{ ...anna, ...sent }, { ...ben, ...sent }] },
+    };
+    const failedRooms = {
+      'one-address': { ...rooms[0], invitees: [{ ...anna, ...failed }, withoutAddress] },
+      'two-addresses': { ...rooms[1], invitees: [{ ...anna, ...sent }, { ...ben, ...failed }] },
+    };
+
+    /**
+     * Clicks resend in the row of `roomId` on `page`, where the request waits,
+     * and returns the message shown meanwhile and the message after the
+     * browser fulfils the request with `answer`: a room, or 'network' for a
+     * refused connection.
+     */
+    const resend = async (page, requests, roomId, answer) => {
+      const row = await waitForRoomRow(page, roomId);
+      const requestCount = requests.length;
+      await row.getByTestId('resend').click();
+      await waitFor(async () => requests.length > requestCount, {
+        description: `the resend request of ${roomId}`,
+        diagnose: () => describePage(page),
+      });
+      const progress = await row.getByTestId('row-status').textContent();
+      const route = requests[requestCount];
+      if (answer === 'network') await route.abort('connectionrefused');
+      else await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(answer) });
+      const outcome = await waitForText(
+        page,
+        row.getByTestId('row-status'),
+        (text) => text !== progress,
+        `the outcome of resending in ${roomId}`,
+      );
+      return { progress, outcome };
+    };
+
+    /** Opens the overview with resend requests that wait until `resend` fulfils or aborts them. */
+    const openHeldOverview = async (options) => {
+      const page = await openOverview(resources, server, { rooms, ...options });
+      /** @type {import('playwright-core').Route[]} */
+      const requests = [];
+      await page.route('**/api/rooms/*/invitations', (route) => {
+        requests.push(route);
+      });
+      return { page, requests };
+    };
+
+    const german = await openHeldOverview({ label: 'german' });
+    const cases = [
+      {
+        roomId: 'one-address',
+        answer: sentRooms['one-address'],
+        progress: 'Die E-Mail wird gesendet …',
+        outcome: 'Die Einladungs-E-Mail wurde gesendet.',
+      },
+      {
+        roomId: 'one-address',
+        answer: failedRooms['one-address'],
+        progress: 'Die E-Mail wird gesendet …',
+        outcome: 'Die Einladungs-E-Mail ließ sich nicht senden. Den Grund finden Sie bei der Einladung.',
+      },
+      {
+        roomId: 'one-address',
+        answer: 'network',
+        progress: 'Die E-Mail wird gesendet …',
+        outcome:
+          'Der Server ist nicht erreichbar. Daher ist unklar, ob die E-Mail gesendet wurde. Bitte prüfen Sie Ihre Internetverbindung und aktualisieren Sie dann die Übersicht.',
+      },
+      {
+        roomId: 'two-addresses',
+        answer: sentRooms['two-addresses'],
+        progress: 'Die E-Mails werden gesendet …',
+        outcome: 'Die Einladungs-E-Mails wurden gesendet.',
+      },
+      {
+        roomId: 'two-addresses',
+        answer: failedRooms['two-addresses'],
+        progress: 'Die E-Mails werden gesendet …',
+        outcome: 'Nicht alle Einladungs-E-Mails ließen sich senden. Den Grund finden Sie jeweils bei der Einladung.',
+      },
+      {
+        roomId: 'two-addresses',
+        answer: 'network',
+        progress: 'Die E-Mails werden gesendet …',
+        outcome:
+          'Der Server ist nicht erreichbar. Daher ist unklar, ob die E-Mails gesendet wurden. Bitte prüfen Sie Ihre Internetverbindung und aktualisieren Sie dann die Übersicht.',
+      },
+    ];
+    for (const { roomId, answer, progress, outcome } of cases) {
+      const answerName = answer === 'network' ? 'network' : answer.invitees.map((invitee) => invitee.status).join('+');
+      const messages = await resend(german.page, german.requests, roomId, answer);
+      assert.equal(messages.progress, progress, `progress in ${roomId}, answer ${answerName}`);
+      assert.equal(messages.outcome, outcome, `outcome in ${roomId}, answer ${answerName}`);
+    }
+
+    const english = await openHeldOverview({ locale: 'en-GB', label: 'english' });
+    const englishOne = await resend(english.page, english.requests, 'one-address', sentRooms['one-address']);
+    assert.equal(englishOne.progress, 'Sending the email …');
+    assert.equal(englishOne.outcome, 'The invitation email has been sent.');
+    const englishOneFailed = await resend(english.page, english.requests, 'one-address', failedRooms['one-address']);
+    assert.equal(englishOneFailed.outcome, 'The invitation email could not be sent. The reason is shown with the invitation.');
+    const englishTwo = await resend(english.page, english.requests, 'two-addresses', sentRooms['two-addresses']);
+    assert.equal(englishTwo.progress, 'Sending the emails …');
+    assert.equal(englishTwo.outcome, 'The invitation emails have been sent.');
+  });
+});
+
+/**
+ * Returns the words inside `locator` whose letters lie on more than one
+ * line. A word ends at white space and after a hyphen, where a line may
+ * break without breaking the word.
+ *
+ * @param {import('playwright-core').Locator} locator
+ * @returns {Promise<string[]>}
+ */
+async function wordsBrokenAcrossLines(locator) {
+  return locator.evaluate((root) => {
+    const broken = [];
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const match of node.data.matchAll(/[^\s-]+-?/g)) {
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const lineTops = new Set([...range.getClientRects()].map((rect) => Math.round(rect.top)));
+        if (lineTops.size > 1) broken.push(match[0]);
+      }
+    }
+    return broken;
+  });
+}
+
+/**
+ * Returns the text of `locator` line by line, as the browser laid it out.
+ *
+ * @param {import('playwright-core').Locator} locator
+ * @returns {Promise<string[]>}
+ */
+async function renderedLines(locator) {
+  return locator.evaluate((element) => {
+    /** @type {string[]} */
+    const lines = [];
+    let lineTop = Number.NaN;
+    const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (let index = 0; index < node.data.length; index += 1) {
+        const range = document.createRange();
+        range.setStart(node, index);
+        range.setEnd(node, index + 1);
+        const top = range.getBoundingClientRect().top;
+        if (Number.isNaN(lineTop) || Math.abs(top - lineTop) > 2) {
+          lines.push('');
+          lineTop = top;
+        }
+        lines[lines.length - 1] += node.data[index];
+      }
+    }
+    return lines;
+  });
+}
+
+/**
+ * Measures the overview table: its width against the box around it, and
+ * every button that sticks out of that box.
+ *
+ * @param {import('playwright-core').Page} page
+ */
+async function measureTable(page) {
+  return page.locator('#room-table').evaluate((table) => {
+    const box = /** @type {HTMLElement} */ (table.parentElement);
+    const boxRect = box.getBoundingClientRect();
+    const clippedButtons = [...table.querySelectorAll('button')]
+      .filter((button) => {
+        const rect = button.getBoundingClientRect();
+        return rect.left < boxRect.left - 0.5 || rect.right > boxRect.right + 0.5 || rect.right > window.innerWidth;
+      })
+      .map((button) => `${button.closest('tr')?.dataset.roomId}: ${button.textContent}`);
+    return { tableWidth: table.scrollWidth, boxWidth: box.clientWidth, clippedButtons };
+  });
+}
+
+test('long words break inside the table', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('overview long words', async (resources) => {
+    const server = await resources.startServer();
+    const longTitle = 'Kinder- und Jugendlichenpsychotherapie: Behandlungsvereinbarungsgespräch';
+    const longAddress = 'maximilian.mustermann-schoenberger@beispielpraxis-gesundheit.de';
+    const rooms = [
+      listedRoom(server, {
+        id: 'long-words',
+        status: 'today',
+        startTime: '09:30',
+        title: longTitle,
+        patientId: 'P-2024-17',
+        invitees: [
+          { name: 'Maximilian Mustermann-Schönberger', email: longAddress, locale: 'de', status: 'pending' },
+          { name: 'Anna Beispiel', email: 'anna@example.org', locale: 'de', status: 'sent', sentAt: '2026-03-02T05:00:12Z' },
+        ],
+      }),
+      listedRoom(server, {
+        id: 'normal-words',
+        date: '2026-03-03',
+        status: 'not-held',
+        title: 'Erstgespräch mit Familie',
+        patientId: 'P-4711',
+        invitees: [{ name: 'Cem Yılmaz', email: 'cem@example.org', locale: 'de', status: 'failed', failure: 'mailbox unavailable' }],
+      }),
+      listedRoom(server, {
+        id: 'planned-room',
+        date: '2026-05-04',
+        status: 'planned',
+        startTime: '14:00',
+        timeZone: 'Europe/Vienna',
+        title: 'Folgetermin',
+        invitees: [{ name: 'Dora Test', email: 'dora@example.org', locale: 'de', status: 'pending' }],
+      }),
+    ];
+    const page = await openOverview(resources, server, { rooms });
+    const table = page.locator('#room-table');
+    const longRow = await waitForRoomRow(page, 'long-words');
+    const addresses = longRow.getByTestId('invitee-email');
+    // The long words of the title are wider than any column the table can give them at 1024 px.
+    const breakableWords = ['Jugendlichenpsychotherapie:', 'Behandlungsvereinbarungsgespräch'];
+
+    await page.setViewportSize({ width: 1024, height: 768 });
+    const narrow = await measureTable(page);
+    assert.ok(narrow.tableWidth <= narrow.boxWidth, `at 1024 px the table is ${narrow.tableWidth} px wide in a ${narrow.boxWidth} px box`);
+    assert.deepEqual(narrow.clippedButtons, [], 'at 1024 px every button lies inside the box');
+    const narrowBroken = await wordsBrokenAcrossLines(table);
+    assert.deepEqual(
+      narrowBroken.filter((word) => !breakableWords.includes(word)),
+      [],
+      `at 1024 px only the title's long words break, broken: ${JSON.stringify(narrowBroken)}`,
+    );
+    assert.equal(await longRow.getByTestId('room-title').textContent(), longTitle);
+
+    assert.equal(await addresses.first().textContent(), longAddress, 'the <wbr> breaks add no text');
+    const addressLines = await renderedLines(addresses.first());
+    assert.ok(addressLines.length > 1, `the long address wraps at 1024 px: ${JSON.stringify(addressLines)}`);
+    assert.ok(
+      addressLines.slice(0, -1).some((line) => line.endsWith('@')),
+      `a line of the long address ends after "@": ${JSON.stringify(addressLines)}`,
+    );
+    assert.ok(
+      addressLines.slice(1).some((line) => line.startsWith('.')),
+      `a line of the long address starts with ".": ${JSON.stringify(addressLines)}`,
+    );
+    assert.deepEqual(await renderedLines(addresses.nth(1)), ['anna@example.org'], 'a short address stays on one line');
+
+    // At 1280 px the table has room for the long word, so nothing breaks.
+    await page.setViewportSize({ width: 1280, height: 800 });
+    const wide = await measureTable(page);
+    assert.ok(wide.tableWidth <= wide.boxWidth, `at 1280 px the table is ${wide.tableWidth} px wide in a ${wide.boxWidth} px box`);
+    assert.deepEqual(wide.clippedButtons, [], 'at 1280 px every button lies inside the box');
+    assert.deepEqual(await wordsBrokenAcrossLines(table), [], 'no word breaks at 1280 px');
   });
 });

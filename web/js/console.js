@@ -743,6 +743,7 @@ function renderRoomRow(room) {
   title.className = 'room-title';
   title.dataset.testid = 'room-title';
   title.textContent = room.title || t('console.noTitle');
+  setSizingText(title);
   roomCell.append(title);
   if (room.patientId) {
     const patientId = document.createElement('span');
@@ -750,7 +751,9 @@ function renderRoomRow(room) {
     patientId.dataset.testid = 'room-patient-id';
     // The id is an inline block (see app.css), so a line break goes before it
     // rather than after one of its hyphens, as in "P-2024-17".
-    patientId.append(t('console.patientIdLabel'), ' ', span('room-patient-id-value', room.patientId));
+    const patientIdValue = span('room-patient-id-value', room.patientId);
+    setSizingText(patientIdValue);
+    patientId.append(t('console.patientIdLabel'), ' ', patientIdValue);
     roomCell.append(patientId);
   }
 
@@ -780,6 +783,17 @@ function renderRoomRow(room) {
 
   row.append(dateCell, roomCell, statusCell, inviteesCell, actionsCell);
   return row;
+}
+
+/**
+ * Copies an element's text into data-sizing-text, from which app.css sizes
+ * the table column: wide enough for the longest word, as far as the table
+ * has room for it.
+ *
+ * @param {HTMLElement} element
+ */
+function setSizingText(element) {
+  element.dataset.sizingText = element.textContent ?? '';
 }
 
 /**
@@ -1006,7 +1020,9 @@ function renderInvitees(room) {
     name.textContent = invitee.name;
     const email = document.createElement('span');
     email.className = 'invitee-email';
-    email.textContent = invitee.email ?? t('console.inviteeEmailErased');
+    email.dataset.testid = 'invitee-email';
+    if (invitee.email) appendEmailAddress(email, invitee.email);
+    else email.textContent = t('console.inviteeEmailErased');
     item.append(name, email);
 
     const invitation = describeInvitation(invitee, room);
@@ -1030,10 +1046,26 @@ function renderInvitees(room) {
 }
 
 /**
+ * Appends an email address to `parent` in parts that each stay on one line
+ * while they fit, with a <wbr> after "@" and before each ".": so a long
+ * address breaks there rather than after a hyphen or inside a word.
+ *
+ * @param {HTMLElement} parent
+ * @param {string} address
+ */
+function appendEmailAddress(parent, address) {
+  const parts = address.split(/(?<=@)|(?=\.)/).filter((part) => part !== '');
+  for (const [index, part] of parts.entries()) {
+    if (index > 0) parent.append(document.createElement('wbr'));
+    parent.append(span('email-part', part));
+  }
+}
+
+/**
  * Describes the state of one invitation email. The time of sending is shown
  * in the room's time zone, with the date too when it is not the room's day.
  * A pending email of a planned room is not late, because invitations go out
- * on the morning of the room's day, and its text states when it goes out.
+ * on the room's day, and its text states that.
  * The server's English failure reason goes into the details line.
  *
  * @param {InviteeView} invitee
@@ -1146,7 +1178,8 @@ async function refreshRoomRow(row, roomId) {
 
 /**
  * Sends the invitation emails of a room of today again and re-renders its
- * row from the room that the server returns.
+ * row from the room that the server returns. The messages in the row use
+ * the singular when one invitee with an email address is mailed.
  *
  * @param {Room} room
  * @param {HTMLButtonElement} button
@@ -1156,15 +1189,21 @@ async function resendInvitations(room, button) {
   if (!row) return;
   clearError();
   button.disabled = true;
-  showRowMessage(row, { text: t('console.resending') }, 'progress');
+  const sendingOne = countEmailInvitees(room) === 1;
+  showRowMessage(row, { text: t(sendingOne ? 'console.resendingOne' : 'console.resendingMany') }, 'progress');
   try {
     const updated = /** @type {Room} */ (
       await callApi('POST', `/api/rooms/${encodeURIComponent(room.id)}/invitations`, {})
     );
     const newRow = replaceRoomRow(row, updated);
     const invitees = Array.isArray(updated.invitees) ? updated.invitees : [];
-    const allSent = invitees.filter((invitee) => invitee.email).every((invitee) => invitee.status === 'sent');
-    showRowMessage(newRow, { text: t(allSent ? 'console.resendDone' : 'console.resendPartly') }, allSent ? 'success' : 'error');
+    const mailed = invitees.filter((invitee) => invitee.email);
+    const allSent = mailed.every((invitee) => invitee.status === 'sent');
+    /** @type {MessageKey} */
+    let outcome;
+    if (mailed.length === 1) outcome = allSent ? 'console.resendDoneOne' : 'console.resendFailedOne';
+    else outcome = allSent ? 'console.resendDoneMany' : 'console.resendPartlyMany';
+    showRowMessage(newRow, { text: t(outcome) }, allSent ? 'success' : 'error');
     focusResendButton(newRow);
   } catch (error) {
     button.disabled = false;
@@ -1205,7 +1244,8 @@ async function showResendError(row, room, error) {
   }
   console.warn(`Console: resending invitations failed: ${error.message}`);
   if (error.status === 0) {
-    showRowMessage(row, { text: t('console.resendNetworkError') }, 'error');
+    const text = t(countEmailInvitees(room) === 1 ? 'console.resendNetworkErrorOne' : 'console.resendNetworkErrorMany');
+    showRowMessage(row, { text }, 'error');
     return;
   }
   if (code === 'not-room-day' || code === 'no-invitees') {

@@ -190,7 +190,7 @@ const de = {
   'console.inviteeSentNoTime': 'E-Mail gesendet',
   'console.inviteeSentOn': 'E-Mail gesendet am {date} um {time}\u00a0Uhr',
   'console.inviteePending': 'E-Mail ausstehend',
-  'console.inviteeScheduled': 'E-Mail wird am Termintag morgens verschickt',
+  'console.inviteeScheduled': 'E-Mail wird am Termintag verschickt',
   'console.inviteeRetrying': 'E-Mail ausstehend (letzter Versuch fehlgeschlagen)',
   'console.inviteeFailed': 'E-Mail fehlgeschlagen',
   'console.inviteeFailureDetails': 'Details: {reason}',
@@ -198,15 +198,20 @@ const de = {
   'console.resendMany': 'E-Mails erneut senden',
   'console.resendLabelOne': 'Einladungs-E-Mail für den Raum vom {date} erneut senden',
   'console.resendLabelMany': 'Einladungs-E-Mails für den Raum vom {date} erneut senden',
-  'console.resending': 'Die E-Mails werden gesendet …',
-  'console.resendDone': 'Die Einladungs-E-Mails wurden gesendet.',
-  'console.resendPartly':
+  'console.resendingOne': 'Die E-Mail wird gesendet …',
+  'console.resendingMany': 'Die E-Mails werden gesendet …',
+  'console.resendDoneOne': 'Die Einladungs-E-Mail wurde gesendet.',
+  'console.resendDoneMany': 'Die Einladungs-E-Mails wurden gesendet.',
+  'console.resendFailedOne': 'Die Einladungs-E-Mail ließ sich nicht senden. Den Grund finden Sie bei der Einladung.',
+  'console.resendPartlyMany':
     'Nicht alle Einladungs-E-Mails ließen sich senden. Den Grund finden Sie jeweils bei der Einladung.',
   'console.resendNotRoomDay':
     'Einladungen lassen sich nur am Tag des Raums erneut senden, bei diesem Raum also am {date}.',
   'console.resendNoInvitees':
     'Zu diesem Raum ist niemand mit E-Mail-Adresse eingeladen. Es wurde keine E-Mail gesendet.',
-  'console.resendNetworkError':
+  'console.resendNetworkErrorOne':
+    'Der Server ist nicht erreichbar. Daher ist unklar, ob die E-Mail gesendet wurde. Bitte prüfen Sie Ihre Internetverbindung und aktualisieren Sie dann die Übersicht.',
+  'console.resendNetworkErrorMany':
     'Der Server ist nicht erreichbar. Daher ist unklar, ob die E-Mails gesendet wurden. Bitte prüfen Sie Ihre Internetverbindung und aktualisieren Sie dann die Übersicht.',
   'console.delete': 'Löschen',
   'console.deleteLabel': 'Raum vom {date} löschen',
@@ -429,7 +434,7 @@ const en = {
   'console.inviteeSentNoTime': 'Email sent',
   'console.inviteeSentOn': 'Email sent on {date} at {time}',
   'console.inviteePending': 'Email pending',
-  'console.inviteeScheduled': 'Email goes out on the morning of the appointment day',
+  'console.inviteeScheduled': 'Email goes out on the appointment day',
   'console.inviteeRetrying': 'Email pending (last attempt failed)',
   'console.inviteeFailed': 'Email failed',
   'console.inviteeFailureDetails': 'Details: {reason}',
@@ -437,12 +442,17 @@ const en = {
   'console.resendMany': 'Resend emails',
   'console.resendLabelOne': 'Resend the invitation email of the room of {date}',
   'console.resendLabelMany': 'Resend the invitation emails of the room of {date}',
-  'console.resending': 'Sending the emails …',
-  'console.resendDone': 'The invitation emails have been sent.',
-  'console.resendPartly': 'Not all invitation emails could be sent. The reason is shown with each invitation.',
+  'console.resendingOne': 'Sending the email …',
+  'console.resendingMany': 'Sending the emails …',
+  'console.resendDoneOne': 'The invitation email has been sent.',
+  'console.resendDoneMany': 'The invitation emails have been sent.',
+  'console.resendFailedOne': 'The invitation email could not be sent. The reason is shown with the invitation.',
+  'console.resendPartlyMany': 'Not all invitation emails could be sent. The reason is shown with each invitation.',
   'console.resendNotRoomDay': 'Invitations can be resent only on the room’s day, which for this room is {date}.',
   'console.resendNoInvitees': 'Nobody with an email address is invited to this room, so no email was sent.',
-  'console.resendNetworkError':
+  'console.resendNetworkErrorOne':
+    'The server cannot be reached, so it is unclear whether the email was sent. Please check your internet connection, then refresh the overview.',
+  'console.resendNetworkErrorMany':
     'The server cannot be reached, so it is unclear whether the emails were sent. Please check your internet connection, then refresh the overview.',
   'console.delete': 'Delete',
   'console.deleteLabel': 'Delete the room of {date}',
