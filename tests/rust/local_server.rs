@@ -221,6 +221,34 @@ async fn check_reports_state_and_date() {
 }
 
 #[tokio::test]
+async fn joined_carries_turn_credentials_when_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = video_core::turn::TurnSecret::new("coturn-shared-secret-for-tests-only").unwrap();
+    let mut config = local_config(dir.path(), fixed_clock());
+    config.turn = Some(
+        video_core::turn::TurnServer::new(
+            vec![
+                "stun:127.0.0.1:3478".to_owned(),
+                "turn:127.0.0.1:3478?transport=tcp".to_owned(),
+            ],
+            secret.clone(),
+        )
+        .unwrap(),
+    );
+    let server = RunningServer::start(config).await;
+    let token = token_of(&create_room(&server, "2026-12-04").await);
+    let (_socket, joined) = join(&server, &token, "Anna").await;
+    assert_eq!(
+        joined["iceServers"][0],
+        json!({"urls": ["stun:127.0.0.1:3478"]})
+    );
+    let turn = &joined["iceServers"][1];
+    assert_eq!(turn["urls"], json!(["turn:127.0.0.1:3478?transport=tcp"]));
+    let username = turn["username"].as_str().unwrap();
+    assert_eq!(turn["credential"], secret.password_for(username).as_str());
+}
+
+#[tokio::test]
 async fn two_participants_exchange_signals() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path()).await;

@@ -203,6 +203,7 @@ pub fn local_config(
         mail_interval: Duration::ZERO,
         practice_name: Some("Praxis Weber".to_owned()),
         retention: Retention::default(),
+        turn: None,
     }
 }
 

@@ -20,6 +20,7 @@ use video_core::room::Retention;
 use video_core::signaling::Signaling;
 use video_core::store::embedded::EmbeddedStore;
 use video_core::store::memory_participants::MemoryParticipants;
+use video_core::turn::TurnServer;
 
 /// How often rooms past their retention are deleted from the embedded store.
 const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
@@ -51,6 +52,8 @@ pub struct Config {
     pub practice_name: Option<String>,
     /// How long rooms are kept after their day.
     pub retention: Retention,
+    /// The TURN server whose credentials browsers get when they join.
+    pub turn: Option<TurnServer>,
 }
 
 /// A bound, not yet serving server.
@@ -265,7 +268,7 @@ impl Server {
             links: links.clone(),
             clock: clock.clone(),
             ice_servers: Vec::new(),
-            turn: None,
+            turn: config.turn.clone(),
         };
         let outbox = config.data_dir.join(OUTBOX_DIR);
         let mailer = OutboxMailer::new(&outbox, config.mail_from.clone())

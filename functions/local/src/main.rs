@@ -5,8 +5,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use tracing_subscriber::EnvFilter;
+use video_core::turn::{TurnSecret, TurnServer};
 use video_local::{Config, Server, log_filter};
 
 /// How often the server checks for invitations that are due.
@@ -64,6 +66,17 @@ struct Args {
     #[arg(long, default_value_t = 10.0, value_name = "PER_SECOND", value_parser = parse_mail_rate)]
     mail_rate: f64,
 
+    /// STUN or TURN URL handed to browsers with fresh credentials, such as
+    /// turn:turn.example.org:3478?transport=udp; repeatable. Needs
+    /// --turn-secret-file.
+    #[arg(long = "turn-url", value_name = "URL")]
+    turn_urls: Vec<String>,
+
+    /// File with the TURN server's shared secret (coturn's
+    /// static-auth-secret), at least 32 visible ASCII characters.
+    #[arg(long, value_name = "FILE")]
+    turn_secret_file: Option<PathBuf>,
+
     /// Log format on standard error.
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -114,6 +127,28 @@ fn parse_mail_rate(text: &str) -> Result<f64, String> {
     video_core::morning::SendPolicy::interval_for_rate(rate).map(|_| rate)
 }
 
+/// Builds the TURN settings from `--turn-url` and `--turn-secret-file`,
+/// which go together.
+fn turn_server(
+    urls: Vec<String>,
+    secret_file: Option<PathBuf>,
+) -> anyhow::Result<Option<TurnServer>> {
+    let secret_file = match (urls.is_empty(), secret_file) {
+        (true, None) => return Ok(None),
+        (false, Some(file)) => file,
+        (true, Some(_)) => anyhow::bail!("--turn-secret-file needs at least one --turn-url"),
+        (false, None) => anyhow::bail!("--turn-url needs --turn-secret-file"),
+    };
+    let text = std::fs::read_to_string(&secret_file)
+        .with_context(|| format!("cannot read --turn-secret-file {}", secret_file.display()))?;
+    let secret = TurnSecret::new(&text).map_err(|error| {
+        anyhow::anyhow!("--turn-secret-file {}: {error}", secret_file.display())
+    })?;
+    TurnServer::new(urls, secret)
+        .map(Some)
+        .map_err(|error| anyhow::anyhow!("--turn-url: {error}"))
+}
+
 fn init_tracing(format: LogFormat) {
     let directives = std::env::var(EnvFilter::DEFAULT_ENV).unwrap_or_else(|_| "info".to_owned());
     let filter = log_filter(&directives);
@@ -162,6 +197,7 @@ async fn main() -> anyhow::Result<()> {
         practice_name: args.practice_name,
         retention: video_core::room::Retention::days(args.retention_days)
             .map_err(anyhow::Error::msg)?,
+        turn: turn_server(args.turn_urls, args.turn_secret_file)?,
     };
     let server = match Server::bind(config).await {
         Ok(server) => server,
