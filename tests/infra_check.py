@@ -93,7 +93,7 @@ def check(template):
     needed_variables = {
         "RoomsApiFunction": {"ROOMS_TABLE", "PUBLIC_URL", "MAIL_FROM", "RETENTION_DAYS", "SEND_AFTER", "MAIL_RATE"},
         "DailyEmailerFunction": {"ROOMS_TABLE", "PUBLIC_URL", "MAIL_FROM", "SEND_AFTER", "MAIL_RATE"},
-        "SignalingFunction": {"ROOMS_TABLE", "CONNECTIONS_TABLE"},
+        "SignalingFunction": {"ROOMS_TABLE", "CONNECTIONS_TABLE", "TURN_URLS", "TURN_SECRET_ARN"},
     }
     for name, variables in needed_variables.items():
         present = set(functions[name]["Properties"].get("Environment", {}).get("Variables", {}))

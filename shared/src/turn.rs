@@ -126,6 +126,48 @@ impl TurnServer {
     }
 }
 
+/// Splits a comma-separated list of TURN URLs, as the Lambda functions get
+/// it in `TURN_URLS`; blanks around entries are ignored.
+pub fn parse_url_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|url| !url.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Builds the TURN settings of a Lambda function from `urls` (the value of
+/// `TURN_URLS`) and the Secrets Manager secret `secret_arn` (the value of
+/// `TURN_SECRET_ARN`). Without URLs there is no TURN server; URLs without a
+/// secret are an error.
+#[cfg(feature = "secretsmanager")]
+pub async fn turn_server_from_secret(
+    secrets: &aws_sdk_secretsmanager::Client,
+    urls: &str,
+    secret_arn: Option<&str>,
+) -> Result<Option<TurnServer>, String> {
+    let urls = parse_url_list(urls);
+    if urls.is_empty() {
+        return Ok(None);
+    }
+    let arn = secret_arn
+        .filter(|arn| !arn.trim().is_empty())
+        .ok_or("TURN_URLS is set but TURN_SECRET_ARN is missing")?;
+    let output = secrets
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|error| format!("reading the TURN secret from Secrets Manager failed: {error}"))?;
+    let text = output
+        .secret_string()
+        .ok_or("the TURN secret has no string value")?;
+    let secret = TurnSecret::new(text)?;
+    TurnServer::new(urls, secret)
+        .map(Some)
+        .map_err(|error| format!("TURN_URLS: {error}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,6 +239,15 @@ mod tests {
         let username = late_servers[1]["username"].as_str().unwrap();
         let expiry: i64 = username.split_once(':').unwrap().0.parse().unwrap();
         assert!(expiry >= (late + CREDENTIAL_MARGIN).timestamp());
+    }
+
+    #[test]
+    fn url_list_ignores_blanks() {
+        assert_eq!(
+            parse_url_list(" turn:a.example:3478 ,, turns:a.example:443?transport=tcp "),
+            vec!["turn:a.example:3478", "turns:a.example:443?transport=tcp"]
+        );
+        assert!(parse_url_list(" ").is_empty());
     }
 
     #[test]

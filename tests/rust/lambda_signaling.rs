@@ -117,6 +117,7 @@ impl Fixture {
             callback_url: Some(format!("http://{address}/prod")),
             allowed_origin: allowed_origin.map(str::to_owned),
             ice_servers: Vec::new(),
+            turn: None,
         };
         Self {
             handler: signaling::Handler::new(settings, dynamodb, management_config()),

@@ -1,7 +1,8 @@
-//! The link key read from Secrets Manager in moto server, as the Lambda
-//! functions do at cold start.
+//! The link key and the TURN secret read from Secrets Manager in moto
+//! server, as the Lambda functions do at cold start.
 
 use video_core::link::{LinkKey, LinkKeyError, link_key_from_secret};
+use video_core::turn::{TurnSecret, turn_server_from_secret};
 use video_tests::aws::{Moto, secrets_client};
 
 #[tokio::test]
@@ -47,4 +48,51 @@ async fn short_or_missing_secret_is_an_error() {
         matches!(missing, Err(LinkKeyError::Secret(_))),
         "{missing:?}"
     );
+}
+
+#[tokio::test]
+async fn turn_secret_configures_the_turn_server() {
+    let moto = Moto::start();
+    let secrets = secrets_client(&moto.endpoint);
+    let secret = "q7Lr2vN9xK4mT8wZ3pB6cH1sD5fG0jYaE2uR";
+    let created = secrets
+        .create_secret()
+        .name("turn")
+        .secret_string(secret)
+        .send()
+        .await
+        .unwrap();
+    let arn = created.arn().unwrap();
+    let urls = "stun:turn.example.org:3478, turn:turn.example.org:3478?transport=udp";
+    let server = turn_server_from_secret(&secrets, urls, Some(arn))
+        .await
+        .unwrap()
+        .expect("URLs configure a TURN server");
+    assert_eq!(server.urls.len(), 2);
+    assert_eq!(
+        server.secret.password_for("1:a"),
+        TurnSecret::new(secret).unwrap().password_for("1:a")
+    );
+
+    assert!(
+        turn_server_from_secret(&secrets, "", Some(arn))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let missing = turn_server_from_secret(&secrets, urls, None)
+        .await
+        .unwrap_err();
+    assert!(missing.contains("TURN_SECRET_ARN"), "{missing}");
+    let weak = secrets
+        .create_secret()
+        .name("weak-turn")
+        .secret_string("short")
+        .send()
+        .await
+        .unwrap();
+    let error = turn_server_from_secret(&secrets, urls, weak.arn())
+        .await
+        .unwrap_err();
+    assert!(error.contains("at least 32"), "{error}");
 }

@@ -14,6 +14,7 @@ use video_core::signaling::Signaling;
 use video_core::signaling::apigateway::{ApiGatewayPush, callback_url};
 use video_core::signaling::protocol::{ErrorCode, ServerMessage};
 use video_core::store::dynamodb::{DynamoParticipants, DynamoRooms};
+use video_core::turn::TurnServer;
 
 /// Settings read once per process from the function's environment.
 #[derive(Debug, Clone)]
@@ -27,8 +28,11 @@ pub struct Settings {
     /// Origin of the web client (`https://video.example.org`); browsers from
     /// other origins are rejected at `$connect`.
     pub allowed_origin: Option<String>,
-    /// ICE servers passed to clients in `joined`.
+    /// ICE servers passed to clients in `joined` when `turn` is not set.
     pub ice_servers: Vec<Value>,
+    /// The TURN server whose credentials clients get in `joined`; read by
+    /// `main` from `TURN_URLS` and `TURN_SECRET_ARN`.
+    pub turn: Option<TurnServer>,
 }
 
 fn required(name: &str) -> anyhow::Result<String> {
@@ -48,6 +52,7 @@ impl Settings {
             allowed_origin: optional("ALLOWED_ORIGIN")
                 .map(|url| url.trim_end_matches('/').to_owned()),
             ice_servers: Vec::new(),
+            turn: None,
         })
     }
 }
@@ -113,7 +118,7 @@ impl Handler {
             links: self.settings.link_key.clone(),
             clock: Arc::new(SystemClock),
             ice_servers: self.settings.ice_servers.clone(),
-            turn: None,
+            turn: self.settings.turn.clone(),
         }
     }
 

@@ -9,9 +9,16 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // Honours AWS_LAMBDA_LOG_LEVEL and AWS_LAMBDA_LOG_FORMAT (JSON in the template).
     lambda_runtime::tracing::init_default_subscriber();
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let link_key =
-        video_core::link::link_key_from_env(&aws_sdk_secretsmanager::Client::new(&aws)).await?;
-    let settings = Settings::from_env(link_key)?;
+    let secrets = aws_sdk_secretsmanager::Client::new(&aws);
+    let link_key = video_core::link::link_key_from_env(&secrets).await?;
+    let mut settings = Settings::from_env(link_key)?;
+    settings.turn = video_core::turn::turn_server_from_secret(
+        &secrets,
+        &std::env::var("TURN_URLS").unwrap_or_default(),
+        std::env::var("TURN_SECRET_ARN").ok().as_deref(),
+    )
+    .await
+    .map_err(lambda_runtime::Error::from)?;
     let handler = Handler::new(
         settings,
         aws_sdk_dynamodb::Client::new(&aws),
