@@ -101,8 +101,8 @@ fn time_zone_label(time_zone: Tz, locale: Locale) -> String {
 // devices. That is true only while no TURN relay is configured. Revise them
 // when one is, because relayed media pass through the relay, still encrypted.
 
-/// Tells whether the invitee's last email named another day or time, so this
-/// one must say that the appointment changed.
+/// Checks whether the invitee's last email named another day or time, in
+/// which case this one announces the change.
 fn was_changed(room: &Room, invitee: &Invitee) -> bool {
     invitee
         .last_sent

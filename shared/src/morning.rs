@@ -1,8 +1,8 @@
-//! Invitation emails: the morning run sends each invitee of every room
-//! dated today (in the room's own time zone) one email, the rooms API sends
-//! at once for rooms created or moved to today after that, and the
-//! practitioner can resend by hand. Delivery state lives in the room record,
-//! so each email is claimed there before it is sent.
+//! Invitation emails. The morning run sends each invitee of every room dated
+//! today (in the room's own time zone) one email. The rooms API sends at once
+//! for rooms created or moved to today after that, and the practitioner can
+//! resend by hand. Delivery state is part of the room record, so each email
+//! is claimed there before it is sent.
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -15,7 +15,7 @@ use crate::clock::Clock;
 use crate::invitation;
 use crate::link::LinkKey;
 use crate::mail::{MailError, Mailer};
-use crate::room::{Delivery, MAX_SEND_ATTEMPTS, Room, SentEmail};
+use crate::room::{Appointment, Delivery, Invitee, MAX_SEND_ATTEMPTS, Room, SentEmail};
 use crate::store::{RoomStore, StoreError, update_room};
 use crate::validity::DayState;
 
@@ -29,7 +29,7 @@ pub const STALE_CLAIM: Duration = Duration::minutes(15);
 /// send with every throttling pause (1 + 2 + 4 + 8 seconds) and some slack.
 pub const DEADLINE_MARGIN: Duration = Duration::seconds(25);
 
-/// How fast and how persistently emails are sent.
+/// Send time, rate limit and throttling retries of invitation emails.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SendPolicy {
     /// Local time in the room's zone from which its invitations go out.
@@ -55,7 +55,8 @@ impl Default for SendPolicy {
 }
 
 impl SendPolicy {
-    /// The pause between sends for at most `per_second` messages per second.
+    /// Computes the pause between sends for at most `per_second` messages per
+    /// second.
     pub fn interval_for_rate(per_second: f64) -> Result<StdDuration, String> {
         if per_second.is_finite() && (0.01..=1000.0).contains(&per_second) {
             Ok(StdDuration::from_secs_f64(1.0 / per_second))
@@ -67,7 +68,7 @@ impl SendPolicy {
     }
 }
 
-/// Who asked for a room's emails.
+/// Reason for sending a room's emails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {
     /// The morning run, or a room that became due after it: sends what was
@@ -116,7 +117,22 @@ pub struct Invitations {
     last_send: tokio::sync::Mutex<Option<tokio::time::Instant>>,
 }
 
-/// What one send attempt ended with, as stored.
+/// Returns the invitee addressed by `email` while the room still has the
+/// appointment a sender read, so a changed appointment is left alone.
+fn invitee_of<'a>(
+    room: &'a mut Room,
+    appointment: Appointment,
+    email: &str,
+) -> Option<&'a mut Invitee> {
+    if room.appointment() != appointment {
+        return None;
+    }
+    room.invitees
+        .iter_mut()
+        .find(|invitee| invitee.is_addressed(email))
+}
+
+/// Converts the result of one send attempt into the stored delivery state.
 fn outcome_state(
     outcome: &Result<String, MailError>,
     attempts: u32,
@@ -226,8 +242,8 @@ impl Invitations {
         Ok(erased)
     }
 
-    /// Sends the emails of one room as `trigger` asks, each claimed in the
-    /// room record first so that no other sender sends it too.
+    /// Sends the emails of one room for `trigger`, each claimed in the room
+    /// record first so that no other sender sends it too.
     pub async fn send_room(&self, room: &Room, trigger: Trigger) -> RunReport {
         self.send_room_until(room, trigger, None).await
     }
@@ -295,14 +311,7 @@ impl Invitations {
         let mut claimed = None;
         update_room(self.rooms.as_ref(), &room.id, now, |stored| {
             claimed = None;
-            if stored.appointment() != appointment {
-                return false;
-            }
-            let Some(invitee) = stored
-                .invitees
-                .iter_mut()
-                .find(|invitee| invitee.is_addressed(email))
-            else {
+            let Some(invitee) = invitee_of(stored, appointment, email) else {
                 return false;
             };
             let free = match &invitee.delivery {
@@ -338,14 +347,7 @@ impl Invitations {
     ) -> Result<(), StoreError> {
         let appointment = room.appointment();
         update_room(self.rooms.as_ref(), &room.id, self.clock.now(), |stored| {
-            if stored.appointment() != appointment {
-                return false;
-            }
-            let Some(invitee) = stored
-                .invitees
-                .iter_mut()
-                .find(|invitee| invitee.is_addressed(email))
-            else {
+            let Some(invitee) = invitee_of(stored, appointment, email) else {
                 return false;
             };
             if !matches!(invitee.delivery, Delivery::Sending { since, .. } if since == claimed_at) {
@@ -784,7 +786,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn changed_start_time_is_mailed_and_moving_back_is_not() {
+    async fn changed_start_time_is_mailed_again() {
         let setup = setup("2026-12-13T05:00:00Z");
         let now = utc("2026-12-13T05:00:00Z");
         let mut room = room_with_invitees("2026-12-13", &[("anna@example.org", Locale::De)]);

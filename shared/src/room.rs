@@ -16,7 +16,7 @@ pub const MAX_INVITEES: usize = MAX_PARTICIPANTS;
 /// Room records and call durations are kept this many days after the room's
 /// day unless configured otherwise.
 pub const DEFAULT_RETENTION_DAYS: u32 = 8;
-/// The longest retention that may be configured: three months.
+/// Maximum configurable retention in days: three months.
 pub const MAX_RETENTION_DAYS: u32 = 90;
 /// How far ahead a room may be dated.
 pub const MAX_DAYS_AHEAD: i64 = 400;
@@ -134,7 +134,8 @@ pub struct Invitee {
     pub last_sent: Option<SentEmail>,
 }
 
-/// What an invitation tells: the day, its time zone and the start time.
+/// Appointment details in an invitation: the day, its time zone and the
+/// start time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Appointment {
@@ -293,7 +294,7 @@ impl Room {
                     .as_ref()
                     .filter(|sent| sent.appointment == appointment)
                 {
-                    // Moved back to what the invitee was already told.
+                    // Moved back to the appointment of the invitee's last email.
                     invitee.delivery = Delivery::Sent {
                         at: sent.at,
                         message_id: sent.message_id.clone(),
@@ -317,7 +318,7 @@ impl Room {
         self.expires_at = update.expires_at;
     }
 
-    /// The day, zone and start time an invitation tells.
+    /// Returns the day, zone and start time an invitation names.
     pub fn appointment(&self) -> Appointment {
         Appointment {
             date: self.date,

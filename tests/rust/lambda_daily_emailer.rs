@@ -128,7 +128,7 @@ async fn two_invocations_send_each_email_once() {
     let second = daily_emailer::handle(&fixture.run, json!("anything"), None)
         .await
         .unwrap();
-    // The sparse index no longer holds the room: the run reads nothing.
+    // The sparse index no longer contains the room: the run reads nothing.
     assert_eq!((second.rooms, second.sent), (0, 0));
 
     let messages = moto_sent_messages(&fixture.moto.endpoint).await;
@@ -209,7 +209,7 @@ async fn rejected_sender_is_recorded_and_not_retried() {
     assert!(moto_sent_messages(&fixture.moto.endpoint).await.is_empty());
 }
 
-/// Answers "throttled" to the first two sends to each address and passes
+/// Returns "throttled" for the first two sends to each address and passes
 /// the rest to SES, so every email needs two retries within the run.
 struct Throttling {
     inner: Arc<dyn Mailer>,

@@ -64,7 +64,7 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// The `.eml` files in the outbox, read as text.
+    /// Reads the `.eml` files in the outbox as text.
     pub fn outbox_mails(&self) -> Vec<String> {
         let mut mails: Vec<(std::path::PathBuf, String)> = std::fs::read_dir(&self.outbox)
             .unwrap()

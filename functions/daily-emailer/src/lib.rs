@@ -1,5 +1,5 @@
 //! The invitation run on Lambda. EventBridge Scheduler invokes it every 15
-//! minutes, possibly more than once; the input is ignored and the core
+//! minutes, possibly more than once, and the input is ignored. The core
 //! decides what is due: invitations whose send time (default 06:00 in the
 //! room's zone) has come, failed sends to try again, and email addresses of
 //! past days to erase.

@@ -33,7 +33,7 @@ const DEFAULT_DAYS_BACK: i64 = 7;
 const DEFAULT_WEEKS_AHEAD: i64 = 25;
 const MAX_LIST_DAYS: i64 = 400;
 
-/// Where a room stands in the overview.
+/// Status of a room in the overview.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum RoomStatus {
@@ -47,11 +47,11 @@ pub enum RoomStatus {
     NotHeld,
 }
 
-/// Where an invitee's email stands.
+/// Status of an invitee's email.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum EmailStatus {
-    /// Not sent yet; `failure` says why when an attempt failed and another
+    /// Not sent yet. `failure` gives the reason when an attempt failed and another
     /// one follows.
     Pending,
     Sent,
@@ -426,7 +426,7 @@ pub async fn delete_room(
     tag = "rooms",
     params(("id" = String, Path, description = "Room id, 32 hex digits")),
     responses(
-        (status = 200, description = "Sent; each invitee's status says how it went", body = RoomView),
+        (status = 200, description = "Sent; each invitee's status shows the result", body = RoomView),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 404, description = "No room with this id for the caller", body = ErrorBody),
         (status = 409, description = "Not the room's day (`not-room-day`) or no invitee with an address (`no-invitees`)", body = ErrorBody),

@@ -174,7 +174,7 @@ impl Signaling {
             .await?;
             return Ok(None);
         }
-        // A wrong tag gets the same answer as an unknown room.
+        // A wrong tag gets the same reply as an unknown room.
         let room = match LinkKey::room_id_of(token) {
             Ok(room_id) => self
                 .rooms

@@ -439,7 +439,8 @@ where
     resume_needs_matching_key(&make().await).await;
 }
 
-/// The "always video" flag: per practitioner and patient, off by default.
+/// Checks the "always video" flag: per practitioner and patient, off by
+/// default.
 pub async fn preference_store_contract(store: &dyn PreferenceStore) {
     assert!(!store.always_video("dr-a", "P-1").await.expect("read"));
     store

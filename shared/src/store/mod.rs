@@ -104,7 +104,7 @@ where
 /// Per-patient settings of a practitioner.
 #[async_trait]
 pub trait PreferenceStore: Send + Sync {
-    /// Whether every calendar entry of this patient gets a room.
+    /// Returns whether every calendar entry of this patient gets a room.
     async fn always_video(
         &self,
         practitioner_id: &str,
