@@ -97,10 +97,6 @@ fn time_zone_label(time_zone: Tz, locale: Locale) -> String {
     }
 }
 
-// NOTE: the privacy sentences state that media go directly between the
-// devices. That is true only while no TURN relay is configured. Revise them
-// when one is, because relayed media pass through the relay, still encrypted.
-
 /// Checks whether the invitee's last email named another day or time, in
 /// which case this one announces the change.
 fn was_changed(room: &Room, invitee: &Invitee) -> bool {
@@ -150,7 +146,7 @@ fn german_wording(room: &Room, invitee: &Invitee, practice: Option<&str>) -> Wor
             "Erlauben Sie den Zugriff auf Kamera und Mikrofon, wenn Ihr Browser danach fragt.",
             "Der Link gilt nur heute, am Tag Ihres Termins.",
         ],
-        privacy: "Das Gespräch wird nicht aufgezeichnet. Bild, Ton und Chat werden verschlüsselt und direkt zwischen den Geräten der Teilnehmenden übertragen.",
+        privacy: "Das Gespräch wird nicht aufgezeichnet. Bild, Ton und Chat werden zwischen den Geräten der Teilnehmenden Ende-zu-Ende-verschlüsselt übertragen, direkt oder über einen Weiterleitungsserver, der sie nicht entschlüsseln kann.",
         // Swiss German writes "ss" for "ß".
         closing: if room.time_zone == Tz::Europe__Zurich {
             "Mit freundlichen Grüssen"
@@ -201,7 +197,7 @@ fn english_wording(room: &Room, invitee: &Invitee, practice: Option<&str>) -> Wo
             "Allow access to your camera and microphone when your browser asks.",
             "The link works only today, the day of your appointment.",
         ],
-        privacy: "The call is not recorded. Video, sound and chat are encrypted and sent directly between the participants' devices.",
+        privacy: "The call is not recorded. Video, sound and chat are end-to-end encrypted between the participants' devices and sent directly or through a relay server that cannot decrypt them.",
         closing: "Kind regards",
         signature: practice.unwrap_or("Your practice").to_owned(),
     }
