@@ -10,6 +10,8 @@ import { PeerSession } from './peer.js';
  * @typedef {import('./signaling.js').PeerJoinedMessage} PeerJoinedMessage
  * @typedef {import('./signaling.js').PeerLeftMessage} PeerLeftMessage
  * @typedef {import('./signaling.js').IncomingSignalMessage} IncomingSignalMessage
+ * @typedef {import('./signaling.js').IceServersMessage} IceServersMessage
+ * @typedef {import('./signaling.js').ServerMessage} ServerMessage
  * @typedef {import('./signaling.js').OutgoingSignalMessage} OutgoingSignalMessage
  * @typedef {import('./signaling.js').SignalData} SignalData
  * @typedef {import('./call-ui.js').TileGrid} TileGrid
@@ -39,6 +41,16 @@ const MAX_QUEUED_SIGNALS = 500;
  * Chromium 156 without ICE candidates.
  */
 const NEWCOMER_OFFER_WAIT_MS = 4_000;
+
+/**
+ * Age below which the ICE server list is used without asking the server for
+ * a fresh one. The TURN credentials in it stay valid for hours, so this only
+ * saves requests when several restarts or joins come close together.
+ */
+const ICE_SERVERS_FRESH_MS = 60_000;
+
+/** Time to wait for the reply to `ice-servers` before going on with the current list. */
+const ICE_SERVERS_TIMEOUT_MS = 5_000;
 
 /**
  * Returns the maximum video bitrate per peer for a call of `participants`
@@ -81,6 +93,14 @@ export class CallController {
     this.resumeKey = '';
     /** @type {RTCIceServer[]} */
     this.iceServers = [];
+    /** `performance.now()` when `iceServers` arrived. */
+    this.iceServersReceivedAt = 0;
+    /**
+     * The `ice-servers` request waiting for its reply, shared by every caller
+     * of refreshIceServers.
+     * @type {{ promise: Promise<RTCIceServer[]>, resolve: (list: RTCIceServer[]) => void, timer: number } | null}
+     */
+    this.iceServersRequest = null;
     /** Whether the server has accepted `join` on the current socket. */
     this.joinedOnSocket = false;
     /** @type {Map<string, PeerSession>} */
@@ -92,6 +112,15 @@ export class CallController {
     /** Timers of newcomers whose first offer has not arrived yet, by peer id. */
     /** @type {Map<string, number>} */
     this.offerWaitTimers = new Map();
+
+    // join.js routes the other server messages. This class reads `ice-servers`
+    // itself because it sends the request that this message replies to.
+    /** @param {Event} event */
+    this.handleServerMessage = (event) => {
+      const message = /** @type {CustomEvent<ServerMessage>} */ (event).detail;
+      if (message.type === 'ice-servers') this.handleIceServers(message);
+    };
+    this.signaling.addEventListener('message', this.handleServerMessage);
   }
 
   /** Number of remote participants, with or without a peer connection yet. */
@@ -118,8 +147,8 @@ export class CallController {
 
     this.selfPeerId = message.peerId;
     this.resumeKey = message.resumeKey;
-    this.iceServers = message.iceServers;
     this.joinedOnSocket = true;
+    this.storeIceServers(message.iceServers);
 
     const present = new Set(message.peers.map((peer) => peer.peerId));
     for (const peerId of [...this.tiles.tiles.keys()]) {
@@ -140,9 +169,79 @@ export class CallController {
     this.updateVideoBitrates();
   }
 
-  /** Marks the socket as gone, so signals wait in the outbox until the next `joined`. */
+  /**
+   * Marks the socket as gone, so signals wait in the outbox until the next
+   * `joined`. A pending `ice-servers` request gets no reply on a new socket,
+   * so its callers go on with the current list.
+   */
   handleSocketClosed() {
     this.joinedOnSocket = false;
+    this.finishIceServersRequest(this.iceServers);
+  }
+
+  /** @param {IceServersMessage} message */
+  handleIceServers(message) {
+    this.storeIceServers(message.iceServers);
+  }
+
+  /**
+   * Stores a list from `joined` or `ice-servers`, hands it to every peer
+   * connection and to a pending refreshIceServers.
+   *
+   * @param {RTCIceServer[]} iceServers
+   */
+  storeIceServers(iceServers) {
+    this.iceServers = iceServers;
+    this.iceServersReceivedAt = performance.now();
+    for (const session of this.sessions.values()) session.setIceServers(iceServers);
+    this.finishIceServersRequest(iceServers);
+  }
+
+  /**
+   * Resolves with ICE servers whose TURN credentials are still valid, for an
+   * ICE restart or a new peer connection. Sends `ice-servers` unless the list
+   * is empty (no TURN server, so nothing expires) or younger than
+   * ICE_SERVERS_FRESH_MS. Without a joined socket, or when no reply comes
+   * within ICE_SERVERS_TIMEOUT_MS, it resolves with the current list.
+   * It never rejects.
+   *
+   * @returns {Promise<RTCIceServer[]>}
+   */
+  refreshIceServers() {
+    if (this.iceServers.length === 0) return Promise.resolve([]);
+    if (performance.now() - this.iceServersReceivedAt < ICE_SERVERS_FRESH_MS) {
+      return Promise.resolve(this.iceServers);
+    }
+    if (this.iceServersRequest) return this.iceServersRequest.promise;
+    if (!this.joinedOnSocket || !this.signaling.send({ type: 'ice-servers' })) {
+      return Promise.resolve(this.iceServers);
+    }
+
+    /** @type {(list: RTCIceServer[]) => void} */
+    let resolve = () => {};
+    /** @type {Promise<RTCIceServer[]>} */
+    const promise = new Promise((settle) => {
+      resolve = settle;
+    });
+    const timer = window.setTimeout(() => {
+      console.warn(`Call: the ice-servers request timed out after ${ICE_SERVERS_TIMEOUT_MS / 1000} s, keeping the current ICE servers`);
+      this.finishIceServersRequest(this.iceServers);
+    }, ICE_SERVERS_TIMEOUT_MS);
+    this.iceServersRequest = { promise, resolve, timer };
+    return promise;
+  }
+
+  /**
+   * Resolves the pending `ice-servers` request, if any, with `iceServers`.
+   *
+   * @param {RTCIceServer[]} iceServers
+   */
+  finishIceServersRequest(iceServers) {
+    const request = this.iceServersRequest;
+    if (!request) return;
+    this.iceServersRequest = null;
+    clearTimeout(request.timer);
+    request.resolve(iceServers);
   }
 
   /**
@@ -158,6 +257,8 @@ export class CallController {
     this.setName(peerId, message.name);
     if (!this.sessions.has(peerId) && !this.offerWaitTimers.has(peerId)) {
       this.tiles.ensure(peerId, message.name);
+      // The peer connection follows soon, so fetch fresh TURN credentials for it now.
+      void this.refreshIceServers();
       const timer = window.setTimeout(() => {
         this.offerWaitTimers.delete(peerId);
         if (!this.sessions.has(peerId)) this.createSession(peerId);
@@ -199,6 +300,7 @@ export class CallController {
       localStream: this.localStream,
       mediaState: this.mediaState,
       sendSignal: (data) => this.sendSignalMessage({ type: 'signal', to: peerId, data }),
+      refreshIceServers: () => this.refreshIceServers(),
     });
     this.sessions.set(peerId, session);
     this.peerConnections.set(peerId, session.pc);
@@ -320,6 +422,8 @@ export class CallController {
    */
   leave() {
     this.signaling.send({ type: 'leave' });
+    this.signaling.removeEventListener('message', this.handleServerMessage);
+    this.finishIceServersRequest(this.iceServers);
     for (const peerId of [...this.tiles.tiles.keys()]) this.removePeer(peerId);
     this.outbox = [];
   }

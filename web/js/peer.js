@@ -58,16 +58,20 @@ export class PeerSession extends EventTarget {
    * @param {object} options
    * @param {string} options.localPeerId
    * @param {string} options.remotePeerId
-   * @param {RTCIceServer[]} options.iceServers from `joined`, used as given: an empty list means no ICE server
+   * @param {RTCIceServer[]} options.iceServers from `joined` or `ice-servers`, used as given: an empty list means no ICE server
    * @param {MediaStream} options.localStream tracks to send; it may have none
    * @param {MediaState} options.mediaState sent to the remote side whenever the chat channel opens
    * @param {(data: SignalData) => void} options.sendSignal
+   * @param {() => Promise<RTCIceServer[]>} options.refreshIceServers resolves with a list whose TURN
+   *   credentials are still valid; awaited before every ICE restart. It never rejects.
    */
-  constructor({ localPeerId, remotePeerId, iceServers, localStream, mediaState, sendSignal }) {
+  constructor({ localPeerId, remotePeerId, iceServers, localStream, mediaState, sendSignal, refreshIceServers }) {
     super();
     this.remotePeerId = remotePeerId;
     this.polite = localPeerId < remotePeerId;
+    /** ICE servers of the current connection, and of the next one that replaceConnection creates. */
     this.iceServers = iceServers;
+    this.refreshIceServers = refreshIceServers;
     this.localStream = localStream;
     this.sendSignal = sendSignal;
     this.mediaState = mediaState;
@@ -303,12 +307,45 @@ export class PeerSession extends EventTarget {
   }
 
   handleConnectionStateChange() {
-    if (this.pc.connectionState === 'connected') this.stuckRestarts = 0;
-    if (this.pc.connectionState === 'failed') {
-      // An ICE restart starts a new offer through negotiationneeded.
-      this.pc.restartIce();
-    }
+    const state = this.pc.connectionState;
+    if (state === 'connected') this.stuckRestarts = 0;
+    if (state === 'failed') void this.restartIceWithFreshServers('the connection failed');
     this.dispatchEvent(new Event('connectionstatechange'));
+  }
+
+  /**
+   * Replaces the ICE servers of the current connection and of connections
+   * that replaceConnection creates later. The current connection uses them
+   * from its next ICE restart on.
+   *
+   * @param {RTCIceServer[]} iceServers
+   */
+  setIceServers(iceServers) {
+    this.iceServers = iceServers;
+    if (this.closed) return;
+    try {
+      this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers });
+    } catch (error) {
+      console.warn(`Peer: applying new ICE servers failed: ${describeError(error)}`);
+    }
+  }
+
+  /**
+   * Fetches ICE servers with valid TURN credentials, applies them, and
+   * restarts ICE unless the connection was closed or replaced meanwhile. The
+   * restart starts a new offer through negotiationneeded.
+   *
+   * @param {string} reason for the console, such as "the connection failed"
+   * @returns {Promise<void>}
+   */
+  async restartIceWithFreshServers(reason) {
+    if (this.closed) return;
+    const pc = this.pc;
+    console.warn(`Peer: ${reason}, restarting ICE`);
+    const iceServers = await this.refreshIceServers();
+    this.setIceServers(iceServers);
+    if (this.closed || pc !== this.pc || pc.connectionState === 'closed') return;
+    pc.restartIce();
   }
 
   /**
@@ -326,8 +363,7 @@ export class PeerSession extends EventTarget {
       if (this.closed || pc !== this.pc || pc.connectionState !== 'new') return;
       if (pc.signalingState !== 'stable' || !pc.remoteDescription) return;
       this.stuckRestarts += 1;
-      console.warn(`Peer: ICE has not started after ${delay / 1000} s, restarting it`);
-      pc.restartIce();
+      void this.restartIceWithFreshServers(`ICE has not started after ${delay / 1000} s`);
     }, delay);
   }
 
@@ -344,7 +380,7 @@ export class PeerSession extends EventTarget {
     if (pc.signalingState === 'have-local-offer' && !this.makingOffer) {
       this.sendLocalDescription();
     } else if (pc.signalingState === 'stable' && pc.connectionState !== 'connected') {
-      pc.restartIce();
+      void this.restartIceWithFreshServers(`the connection is ${pc.connectionState} after a signaling gap`);
     }
   }
 

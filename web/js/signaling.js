@@ -11,9 +11,10 @@
  * @typedef {{ type: 'check', v: 1, token: string }} CheckMessage
  * @typedef {{ type: 'join', v: 1, token: string, name: string, resume?: { peerId: string, key: string } }} JoinMessage
  * @typedef {{ type: 'signal', to: string, data: SignalData }} OutgoingSignalMessage
+ * @typedef {{ type: 'ice-servers' }} IceServersRequestMessage
  * @typedef {{ type: 'ping' }} PingMessage
  * @typedef {{ type: 'leave' }} LeaveMessage
- * @typedef {CheckMessage | JoinMessage | OutgoingSignalMessage | PingMessage | LeaveMessage} ClientMessage
+ * @typedef {CheckMessage | JoinMessage | OutgoingSignalMessage | IceServersRequestMessage | PingMessage | LeaveMessage} ClientMessage
  *
  * @typedef {{ type: 'status', state: RoomState, date: string, timeZone: string, validFrom: string, validUntil: string }} StatusMessage
  * @typedef {{ peerId: string, name: string }} PeerInfo
@@ -21,10 +22,11 @@
  * @typedef {{ type: 'peer-joined', peerId: string, name: string }} PeerJoinedMessage
  * @typedef {{ type: 'peer-left', peerId: string }} PeerLeftMessage
  * @typedef {{ type: 'signal', from: string, data: SignalData }} IncomingSignalMessage
+ * @typedef {{ type: 'ice-servers', iceServers: RTCIceServer[] }} IceServersMessage
  * @typedef {{ type: 'pong' }} PongMessage
  * @typedef {'invalid-message' | 'message-too-large' | 'unknown-type' | 'unsupported-version' | 'invalid-link' | 'room-not-open' | 'room-full' | 'invalid-name' | 'not-joined' | 'already-joined' | 'unknown-peer' | 'internal'} ErrorCode
  * @typedef {{ type: 'error', code: ErrorCode, message?: string, date?: string, timeZone?: string, state?: RoomState }} ErrorMessage
- * @typedef {StatusMessage | JoinedMessage | PeerJoinedMessage | PeerLeftMessage | IncomingSignalMessage | PongMessage | ErrorMessage} ServerMessage
+ * @typedef {StatusMessage | JoinedMessage | PeerJoinedMessage | PeerLeftMessage | IncomingSignalMessage | IceServersMessage | PongMessage | ErrorMessage} ServerMessage
  *
  * @typedef {{ code: number, reconnecting: boolean }} CloseDetail
  */
@@ -56,7 +58,7 @@ const FINAL_CLOSE_CODES = new Set([1000, 4000, 4001, 4002, 4003]);
 /** Close code the client uses when it drops a socket that sent no pong in time. */
 const CLOSE_CODE_PONG_TIMEOUT = 4100;
 
-const SERVER_MESSAGE_TYPES = new Set(['status', 'joined', 'peer-joined', 'peer-left', 'signal', 'pong', 'error']);
+const SERVER_MESSAGE_TYPES = new Set(['status', 'joined', 'peer-joined', 'peer-left', 'signal', 'ice-servers', 'pong', 'error']);
 
 /**
  * Signaling connection to one server URL.
@@ -328,6 +330,8 @@ export function isServerMessage(value) {
       return typeof message.peerId === 'string';
     case 'signal':
       return typeof message.from === 'string' && typeof message.data === 'object' && message.data !== null;
+    case 'ice-servers':
+      return Array.isArray(message.iceServers);
     case 'error':
       return typeof message.code === 'string';
     default:

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tracing::{debug, info, warn};
@@ -64,11 +65,11 @@ pub struct Signaling {
     pub push: Arc<dyn Push>,
     pub links: LinkKey,
     pub clock: Arc<dyn Clock>,
-    /// Passed to clients in `joined` when `turn` is not set; empty means no
-    /// STUN or TURN server.
+    /// Passed to clients in `joined` and `ice-servers` when `turn` is not
+    /// set; empty means no STUN or TURN server.
     pub ice_servers: Vec<Value>,
-    /// The TURN server; when set, every `joined` carries fresh credentials
-    /// for it instead of `ice_servers`.
+    /// The TURN server; when set, every `joined` and `ice-servers` carries
+    /// fresh credentials for it instead of `ice_servers`.
     pub turn: Option<TurnServer>,
 }
 
@@ -94,6 +95,7 @@ impl Signaling {
             Ok(ClientMessage::Check(check)) => self.check(connection_id, check).await,
             Ok(ClientMessage::Join(join)) => self.join(connection_id, join).await,
             Ok(ClientMessage::Signal(signal)) => self.relay(connection_id, signal).await,
+            Ok(ClientMessage::IceServers) => self.send_ice_servers(connection_id).await,
             Ok(ClientMessage::Leave) => self.leave(connection_id).await,
         };
         if let Err(error) = &outcome {
@@ -345,13 +347,50 @@ impl Signaling {
             date: room.date.to_string(),
             time_zone: room.time_zone.name().to_owned(),
             max_participants: MAX_PARTICIPANTS,
-            ice_servers: match &self.turn {
-                Some(turn) => turn.ice_servers(room.window().until, self.clock.now()),
-                None => self.ice_servers.clone(),
-            },
+            ice_servers: self.ice_servers_until(room.window().until),
         };
         self.reply(connection_id, &joined).await?;
         Ok(count)
+    }
+
+    /// Builds the `iceServers` list for a participant of a room whose day
+    /// ends at `day_end`, with TURN credentials minted now.
+    fn ice_servers_until(&self, day_end: DateTime<Utc>) -> Vec<Value> {
+        match &self.turn {
+            Some(turn) => turn.ice_servers(day_end, self.clock.now()),
+            None => self.ice_servers.clone(),
+        }
+    }
+
+    /// Replies to `ice-servers` with a fresh list for the sender's room. TURN
+    /// credentials expire, so clients request new ones before an ICE restart
+    /// or a new peer connection late in a call.
+    async fn send_ice_servers(&self, connection_id: &str) -> Result<(), SignalingError> {
+        let Some(participant) = self.participants.by_connection(connection_id).await? else {
+            return self
+                .reply_error(
+                    connection_id,
+                    ErrorCode::NotJoined,
+                    "send join before ice-servers",
+                )
+                .await;
+        };
+        let ice_servers = if self.turn.is_some() {
+            let now = self.clock.now();
+            // A room deleted during the call has no day any more, but its
+            // participants stay connected, so their credentials count from now.
+            let day_end = self
+                .rooms
+                .get(&participant.room_id, now)
+                .await?
+                .map_or(now, |room| room.window().until);
+            self.ice_servers_until(day_end)
+        } else {
+            self.ice_servers.clone()
+        };
+        debug!(connection_id, room_id = %participant.room_id, peer_id = %participant.peer_id, "sending fresh ICE servers");
+        self.reply(connection_id, &ServerMessage::IceServers { ice_servers })
+            .await
     }
 
     /// Starts or ends the room's stretch of call time: a call runs while at

@@ -47,6 +47,8 @@ pub enum ClientMessage {
     Check(Check),
     Join(Join),
     Signal(Signal),
+    /// A request for fresh `iceServers`. The server replies with `ice-servers`.
+    IceServers,
     Ping,
     Leave,
 }
@@ -124,6 +126,12 @@ pub enum ServerMessage {
     Signal {
         from: String,
         data: Value,
+    },
+    /// The reply to an `ice-servers` request. It contains the list `joined`
+    /// would carry now, with newly minted TURN credentials.
+    #[serde(rename_all = "camelCase")]
+    IceServers {
+        ice_servers: Vec<Value>,
     },
     Pong,
     #[serde(rename_all = "camelCase")]
@@ -228,6 +236,7 @@ pub fn parse_client_message(text: &str) -> Result<ClientMessage, Rejected> {
             check_signal_data(&signal.data)?;
             Ok(ClientMessage::Signal(signal))
         }
+        "ice-servers" => Ok(ClientMessage::IceServers),
         "ping" => Ok(ClientMessage::Ping),
         "leave" => Ok(ClientMessage::Leave),
         _ => Err(Rejected::new(
@@ -285,6 +294,10 @@ mod tests {
         assert!(matches!(
             parse_client_message(r#"{"type":"leave"}"#),
             Ok(ClientMessage::Leave)
+        ));
+        assert!(matches!(
+            parse_client_message(r#"{"type":"ice-servers"}"#),
+            Ok(ClientMessage::IceServers)
         ));
         assert!(matches!(
             parse_client_message(r#"{"type":"check","v":1,"token":"t"}"#),
@@ -368,6 +381,11 @@ mod tests {
         }
         .to_json();
         assert_eq!(text, r#"{"type":"peer-joined","peerId":"p","name":"Anna"}"#);
+        let text = ServerMessage::IceServers {
+            ice_servers: Vec::new(),
+        }
+        .to_json();
+        assert_eq!(text, r#"{"type":"ice-servers","iceServers":[]}"#);
         let text = ServerMessage::error(ErrorCode::RoomFull, "full").to_json();
         assert_eq!(
             text,

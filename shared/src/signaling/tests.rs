@@ -206,6 +206,103 @@ async fn joined_carries_fresh_turn_credentials() {
     assert_ne!(second["iceServers"][0]["username"], server["username"]);
 }
 
+/// Returns the expiry that a TURN REST API username starts with.
+fn username_expiry(server: &Value) -> DateTime<Utc> {
+    let username = server["username"]
+        .as_str()
+        .expect("a TURN entry has a username");
+    let seconds = username.split(':').next().unwrap().parse().unwrap();
+    DateTime::from_timestamp(seconds, 0).unwrap()
+}
+
+fn test_turn_server() -> TurnServer {
+    let secret = crate::turn::TurnSecret::new("coturn-shared-secret-for-tests-only").unwrap();
+    TurnServer::new(
+        vec!["turn:turn.example.org:3478?transport=udp".to_owned()],
+        secret,
+    )
+    .unwrap()
+}
+
+impl Harness {
+    async fn request_ice_servers(&self, connection: &str) -> Value {
+        self.send(connection, json!({"type": "ice-servers"})).await;
+        self.push.last(connection)
+    }
+}
+
+#[tokio::test]
+async fn ice_servers_before_join_is_not_joined() {
+    let mut h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    h.signaling.turn = Some(test_turn_server());
+    let reply = h.request_ice_servers("a").await;
+    assert_eq!(reply["type"], "error");
+    assert_eq!(reply["code"], "not-joined");
+    assert_eq!(h.push.close_code("a"), None);
+    assert_eq!(h.join("a", "Anna").await["type"], "joined");
+}
+
+#[tokio::test]
+async fn ice_servers_mints_credentials_at_current_time() {
+    let mut h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    let clock = Arc::new(ManualClock::new(utc("2026-12-13T10:00:00Z")));
+    h.signaling.clock = clock.clone();
+    let turn = test_turn_server();
+    h.signaling.turn = Some(turn.clone());
+    let joined = h.join("a", "Anna").await;
+
+    clock.advance(chrono::Duration::hours(2));
+    let during_day = h.request_ice_servers("a").await;
+    assert_eq!(during_day["type"], "ice-servers");
+    let server = &during_day["iceServers"][0];
+    assert_eq!(
+        server["urls"][0],
+        "turn:turn.example.org:3478?transport=udp"
+    );
+    let username = server["username"].as_str().unwrap();
+    assert_eq!(
+        server["credential"],
+        turn.secret.password_for(username).as_str()
+    );
+    assert_ne!(server["username"], joined["iceServers"][0]["username"]);
+    // 2026-12-13 ends at 23:00 UTC in Berlin; the margin is 3 hours.
+    assert_eq!(username_expiry(server), utc("2026-12-14T02:00:00Z"));
+
+    // Past the day's end a call goes on, and credentials count from now.
+    clock.advance(chrono::Duration::hours(13));
+    let after_day = h.request_ice_servers("a").await;
+    assert_eq!(after_day["type"], "ice-servers");
+    assert_eq!(
+        username_expiry(&after_day["iceServers"][0]),
+        utc("2026-12-14T04:00:00Z")
+    );
+}
+
+#[tokio::test]
+async fn ice_servers_after_room_deleted_count_from_now() {
+    let mut h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    h.signaling.turn = Some(test_turn_server());
+    h.join("a", "Anna").await;
+    let room_id = h.token.split('.').next().unwrap();
+    assert!(h.signaling.rooms.delete("dr-a", room_id).await.unwrap());
+
+    let reply = h.request_ice_servers("a").await;
+    assert_eq!(reply["type"], "ice-servers");
+    assert_eq!(
+        username_expiry(&reply["iceServers"][0]),
+        utc("2026-12-13T13:00:00Z")
+    );
+}
+
+#[tokio::test]
+async fn ice_servers_without_turn_is_empty() {
+    let h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    h.join("a", "Anna").await;
+    let reply = h.request_ice_servers("a").await;
+    assert_eq!(reply["type"], "ice-servers");
+    assert_eq!(reply["iceServers"], json!([]));
+}
+
 #[tokio::test]
 async fn check_reports_open_during_day() {
     let h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
