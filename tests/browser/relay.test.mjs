@@ -7,6 +7,7 @@
 //   unshare -n bash -c 'ip link set lo up && node --test tests/browser/relay.test.mjs'
 
 import assert from 'node:assert/strict';
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -294,5 +295,85 @@ test('two relay-only pages see each other through coturn over UDP', { timeout: T
 test('two relay-only pages see each other through coturn over TCP', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withResources('relay-only call over TCP', async (resources) => {
     await relayOnlyCall(resources, { turnUrl: `turn:${TURN_HOST}:${TURN_PORT}?transport=tcp`, transport: 'tcp' });
+  });
+});
+
+/**
+ * Passes the page's signaling through, but replaces the TURN credentials in
+ * every `joined` and `ice-servers` message with `tamper(entry)`. Returns the
+ * number of `ice-servers` requests the page sent, read through `requests()`.
+ */
+async function tamperWithCredentials(page, tamper) {
+  let iceServerRequests = 0;
+  await page.routeWebSocket(/\/ws$/, (socket) => {
+    const server = socket.connectToServer();
+    server.onMessage((text) => {
+      const message = JSON.parse(String(text));
+      if (message.type === 'joined' || message.type === 'ice-servers') {
+        message.iceServers = message.iceServers.map((entry) => (entry.credential ? { ...entry, ...tamper(entry) } : entry));
+      }
+      socket.send(JSON.stringify(message));
+    });
+    socket.onMessage((text) => {
+      if (JSON.parse(String(text)).type === 'ice-servers') iceServerRequests += 1;
+      server.send(text);
+    });
+  });
+  return { requests: () => iceServerRequests };
+}
+
+/**
+ * Two relay-only pages whose credentials `tamper` spoils: each must fetch
+ * fresh credentials once and then show that the relay refused access,
+ * instead of "connecting" for ever.
+ */
+async function refusedRelayCall(resources, tamper) {
+  const secret = testSecret();
+  await startRelay(resources, { profile: 'loopback', secret });
+  const server = await resources.startServer({
+    extraArgs: ['--turn-url', `turn:${TURN_HOST}:${TURN_PORT}?transport=udp`, '--turn-secret-file', await secretFile(secret)],
+  });
+  const room = await createRoom(server);
+  const browser = await resources.launchBrowser();
+  const pages = [];
+  for (const [label, locale] of [['anna', 'de-DE'], ['ben', 'en-GB']]) {
+    const page = await resources.openPage(browser, { label, locale });
+    await page.addInitScript(forceRelayOnly);
+    pages.push({ page, locale, tampering: await tamperWithCredentials(page, (entry) => tamper(entry, secret)) });
+  }
+  await joinCall(pages[0].page, room.joinUrl, 'Anna');
+  await joinCall(pages[1].page, room.joinUrl, 'Ben');
+
+  const expected = {
+    'de-DE': 'Keine Verbindung: Der Weiterleitungsserver hat den Zugang abgelehnt. Bitte laden Sie die Seite neu. Hilft das nicht, geben Sie bitte der Praxis Bescheid.',
+    'en-GB': 'No connection: the relay server refused access. Please reload the page. If that does not help, please let the practice know.',
+  };
+  for (const { page, locale, tampering } of pages) {
+    const tile = page.locator('[data-connection="relay-rejected"]');
+    await waitFor(async () => (await tile.count()) === 1, {
+      description: 'a tile showing that the relay refused access',
+      diagnose: () => describePage(page),
+    });
+    assert.equal((await tile.locator('.tile-status').innerText()).trim(), expected[locale]);
+    assert.ok(tampering.requests() >= 1, 'the page fetched fresh credentials before giving up');
+    assert.equal(await page.evaluate(() => [...window.__videoCall.peerConnections.values()][0].connectionState === 'connected'), false);
+  }
+}
+
+test('a wrong TURN password ends in a clear message on both pages', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('relay wrong password', async (resources) => {
+    await refusedRelayCall(resources, (entry) => ({
+      credential: createHmac('sha1', 'not-the-secret-of-this-relay-server').update(entry.username).digest('base64'),
+    }));
+  });
+});
+
+test('an expired TURN username ends in a clear message on both pages', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('relay expired username', async (resources) => {
+    await refusedRelayCall(resources, (entry, secret) => {
+      // Correctly signed, so only the expiry is wrong.
+      const username = `${nowSeconds() - 60}:${randomBytes(8).toString('hex')}`;
+      return { username, credential: createHmac('sha1', secret).update(username).digest('base64') };
+    });
   });
 });

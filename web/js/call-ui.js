@@ -172,7 +172,14 @@ export class RemoteTile {
     this.microphoneOff.hidden = !microphoneOff;
   }
 
-  /** @param {RTCPeerConnectionState} state */
+  /**
+   * Shows the state of the connection to this participant. Besides the
+   * browser's states, `relay-rejected` means that the relay server refused
+   * the credentials even after fresh ones were fetched, so the connection
+   * cannot come up without help.
+   *
+   * @param {RTCPeerConnectionState | 'relay-rejected'} state
+   */
   setConnectionState(state) {
     this.element.dataset.connection = state;
     if (state === 'connected') this.connected = true;
@@ -183,8 +190,13 @@ export class RemoteTile {
       return;
     }
     this.status.hidden = false;
-    this.status.textContent =
-      state === 'disconnected' || state === 'failed' ? t('call.interrupted') : t('call.connecting');
+    if (state === 'relay-rejected') {
+      this.status.textContent = t('call.relayRejected');
+    } else if (state === 'disconnected' || state === 'failed') {
+      this.status.textContent = t('call.interrupted');
+    } else {
+      this.status.textContent = t('call.connecting');
+    }
   }
 
   get isFullscreen() {

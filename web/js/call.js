@@ -201,15 +201,17 @@ export class CallController {
    * Resolves with ICE servers whose TURN credentials are still valid, for an
    * ICE restart or a new peer connection. Sends `ice-servers` unless the list
    * is empty (no TURN server, so nothing expires) or younger than
-   * ICE_SERVERS_FRESH_MS. Without a joined socket, or when no reply comes
-   * within ICE_SERVERS_TIMEOUT_MS, it resolves with the current list.
-   * It never rejects.
+   * ICE_SERVERS_FRESH_MS and `force` is false. Without a joined socket, or
+   * when no reply comes within ICE_SERVERS_TIMEOUT_MS, it resolves with the
+   * current list. It never rejects.
    *
+   * @param {boolean} [force] fetch a new list even when the current one is recent,
+   *   because the relay server refused its credentials
    * @returns {Promise<RTCIceServer[]>}
    */
-  refreshIceServers() {
+  refreshIceServers(force = false) {
     if (this.iceServers.length === 0) return Promise.resolve([]);
-    if (performance.now() - this.iceServersReceivedAt < ICE_SERVERS_FRESH_MS) {
+    if (!force && performance.now() - this.iceServersReceivedAt < ICE_SERVERS_FRESH_MS) {
       return Promise.resolve(this.iceServers);
     }
     if (this.iceServersRequest) return this.iceServersRequest.promise;
@@ -300,7 +302,7 @@ export class CallController {
       localStream: this.localStream,
       mediaState: this.mediaState,
       sendSignal: (data) => this.sendSignalMessage({ type: 'signal', to: peerId, data }),
-      refreshIceServers: () => this.refreshIceServers(),
+      refreshIceServers: (force) => this.refreshIceServers(force),
     });
     this.sessions.set(peerId, session);
     this.peerConnections.set(peerId, session.pc);
@@ -310,10 +312,17 @@ export class CallController {
     session.addEventListener('media', (event) => {
       tile.setMediaState(/** @type {CustomEvent<MediaState>} */ (event).detail);
     });
-    session.addEventListener('connectionstatechange', () => tile.setConnectionState(session.pc.connectionState));
+    // A refused relay stays on screen until the connection comes up, so the
+    // restarts the browser still tries do not hide it behind "connecting".
+    const showConnectionState = () => {
+      const state = session.pc.connectionState;
+      tile.setConnectionState(session.relayRejected && state !== 'connected' ? 'relay-rejected' : state);
+    };
+    session.addEventListener('connectionstatechange', showConnectionState);
+    session.addEventListener('relayrejected', showConnectionState);
     session.addEventListener('connectionreplaced', () => {
       this.peerConnections.set(peerId, session.pc);
-      tile.setConnectionState(session.pc.connectionState);
+      showConnectionState();
     });
     session.addEventListener('chat', (event) => {
       const { text } = /** @type {CustomEvent<import('./peer.js').ChatPayload>} */ (event).detail;

@@ -52,6 +52,9 @@ const MAX_STUCK_RESTARTS = 3;
  *   (`detail` is a {@link MediaState}).
  * - `connectionstatechange`: `pc.connectionState` changed.
  * - `connectionreplaced`: `pc` is a new RTCPeerConnection.
+ * - `relayrejected`: the relay server refused the TURN credentials, also
+ *   fresh ones, and no candidate is left to connect with; `relayRejected`
+ *   stays true until the connection comes up.
  */
 export class PeerSession extends EventTarget {
   /**
@@ -62,8 +65,9 @@ export class PeerSession extends EventTarget {
    * @param {MediaStream} options.localStream tracks to send; it may have none
    * @param {MediaState} options.mediaState sent to the remote side whenever the chat channel opens
    * @param {(data: SignalData) => void} options.sendSignal
-   * @param {() => Promise<RTCIceServer[]>} options.refreshIceServers resolves with a list whose TURN
-   *   credentials are still valid; awaited before every ICE restart. It never rejects.
+   * @param {(force: boolean) => Promise<RTCIceServer[]>} options.refreshIceServers resolves with a list
+   *   whose TURN credentials are still valid, newly fetched when `force` is true; awaited before every
+   *   ICE restart. It never rejects.
    */
   constructor({ localPeerId, remotePeerId, iceServers, localStream, mediaState, sendSignal, refreshIceServers }) {
     super();
@@ -101,6 +105,17 @@ export class PeerSession extends EventTarget {
     this.stuckTimer = undefined;
     this.stuckRestarts = 0;
 
+    // What the current round of ICE gathering found, reset when a round starts.
+    this.roundCandidates = 0;
+    this.roundRelayCandidates = 0;
+    this.roundRelayAuthFailed = false;
+    /** The last finished round got no relay candidate because the relay server answered 401. */
+    this.relayRefused = false;
+    /** A refusal already led to an ICE restart with freshly fetched credentials. */
+    this.relayRetried = false;
+    /** The relay refused fresh credentials too; see the `relayrejected` event. */
+    this.relayRejected = false;
+
     this.createConnection();
   }
 
@@ -117,6 +132,12 @@ export class PeerSession extends EventTarget {
     this.isSettingRemoteAnswerPending = false;
     this.stuckRestarts = 0;
     clearTimeout(this.stuckTimer);
+    this.roundCandidates = 0;
+    this.roundRelayCandidates = 0;
+    this.roundRelayAuthFailed = false;
+    this.relayRefused = false;
+    this.relayRetried = false;
+    this.relayRejected = false;
 
     this.senders = new Map();
     for (const track of this.localStream.getTracks()) this.addLocalTrack(track, this.localStream);
@@ -139,7 +160,21 @@ export class PeerSession extends EventTarget {
     });
     pc.addEventListener('icecandidate', (event) => {
       if (pc !== this.pc) return;
+      if (event.candidate) {
+        this.roundCandidates += 1;
+        if (event.candidate.type === 'relay') this.roundRelayCandidates += 1;
+      }
       this.sendSignal({ candidate: event.candidate ? event.candidate.toJSON() : null });
+    });
+    pc.addEventListener('icecandidateerror', (event) => {
+      if (pc !== this.pc) return;
+      const error = /** @type {RTCPeerConnectionIceErrorEvent} */ (event);
+      // 401 after the credentials were sent: wrong or expired. The browser's
+      // first request carries none and gets a 401 too, but does not report it.
+      if (error.errorCode === 401 && /^turns?:/.test(error.url ?? '')) this.roundRelayAuthFailed = true;
+    });
+    pc.addEventListener('icegatheringstatechange', () => {
+      if (pc === this.pc) this.handleGatheringStateChange();
     });
     pc.addEventListener('track', (event) => {
       if (pc === this.pc) this.handleTrack(event);
@@ -308,9 +343,56 @@ export class PeerSession extends EventTarget {
 
   handleConnectionStateChange() {
     const state = this.pc.connectionState;
-    if (state === 'connected') this.stuckRestarts = 0;
-    if (state === 'failed') void this.restartIceWithFreshServers('the connection failed');
+    if (state === 'connected') {
+      this.stuckRestarts = 0;
+      this.relayRetried = false;
+      this.relayRejected = false;
+    }
+    if (state === 'failed') {
+      if (this.relayRefused) {
+        this.handleRelayRefused();
+      } else {
+        void this.restartIceWithFreshServers('the connection failed');
+      }
+    }
     this.dispatchEvent(new Event('connectionstatechange'));
+  }
+
+  /**
+   * Counts candidates per round of gathering. A round that found no
+   * candidate at all because the relay refused the credentials leaves the
+   * connection waiting for nothing, so the refusal is handled at once;
+   * otherwise only when the connection fails.
+   */
+  handleGatheringStateChange() {
+    const state = this.pc.iceGatheringState;
+    if (state === 'gathering') {
+      this.roundCandidates = 0;
+      this.roundRelayCandidates = 0;
+      this.roundRelayAuthFailed = false;
+    } else if (state === 'complete') {
+      this.relayRefused = this.roundRelayAuthFailed && this.roundRelayCandidates === 0;
+      if (this.relayRefused && this.roundCandidates === 0) this.handleRelayRefused();
+    }
+  }
+
+  /**
+   * Handles a relay server that refused the TURN credentials. The first
+   * time, ICE restarts with newly fetched ones, which helps when they had
+   * expired. When the relay refuses those too, waiting longer cannot help,
+   * so the session dispatches `relayrejected`.
+   */
+  handleRelayRefused() {
+    if (this.closed) return;
+    if (!this.relayRetried) {
+      this.relayRetried = true;
+      void this.restartIceWithFreshServers('the relay server refused the TURN credentials', { force: true });
+      return;
+    }
+    if (this.relayRejected) return;
+    this.relayRejected = true;
+    console.warn('Peer: the relay server answered 401 to freshly fetched TURN credentials too');
+    this.dispatchEvent(new Event('relayrejected'));
   }
 
   /**
@@ -336,13 +418,14 @@ export class PeerSession extends EventTarget {
    * restart starts a new offer through negotiationneeded.
    *
    * @param {string} reason for the console, such as "the connection failed"
+   * @param {{ force?: boolean }} [options] `force`: fetch new credentials even when the current ones are recent
    * @returns {Promise<void>}
    */
-  async restartIceWithFreshServers(reason) {
+  async restartIceWithFreshServers(reason, { force = false } = {}) {
     if (this.closed) return;
     const pc = this.pc;
     console.warn(`Peer: ${reason}, restarting ICE`);
-    const iceServers = await this.refreshIceServers();
+    const iceServers = await this.refreshIceServers(force);
     this.setIceServers(iceServers);
     if (this.closed || pc !== this.pc || pc.connectionState === 'closed') return;
     pc.restartIce();
