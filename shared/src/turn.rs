@@ -75,18 +75,12 @@ pub struct TurnServer {
 }
 
 impl TurnServer {
-    /// Checks the URLs: each must use `stun:`, `turn:` or `turns:`, and at
-    /// least one must be a TURN URL.
+    /// Checks the URLs as browsers parse them (RFC 7064 and RFC 7065), so a
+    /// typo fails at start-up instead of in every browser: each must be a
+    /// `stun:`, `turn:` or `turns:` URL, and at least one a TURN URL.
     pub fn new(urls: Vec<String>, secret: TurnSecret) -> Result<Self, String> {
         for url in &urls {
-            let scheme_ok = ["stun:", "turn:", "turns:"]
-                .iter()
-                .any(|scheme| url.starts_with(scheme) && url.len() > scheme.len());
-            if !scheme_ok || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(format!(
-                    "{url:?} is not a stun:, turn: or turns: URL such as turn:turn.example.org:3478"
-                ));
-            }
+            check_url(url)?;
         }
         if !urls.iter().any(|url| url.starts_with("turn")) {
             return Err("at least one turn: or turns: URL is needed".to_owned());
@@ -124,6 +118,83 @@ impl TurnServer {
         }));
         servers
     }
+}
+
+/// Checks one ICE server URL: `stun:HOST[:PORT]`,
+/// `turn:HOST[:PORT][?transport=udp|tcp]` or `turns:HOST[:PORT][?transport=tcp]`,
+/// where HOST is a DNS name, an IPv4 address or an IPv6 address in brackets.
+fn check_url(url: &str) -> Result<(), String> {
+    let invalid = |reason: &str| {
+        Err(format!(
+            "{url:?} is not a valid ICE server URL: {reason}; expected for example turn:turn.example.org:3478?transport=udp"
+        ))
+    };
+    let Some((scheme, rest)) = url.split_once(':') else {
+        return invalid("the scheme stun:, turn: or turns: is missing");
+    };
+    if !matches!(scheme, "stun" | "turn" | "turns") {
+        return invalid("the scheme must be stun:, turn: or turns:");
+    }
+    let (address, query) = match rest.split_once('?') {
+        Some((address, query)) => (address, Some(query)),
+        None => (rest, None),
+    };
+    match (scheme, query) {
+        (_, None) => {}
+        ("stun", Some(_)) => return invalid("stun: URLs take no query"),
+        ("turn", Some("transport=udp" | "transport=tcp")) | ("turns", Some("transport=tcp")) => {}
+        ("turns", Some(_)) => return invalid("turns: allows only ?transport=tcp"),
+        (_, Some(_)) => return invalid("the query must be ?transport=udp or ?transport=tcp"),
+    }
+    let (host, port) = if let Some(bracketed) = address.strip_prefix('[') {
+        let Some((host, after)) = bracketed.split_once(']') else {
+            return invalid("an IPv6 address needs a closing bracket");
+        };
+        if host.parse::<std::net::Ipv6Addr>().is_err() {
+            return invalid("the address in brackets is not an IPv6 address");
+        }
+        match after {
+            "" => (host, None),
+            _ => match after.strip_prefix(':') {
+                Some(port) => (host, Some(port)),
+                None => return invalid("only :PORT may follow the IPv6 address"),
+            },
+        }
+    } else {
+        match address.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (address, None),
+        }
+    };
+    if let Some(port) = port
+        && !(port.len() <= 5
+            && port.bytes().all(|byte| byte.is_ascii_digit())
+            && port
+                .parse::<u32>()
+                .is_ok_and(|port| (1..=65_535).contains(&port)))
+    {
+        return invalid("the port must be a number from 1 to 65535");
+    }
+    if !address.starts_with('[') && !is_host_name(host) {
+        return invalid("the host must be a DNS name or an IPv4 address");
+    }
+    Ok(())
+}
+
+/// Checks a DNS name or a dotted IPv4 address: labels of 1 to 63 letters,
+/// digits and inner hyphens, 253 characters at most.
+fn is_host_name(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
 }
 
 /// Splits a comma-separated list of TURN URLs, as the Lambda functions get
@@ -270,5 +341,45 @@ mod tests {
             format!("{:?}", TurnSecret::new(SECRET).unwrap()),
             "TurnSecret(..)"
         );
+    }
+
+    #[test]
+    fn malformed_urls_are_rejected() {
+        for good in [
+            "stun:turn.example.org",
+            "stun:turn.example.org:3478",
+            "turn:turn.example.org:3478?transport=udp",
+            "turn:127.0.0.1:3478?transport=tcp",
+            "turn:[::1]:3478",
+            "turn:[2001:db8::7]",
+            "turns:turn.example.org:443?transport=tcp",
+            "turns:turn-1.example.org",
+        ] {
+            assert_eq!(check_url(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "turn:::::",
+            "turn://127.0.0.1:3478",
+            "turn:127.0.0.1:3478?transport=udpp",
+            "turn:127.0.0.1:3478?transport=udp&x=1",
+            "turns:turn.example.org:443?transport=udp",
+            "stun:turn.example.org:3478?transport=udp",
+            "turn:turn.example.org:0",
+            "turn:turn.example.org:70000",
+            "turn:turn.example.org:+3478",
+            "turn:turn.example.org:",
+            "turn:[::1",
+            "turn:[not-ipv6]:3478",
+            "turn:[::1]3478",
+            "turn:-bad-.example.org",
+            "turn:bad..example.org",
+            "turn:bad_name.example.org",
+            "turn:",
+            "http://turn.example.org",
+            "turn:turn.example.org:3478 ",
+        ] {
+            let error = check_url(bad).expect_err(bad);
+            assert!(error.contains("is not a valid ICE server URL"), "{error}");
+        }
     }
 }

@@ -377,3 +377,28 @@ test('an expired TURN username ends in a clear message on both pages', { timeout
     });
   });
 });
+
+test('an ICE server list the browser rejects still leaves the direct path', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('rejected ICE server list', async (resources) => {
+    const server = await resources.startServer({
+      extraArgs: ['--turn-url', `turn:${TURN_HOST}:${TURN_PORT}?transport=udp`, '--turn-secret-file', await secretFile(testSecret())],
+    });
+    const room = await createRoom(server);
+    const browser = await resources.launchBrowser();
+    const pages = [];
+    for (const label of ['anna', 'ben']) {
+      const page = await resources.openPage(browser, { label });
+      // The server refuses such a URL at start-up; this stands for a list
+      // that a browser parses differently from the server.
+      await tamperWithCredentials(page, () => ({ urls: ['turn:::::'] }));
+      pages.push(page);
+    }
+    await joinCall(pages[0], room.joinUrl, 'Anna');
+    await joinCall(pages[1], room.joinUrl, 'Ben');
+    for (const page of pages) {
+      await waitForDecodedVideo(page);
+      const [pair] = await candidatePairs(page);
+      assert.equal(pair.local?.type, 'host', `direct path in use: ${JSON.stringify(pair)}`);
+    }
+  });
+});

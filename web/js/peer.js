@@ -125,7 +125,7 @@ export class PeerSession extends EventTarget {
    * a replaced connection cannot send signals or events.
    */
   createConnection() {
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    const pc = newPeerConnection(this.iceServers);
     this.pc = pc;
     this.makingOffer = false;
     this.ignoreOffer = false;
@@ -597,6 +597,23 @@ export class PeerSession extends EventTarget {
     this.closed = true;
     clearTimeout(this.stuckTimer);
     closeQuietly(this.pc);
+  }
+}
+
+/**
+ * Creates an RTCPeerConnection with `iceServers`. When the browser rejects
+ * the list, for example a misconfigured relay URL, it connects without ICE
+ * servers rather than not at all: direct paths still work.
+ *
+ * @param {RTCIceServer[]} iceServers
+ * @returns {RTCPeerConnection}
+ */
+function newPeerConnection(iceServers) {
+  try {
+    return new RTCPeerConnection({ iceServers });
+  } catch (error) {
+    console.error(`Peer: the browser rejected the ICE servers (${describeError(error)}), connecting without them`);
+    return new RTCPeerConnection({ iceServers: [] });
   }
 }
 
