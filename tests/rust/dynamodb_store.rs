@@ -57,8 +57,13 @@ async fn dynamodb_preferences_pass_contract() {
     assert!(store.emails_to_erase(now).await.unwrap().is_empty());
 }
 
+// NOTE: the joins run one after another. moto does not make a transaction's
+// condition check and write atomic against concurrent requests: with nine
+// concurrent joins it admitted nine in about one run in twelve on a loaded
+// machine. DynamoDB itself serializes conflicting transactions, which is what
+// the counter item relies on; moto cannot show that part.
 #[tokio::test]
-async fn nine_concurrent_joins_admit_eight() {
+async fn nine_joins_admit_eight() {
     let moto = Moto::start();
     let client = dynamodb_client(&moto.endpoint);
     create_connections_table(&client, "connections").await;
@@ -73,13 +78,14 @@ async fn nine_concurrent_joins_admit_eight() {
             connection_id: format!("connection-{index}"),
             resume_key_hash: [1; 32],
             joined_at: Utc::now(),
+            away_since: None,
         };
-        tokio::spawn(async move { store.add(participant, 8).await.unwrap() })
+        async move { store.add(participant, 8).await.unwrap() }
     });
     let mut joined = 0;
     let mut full = 0;
-    for join in joins.collect::<Vec<_>>() {
-        match join.await.unwrap() {
+    for join in joins {
+        match join.await {
             JoinOutcome::Joined => joined += 1,
             JoinOutcome::Full => full += 1,
         }

@@ -118,6 +118,7 @@ impl Fixture {
             allowed_origin: allowed_origin.map(str::to_owned),
             ice_servers: Vec::new(),
             turn: None,
+            away_grace: std::time::Duration::from_secs(1),
         };
         Self {
             handler: signaling::Handler::new(settings, dynamodb, management_config()),
@@ -247,11 +248,18 @@ async fn gone_peer_is_removed_and_not_retried() {
         .unwrap()
         .insert("c1".to_owned());
 
+    // Announcing the newcomer first finds the gone connection, so `joined`
+    // does not list it.
     let third = fixture.join("c3", "C").await;
-    assert_eq!(
-        third["type"], "peer-left",
-        "the newcomer hears that the gone peer left"
-    );
+    assert_eq!(third["type"], "joined");
+    let peers: Vec<&Value> = third["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|peer| &peer["peerId"])
+        .collect();
+    assert_eq!(peers.len(), 1, "{third}");
+    assert!(!peers.contains(&&gone["peerId"]), "{third}");
     let to_c2 = fixture.posts_to("c2");
     assert!(
         to_c2.iter().any(|m| m["type"] == "peer-joined"),
@@ -280,8 +288,10 @@ async fn gone_peer_is_removed_and_not_retried() {
     );
 }
 
+/// A closed socket keeps its place for the grace time (1 s here); the
+/// departure is announced with the next ping in the room after that.
 #[tokio::test]
-async fn disconnect_announces_departure() {
+async fn disconnect_announces_departure_after_grace() {
     let fixture = Fixture::start(None).await;
     fixture.join("c1", "A").await;
     let second = fixture.join("c2", "B").await;
@@ -289,11 +299,62 @@ async fn disconnect_announces_departure() {
     disconnect["requestContext"]["disconnectStatusCode"] = json!(1001);
     disconnect["requestContext"]["disconnectReason"] = json!("Going away");
     assert_eq!(fixture.send(disconnect).await, 200);
+    // A repeated $disconnect (best effort may deliver twice) changes nothing.
+    assert_eq!(fixture.send(event("$disconnect", "c2", None)).await, 200);
+    let ping = json!({"type": "ping"}).to_string();
+    assert_eq!(
+        fixture.send(event("$default", "c1", Some(&ping))).await,
+        200
+    );
+    assert_eq!(fixture.posts_to("c1").pop().unwrap()["type"], "pong");
+
+    // awaySince has whole seconds, so wait past the next full second.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(
+        fixture.send(event("$default", "c1", Some(&ping))).await,
+        200
+    );
     let left = fixture.posts_to("c1").pop().unwrap();
     assert_eq!(left["type"], "peer-left");
     assert_eq!(left["peerId"], second["peerId"]);
-    // A repeated $disconnect (best effort may deliver twice) changes nothing.
+}
+
+/// A client whose socket closed takes its place back with `resume`, as the
+/// web client does after API Gateway closed an idle or 2-hour-old socket.
+#[tokio::test]
+async fn resume_after_disconnect_keeps_peer_id() {
+    let fixture = Fixture::start(None).await;
+    fixture.join("c1", "A").await;
+    let second = fixture.join("c2", "B").await;
     assert_eq!(fixture.send(event("$disconnect", "c2", None)).await, 200);
+    let posts_before = fixture.posts_to("c1").len();
+
+    let resume = json!({"peerId": second["peerId"], "key": second["resumeKey"]});
+    let body =
+        json!({"type": "join", "v": 1, "token": fixture.token, "name": "B", "resume": resume})
+            .to_string();
+    assert_eq!(
+        fixture.send(event("$default", "c3", Some(&body))).await,
+        200
+    );
+    let resumed = fixture.posts_to("c3").pop().unwrap();
+    assert_eq!(resumed["type"], "joined");
+    assert_eq!(resumed["peerId"], second["peerId"]);
+    assert_eq!(
+        fixture.posts_to("c1").len(),
+        posts_before,
+        "the others notice nothing"
+    );
+
+    // Signals reach the resumed participant on its new connection.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let signal =
+        json!({"type": "signal", "to": second["peerId"], "data": {"candidate": null}}).to_string();
+    assert_eq!(
+        fixture.send(event("$default", "c1", Some(&signal))).await,
+        200
+    );
+    assert_eq!(fixture.posts_to("c3").pop().unwrap()["type"], "signal");
 }
 
 #[tokio::test]

@@ -375,6 +375,7 @@ async fn closing_socket_announces_departure() {
     let (mut first, _) = join(&server, &token, "A").await;
     let (second, second_joined) = join(&server, &token, "B").await;
     assert_eq!(receive_json(&mut first).await["type"], "peer-joined");
+    // The departure follows once the grace time has passed without a resume.
     drop(second);
     let left = receive_json(&mut first).await;
     assert_eq!(left["type"], "peer-left");

@@ -32,6 +32,10 @@ pub const TOKEN_A: &str = "token-for-dr-a-0001";
 pub const TOKEN_B: &str = "token-for-dr-b-0002";
 pub const PUBLIC_URL: &str = "https://video.example.test";
 
+/// Grace time of away participants on test servers: long enough for a
+/// resume in the same test, short enough that a departure arrives quickly.
+pub const AWAY_GRACE_FOR_TESTS: Duration = Duration::from_millis(500);
+
 /// Returns a zone where it is between 02:00 and 22:00 now, so "today" stays
 /// today for the length of a test that uses the real clock.
 pub fn daytime_zone() -> chrono_tz::Tz {
@@ -204,6 +208,7 @@ pub fn local_config(
         practice_name: Some("Praxis Weber".to_owned()),
         retention: Retention::default(),
         turn: None,
+        away_grace: AWAY_GRACE_FOR_TESTS,
     }
 }
 

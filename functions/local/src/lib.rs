@@ -54,6 +54,10 @@ pub struct Config {
     pub retention: Retention,
     /// The TURN server whose credentials browsers get when they join.
     pub turn: Option<TurnServer>,
+    /// How long the place of a participant whose socket closed stays
+    /// reserved for its return; `video_core::signaling::AWAY_GRACE` except
+    /// in tests.
+    pub away_grace: Duration,
 }
 
 /// A bound, not yet serving server.
@@ -269,6 +273,7 @@ impl Server {
             clock: clock.clone(),
             ice_servers: Vec::new(),
             turn: config.turn.clone(),
+            away_grace: config.away_grace,
         };
         let outbox = config.data_dir.join(OUTBOX_DIR);
         let mailer = OutboxMailer::new(&outbox, config.mail_from.clone())

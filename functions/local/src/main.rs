@@ -198,6 +198,7 @@ async fn main() -> anyhow::Result<()> {
         retention: video_core::room::Retention::days(args.retention_days)
             .map_err(anyhow::Error::msg)?,
         turn: turn_server(args.turn_urls, args.turn_secret_file)?,
+        away_grace: video_core::signaling::AWAY_GRACE,
     };
     let server = match Server::bind(config).await {
         Ok(server) => server,

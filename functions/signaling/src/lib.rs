@@ -33,6 +33,10 @@ pub struct Settings {
     /// The TURN server whose credentials clients get in `joined`; read by
     /// `main` from `TURN_URLS` and `TURN_SECRET_ARN`.
     pub turn: Option<TurnServer>,
+    /// How long the place of a participant whose socket closed stays
+    /// reserved for its return; `video_core::signaling::AWAY_GRACE` except
+    /// in tests.
+    pub away_grace: std::time::Duration,
 }
 
 fn required(name: &str) -> anyhow::Result<String> {
@@ -53,6 +57,7 @@ impl Settings {
                 .map(|url| url.trim_end_matches('/').to_owned()),
             ice_servers: Vec::new(),
             turn: None,
+            away_grace: video_core::signaling::AWAY_GRACE,
         })
     }
 }
@@ -119,6 +124,7 @@ impl Handler {
             clock: Arc::new(SystemClock),
             ice_servers: self.settings.ice_servers.clone(),
             turn: self.settings.turn.clone(),
+            away_grace: self.settings.away_grace,
         }
     }
 

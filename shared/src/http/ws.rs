@@ -26,6 +26,11 @@ const OUTBOUND_QUEUE: usize = 256;
 /// `message-too-large` error from the core instead of a closed socket.
 const MAX_RECEIVED_BYTES: usize = 1024 * 1024;
 
+/// A socket that receives nothing for this long is closed, as API Gateway
+/// closes idle connections after 10 minutes. Clients ping far more often, so
+/// only a socket whose client vanished without closing it gets here.
+const IDLE_LIMIT: std::time::Duration = std::time::Duration::from_secs(600);
+
 #[derive(Debug)]
 enum Outbound {
     Text(String),
@@ -169,7 +174,13 @@ async fn serve_socket(local: Arc<LocalSignaling>, socket: WebSocket, connection_
         // Stop reading once the writer has sent a close frame or failed;
         // the peer's close reply is not waited for.
         let received = tokio::select! {
-            received = stream.next() => received,
+            received = tokio::time::timeout(IDLE_LIMIT, stream.next()) => match received {
+                Ok(received) => received,
+                Err(_) => {
+                    debug!("socket idle for too long; closing it");
+                    break;
+                }
+            },
             _ = &mut writer => break,
         };
         let text = match received {
@@ -197,8 +208,22 @@ async fn serve_socket(local: Arc<LocalSignaling>, socket: WebSocket, connection_
     }
 
     local.push.unregister(&connection_id);
-    if let Err(error) = local.signaling.handle_disconnect(&connection_id).await {
-        warn!(error = %error, "cleanup after socket close failed");
+    match local.signaling.handle_disconnect(&connection_id).await {
+        Ok(Some(_)) => {
+            // Tells the others once the place was not taken back in time.
+            let signaling = local.signaling.clone();
+            tokio::spawn(
+                async move {
+                    tokio::time::sleep(signaling.away_grace).await;
+                    if let Err(error) = signaling.remove_if_away(&connection_id).await {
+                        warn!(error = %error, "removing an away participant failed");
+                    }
+                }
+                .in_current_span(),
+            );
+        }
+        Ok(None) => {}
+        Err(error) => warn!(error = %error, "cleanup after socket close failed"),
     }
     // The writer ends once its queue is dropped by `unregister`.
     if !writer.is_finished() {

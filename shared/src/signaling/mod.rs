@@ -71,7 +71,16 @@ pub struct Signaling {
     /// The TURN server; when set, every `joined` and `ice-servers` carries
     /// fresh credentials for it instead of `ice_servers`.
     pub turn: Option<TurnServer>,
+    /// How long an away participant's place stays reserved: [`AWAY_GRACE`]
+    /// except in tests.
+    pub away_grace: std::time::Duration,
 }
+
+/// How long the place of a participant whose socket closed without `leave`
+/// stays reserved for a resume. No `peer-left` goes to its peers within
+/// this time, so a client that reconnects after a network blip or
+/// API Gateway's idle or maximum connection time keeps its peer connections.
+pub const AWAY_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
 fn hash_resume_key(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
@@ -91,7 +100,7 @@ impl Signaling {
                 self.reply_error(connection_id, rejected.code, &rejected.message)
                     .await
             }
-            Ok(ClientMessage::Ping) => self.reply(connection_id, &ServerMessage::Pong).await,
+            Ok(ClientMessage::Ping) => self.ping(connection_id).await,
             Ok(ClientMessage::Check(check)) => self.check(connection_id, check).await,
             Ok(ClientMessage::Join(join)) => self.join(connection_id, join).await,
             Ok(ClientMessage::Signal(signal)) => self.relay(connection_id, signal).await,
@@ -112,11 +121,74 @@ impl Signaling {
         outcome
     }
 
-    /// Removes the participant of a closed connection and notifies the others.
-    pub async fn handle_disconnect(&self, connection_id: &str) -> Result<(), SignalingError> {
-        if let Some(participant) = self.participants.remove_connection(connection_id).await? {
-            info!(connection_id, room_id = %participant.room_id, peer_id = %participant.peer_id, "participant disconnected");
-            self.announce_departure(&participant).await?;
+    /// Marks the participant of a closed connection as away. Its place stays
+    /// reserved for `away_grace`, and its peers hear of the departure only
+    /// when [`Signaling::prune_room`] or [`Signaling::remove_if_away`]
+    /// removes it after that. Returns the room of the participant.
+    pub async fn handle_disconnect(
+        &self,
+        connection_id: &str,
+    ) -> Result<Option<String>, SignalingError> {
+        let away = self
+            .participants
+            .mark_away(connection_id, self.clock.now())
+            .await?;
+        Ok(away.map(|participant| {
+            info!(connection_id, room_id = %participant.room_id, peer_id = %participant.peer_id, "participant away");
+            participant.room_id
+        }))
+    }
+
+    /// Removes the participant of a closed connection if it is still away,
+    /// and sends `peer-left` to the others. A transport with timers (the local
+    /// server) calls this once `away_grace` has passed since the close.
+    pub async fn remove_if_away(&self, connection_id: &str) -> Result<(), SignalingError> {
+        let still_away = self
+            .participants
+            .by_connection(connection_id)
+            .await?
+            .is_some_and(|participant| participant.away_since.is_some());
+        if still_away && let Some(gone) = self.participants.remove_connection(connection_id).await?
+        {
+            info!(connection_id, room_id = %gone.room_id, peer_id = %gone.peer_id, "away participant did not come back; removed");
+            self.announce_departure(&gone).await?;
+        }
+        Ok(())
+    }
+
+    /// Removes the participants of a room that have been away for longer
+    /// than `away_grace` and sends `peer-left` to the others. Runs on every join
+    /// and ping, so on transports without timers (Lambda) departures are
+    /// announced at the latest with the next ping of someone in the room.
+    pub async fn prune_room(&self, room_id: &str) -> Result<(), SignalingError> {
+        let now = self.clock.now();
+        let grace = chrono::Duration::from_std(self.away_grace).unwrap_or(chrono::Duration::MAX);
+        for participant in self.participants.in_room(room_id).await? {
+            let expired = participant
+                .away_since
+                .is_some_and(|since| now - since >= grace);
+            if !expired {
+                continue;
+            }
+            // A resume since the read changed the connection, so this removes nothing.
+            if let Some(gone) = self
+                .participants
+                .remove_connection(&participant.connection_id)
+                .await?
+                && gone.away_since.is_some()
+            {
+                info!(room_id, peer_id = %gone.peer_id, "away participant did not come back; removed");
+                self.announce_departure(&gone).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Answers `ping` and prunes the sender's room.
+    async fn ping(&self, connection_id: &str) -> Result<(), SignalingError> {
+        self.reply(connection_id, &ServerMessage::Pong).await?;
+        if let Some(participant) = self.participants.by_connection(connection_id).await? {
+            self.prune_room(&participant.room_id).await?;
         }
         Ok(())
     }
@@ -280,6 +352,10 @@ impl Signaling {
             }
         }
 
+        // Frees the places of participants that did not come back, and keeps
+        // the newcomer from negotiating with them.
+        self.prune_room(&room.id).await?;
+
         let resume_key = random_id();
         let participant = Participant {
             room_id: room.id.clone(),
@@ -288,6 +364,7 @@ impl Signaling {
             connection_id: connection_id.to_owned(),
             resume_key_hash: hash_resume_key(&resume_key),
             joined_at: self.clock.now(),
+            away_since: None,
         };
         match self
             .participants
@@ -305,19 +382,21 @@ impl Signaling {
             }
             JoinOutcome::Joined => {
                 info!(connection_id, room_id = %room.id, peer_id = %participant.peer_id, "participant joined");
+                // Announcing first removes connections that turn out gone
+                // (API Gateway answers 410), so `joined` lists no ghost.
+                let arrival = ServerMessage::PeerJoined {
+                    peer_id: participant.peer_id.clone(),
+                    name: participant.name.clone(),
+                };
+                self.broadcast(&room.id, Some(&participant.peer_id), &arrival)
+                    .await?;
                 let present = self
                     .send_joined(connection_id, &room, &participant, &resume_key)
                     .await?;
                 if present >= 2 && room.call.since.is_none() {
                     self.track_call(&room.id, true).await;
                 }
-                let arrival = ServerMessage::PeerJoined {
-                    peer_id: participant.peer_id.clone(),
-                    name: participant.name.clone(),
-                };
-                self.broadcast(&room.id, Some(&participant.peer_id), &arrival)
-                    .await
-                    .map(drop)
+                Ok(())
             }
         }
     }
@@ -486,15 +565,20 @@ impl Signaling {
         Ok(count)
     }
 
-    /// Pushes to one participant. A gone connection means the participant
-    /// left, so it is removed and the others are notified while delivery to
-    /// everyone else goes on. Other push failures are logged and skipped, so
-    /// one broken peer cannot stop a room.
+    /// Pushes to one participant. Nothing goes to an away participant: its
+    /// client recovers the negotiation after it resumes. A gone connection
+    /// means the participant left, so it is removed and the others are
+    /// notified while delivery to everyone else goes on. Other push failures
+    /// are logged and skipped, so one broken peer cannot stop a room.
     async fn deliver(
         &self,
         target: &Participant,
         message: &ServerMessage,
     ) -> Result<(), SignalingError> {
+        if target.away_since.is_some() {
+            debug!(room_id = %target.room_id, peer_id = %target.peer_id, "peer is away; message dropped");
+            return Ok(());
+        }
         match self
             .push
             .send(&target.connection_id, &message.to_json())

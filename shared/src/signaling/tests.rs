@@ -101,6 +101,7 @@ async fn harness(day: &str, now: &str) -> Harness {
             clock: Arc::new(FixedClock(utc(now))),
             ice_servers: Vec::new(),
             turn: None,
+            away_grace: AWAY_GRACE,
         },
         push,
         _dir: dir,
@@ -165,7 +166,7 @@ async fn call_time_counts_while_two_are_connected() {
     clock.advance(chrono::Duration::minutes(2));
     h.send("c", json!({"type": "leave"})).await;
     clock.advance(chrono::Duration::minutes(3));
-    h.signaling.handle_disconnect("b").await.unwrap();
+    h.send("b", json!({"type": "leave"})).await;
     assert_eq!(call_seconds(&h).await, 900);
     clock.advance(chrono::Duration::minutes(20));
     assert_eq!(
@@ -416,8 +417,122 @@ async fn place_frees_after_leave() {
     for index in 0..8 {
         h.join(&format!("c{index}"), "Gast").await;
     }
-    h.signaling.handle_disconnect("c3").await.unwrap();
+    h.send("c3", json!({"type": "leave"})).await;
     assert_eq!(h.join("c8", "Gast").await["type"], "joined");
+}
+
+/// Replaces the harness clock with one the test moves, starting at `now`.
+fn manual_clock(h: &mut Harness, now: &str) -> Arc<ManualClock> {
+    let clock = Arc::new(ManualClock::new(utc(now)));
+    h.signaling.clock = clock.clone();
+    clock
+}
+
+fn grace() -> chrono::Duration {
+    chrono::Duration::from_std(AWAY_GRACE).unwrap()
+}
+
+#[tokio::test]
+async fn closed_socket_keeps_place_until_grace_ends() {
+    let mut h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    let clock = manual_clock(&mut h, "2026-12-13T10:00:00Z");
+    for index in 0..8 {
+        h.join(&format!("c{index}"), "Gast").await;
+    }
+    h.push.take("c0");
+    assert_eq!(
+        h.signaling
+            .handle_disconnect("c3")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(h.token.split('.').next().unwrap())
+    );
+    assert!(
+        h.push.take("c0").is_empty(),
+        "no departure within the grace time"
+    );
+    assert_eq!(h.join("c8", "Gast").await["code"], "room-full");
+
+    clock.advance(grace());
+    let joined = h.join("c9", "Gast").await;
+    assert_eq!(joined["type"], "joined");
+    assert_eq!(joined["peers"].as_array().unwrap().len(), 7);
+    let told: Vec<Value> = h.push.take("c0");
+    assert!(
+        told.iter().any(|message| message["type"] == "peer-left"),
+        "the others hear of the departure: {told:?}"
+    );
+}
+
+#[tokio::test]
+async fn resume_after_socket_close_keeps_peer_id_silently() {
+    let mut h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    let clock = manual_clock(&mut h, "2026-12-13T10:00:00Z");
+    h.join("a", "A").await;
+    let second = h.join("b", "B").await;
+    h.push.take("a");
+    h.signaling.handle_disconnect("b").await.unwrap();
+    clock.advance(grace() - chrono::Duration::seconds(1));
+
+    // A signal to the away participant is dropped, not an error.
+    h.send(
+        "a",
+        json!({"type": "signal", "to": second["peerId"], "data": {"candidate": null}}),
+    )
+    .await;
+    assert!(h.push.take("a").is_empty());
+
+    let resume = json!({"peerId": second["peerId"], "key": second["resumeKey"]});
+    h.send(
+        "b2",
+        json!({"type": "join", "v": 1, "token": h.token, "name": "B", "resume": resume}),
+    )
+    .await;
+    let resumed = h.push.last("b2");
+    assert_eq!(resumed["type"], "joined");
+    assert_eq!(resumed["peerId"], second["peerId"]);
+
+    // Long after the grace time, the resumed participant is still there.
+    clock.advance(grace() * 4);
+    h.send("a", json!({"type": "ping"})).await;
+    assert_eq!(h.push.take("a"), vec![json!({"type": "pong"})]);
+    h.send(
+        "a",
+        json!({"type": "signal", "to": second["peerId"], "data": {"candidate": null}}),
+    )
+    .await;
+    assert_eq!(h.push.last("b2")["type"], "signal");
+}
+
+#[tokio::test]
+async fn ping_announces_participant_that_did_not_return() {
+    let mut h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    let clock = manual_clock(&mut h, "2026-12-13T10:00:00Z");
+    h.join("a", "A").await;
+    let second = h.join("b", "B").await;
+    h.signaling.handle_disconnect("b").await.unwrap();
+    h.push.take("a");
+
+    clock.advance(grace() - chrono::Duration::seconds(1));
+    h.send("a", json!({"type": "ping"})).await;
+    assert_eq!(h.push.take("a"), vec![json!({"type": "pong"})]);
+
+    clock.advance(chrono::Duration::seconds(1));
+    h.send("a", json!({"type": "ping"})).await;
+    let messages = h.push.take("a");
+    assert_eq!(messages[0], json!({"type": "pong"}));
+    assert_eq!(messages[1]["type"], "peer-left");
+    assert_eq!(messages[1]["peerId"], second["peerId"]);
+
+    // Too late: the resume joins as a new participant.
+    let resume = json!({"peerId": second["peerId"], "key": second["resumeKey"]});
+    h.send(
+        "b2",
+        json!({"type": "join", "v": 1, "token": h.token, "name": "B", "resume": resume}),
+    )
+    .await;
+    assert_ne!(h.push.last("b2")["peerId"], second["peerId"]);
 }
 
 #[tokio::test]
@@ -481,11 +596,17 @@ async fn invalid_name_keeps_connection_open() {
 }
 
 #[tokio::test]
-async fn disconnect_announces_departure() {
-    let h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+async fn disconnect_announces_departure_after_grace() {
+    let mut h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    let clock = manual_clock(&mut h, "2026-12-13T10:00:00Z");
     h.join("a", "A").await;
     let second = h.join("b", "B").await;
-    h.signaling.handle_disconnect("b").await.unwrap();
+    h.push.take("a");
+    let room_id = h.signaling.handle_disconnect("b").await.unwrap().unwrap();
+    h.signaling.prune_room(&room_id).await.unwrap();
+    assert!(h.push.take("a").is_empty(), "still within the grace time");
+    clock.advance(grace());
+    h.signaling.prune_room(&room_id).await.unwrap();
     let left = h.push.last("a");
     assert_eq!(left["type"], "peer-left");
     assert_eq!(left["peerId"], second["peerId"]);
@@ -514,13 +635,22 @@ async fn gone_peer_is_removed_and_others_still_served() {
         json!({"type": "join", "v": 1, "token": h.token, "name": "D"}),
     )
     .await;
-    let to_d = h.push.take("d");
-    assert_eq!(to_d[0]["type"], "joined");
-    assert!(
-        to_d.iter()
-            .any(|m| m["type"] == "peer-left" && m["peerId"] == gone["peerId"]),
-        "{to_d:?}"
-    );
+    // The newcomer's arrival is announced first, which finds the gone
+    // connection, so `joined` does not list it and no one negotiates with it.
+    let joined = h
+        .push
+        .take("d")
+        .into_iter()
+        .find(|m| m["type"] == "joined")
+        .expect("joined");
+    let peers: Vec<&Value> = joined["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|peer| &peer["peerId"])
+        .collect();
+    assert_eq!(peers.len(), 2, "{joined}");
+    assert!(!peers.contains(&&gone["peerId"]), "{joined}");
     let to_a = h.push.take("a");
     assert!(to_a.iter().any(|m| m["type"] == "peer-joined"), "{to_a:?}");
     assert!(

@@ -339,6 +339,7 @@ fn participant(room_id: &str, connection_id: &str) -> Participant {
         connection_id: connection_id.to_owned(),
         resume_key_hash: [7; 32],
         joined_at: now(),
+        away_since: None,
     }
 }
 
@@ -426,6 +427,65 @@ pub async fn resume_needs_matching_key(store: &dyn ParticipantStore) {
     );
 }
 
+pub async fn away_participant_keeps_its_place_until_removed(store: &dyn ParticipantStore) {
+    let room = random_id();
+    let joined = participant(&room, "first");
+    store.add(joined.clone(), 1).await.expect("add");
+    let at = now();
+    let away = store
+        .mark_away("first", at)
+        .await
+        .expect("mark_away")
+        .expect("marked");
+    assert_eq!(away.away_since, Some(at));
+    assert!(
+        store
+            .mark_away("unknown", at)
+            .await
+            .expect("mark_away unknown")
+            .is_none()
+    );
+    let listed = store.in_room(&room).await.expect("in_room");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].away_since, Some(at));
+    // The place stays taken while the participant is away.
+    assert_eq!(
+        store
+            .add(participant(&room, "second"), 1)
+            .await
+            .expect("add"),
+        JoinOutcome::Full
+    );
+
+    let (resumed, previous) = store
+        .resume(&room, &joined.peer_id, &joined.resume_key_hash, "third")
+        .await
+        .expect("resume")
+        .expect("resumed");
+    assert_eq!(previous, "first");
+    assert_eq!(resumed.away_since, None);
+    assert_eq!(
+        store.in_room(&room).await.expect("in_room")[0].away_since,
+        None
+    );
+
+    // Away again, then removed by its connection: the place is free.
+    store
+        .mark_away("third", at)
+        .await
+        .expect("mark_away")
+        .expect("marked");
+    let removed = store.remove_connection("third").await.expect("remove");
+    assert_eq!(removed.map(|p| p.peer_id), Some(joined.peer_id));
+    assert_eq!(
+        store
+            .add(participant(&room, "fourth"), 1)
+            .await
+            .expect("add"),
+        JoinOutcome::Joined
+    );
+}
+
 /// Runs every participant store case against stores made by `make`.
 pub async fn participant_store_contract<S, F, Fut>(make: F)
 where
@@ -437,6 +497,7 @@ where
     leaving_frees_a_place(&make().await).await;
     rooms_are_separate(&make().await).await;
     resume_needs_matching_key(&make().await).await;
+    away_participant_keeps_its_place_until_removed(&make().await).await;
 }
 
 /// Checks the "always video" flag: per practitioner and patient, off by

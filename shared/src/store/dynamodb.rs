@@ -436,6 +436,13 @@ fn participant_from_item(item: &Item) -> Result<Participant, StoreError> {
         connection_id: get_s(item, "connectionId")?.to_owned(),
         resume_key_hash: hash,
         joined_at,
+        away_since: match item.get("awaySince") {
+            Some(_) => Some(
+                DateTime::from_timestamp(get_n(item, "awaySince")?, 0)
+                    .ok_or_else(|| invalid_item("awaySince"))?,
+            ),
+            None => None,
+        },
     })
 }
 
@@ -640,7 +647,7 @@ impl ParticipantStore for DynamoParticipants {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(room_key(room_id), peer_key(peer_id))))
-            .update_expression("SET connectionId = :new, expiresAt = :exp")
+            .update_expression("SET connectionId = :new, expiresAt = :exp REMOVE awaySince")
             .condition_expression("connectionId = :old")
             .expression_attribute_values(":new", s(connection_id))
             .expression_attribute_values(":old", s(&previous))
@@ -674,6 +681,7 @@ impl ParticipantStore for DynamoParticipants {
         match result {
             Ok(_) => {
                 participant.connection_id = connection_id.to_owned();
+                participant.away_since = None;
                 Ok(Some((participant, previous)))
             }
             // Another resume or a removal won the race.
@@ -703,6 +711,45 @@ impl ParticipantStore for DynamoParticipants {
         };
         let participant = participant_from_item(&item)?;
         Ok((participant.connection_id == connection_id).then_some(participant))
+    }
+
+    async fn mark_away(
+        &self,
+        connection_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Participant>, StoreError> {
+        let Some(mut participant) = self.by_connection(connection_id).await? else {
+            return Ok(None);
+        };
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                room_key(&participant.room_id),
+                peer_key(&participant.peer_id),
+            )))
+            .update_expression("SET awaySince = :at")
+            .condition_expression("connectionId = :conn")
+            .expression_attribute_values(":at", n(at.timestamp()))
+            .expression_attribute_values(":conn", s(connection_id))
+            .send()
+            .await;
+        match result {
+            Ok(_) => {
+                participant.away_since = Some(at);
+                Ok(Some(participant))
+            }
+            // A resume moved the participant to another connection meanwhile.
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|error| error.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(sdk_error(error)),
+        }
     }
 
     async fn in_room(&self, room_id: &str) -> Result<Vec<Participant>, StoreError> {

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use super::{JoinOutcome, Participant, ParticipantStore, StoreError};
 
@@ -70,6 +71,7 @@ impl ParticipantStore for MemoryParticipants {
             return Ok(None);
         };
         let previous = std::mem::replace(&mut participant.connection_id, connection_id.to_owned());
+        participant.away_since = None;
         let resumed = participant.clone();
         state.by_connection.remove(&previous);
         state.by_connection.insert(
@@ -93,6 +95,25 @@ impl ParticipantStore for MemoryParticipants {
                     .cloned()
             });
         Ok(found)
+    }
+
+    async fn mark_away(
+        &self,
+        connection_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Participant>, StoreError> {
+        let mut state = self.lock();
+        let Some((room_id, peer_id)) = state.by_connection.get(connection_id).cloned() else {
+            return Ok(None);
+        };
+        let participant = state
+            .by_room
+            .get_mut(&room_id)
+            .and_then(|room| room.iter_mut().find(|p| p.peer_id == peer_id));
+        Ok(participant.map(|participant| {
+            participant.away_since = Some(at);
+            participant.clone()
+        }))
     }
 
     async fn in_room(&self, room_id: &str) -> Result<Vec<Participant>, StoreError> {

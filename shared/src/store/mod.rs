@@ -130,6 +130,9 @@ pub struct Participant {
     /// SHA-256 of the resume key, so a stolen record cannot take the place.
     pub resume_key_hash: [u8; 32],
     pub joined_at: DateTime<Utc>,
+    /// When its connection closed without `leave`. The place stays reserved
+    /// for a resume until the signaling server removes the participant.
+    pub away_since: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,6 +158,15 @@ pub trait ParticipantStore: Send + Sync {
     ) -> Result<Option<(Participant, String)>, StoreError>;
 
     async fn by_connection(&self, connection_id: &str) -> Result<Option<Participant>, StoreError>;
+
+    /// Marks the participant using this connection as away since `at`, so
+    /// a resume can take the place back; returns it, or `None` when no
+    /// participant uses the connection any more. A resume clears the mark.
+    async fn mark_away(
+        &self,
+        connection_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Participant>, StoreError>;
 
     async fn in_room(&self, room_id: &str) -> Result<Vec<Participant>, StoreError>;
 
