@@ -807,3 +807,23 @@ test('long words break inside the table', { timeout: TEST_TIMEOUT_MS }, async ()
     assert.deepEqual(await wordsBrokenAcrossLines(table), [], 'no word breaks at 1280 px');
   });
 });
+
+test('throttled token gets a clear message', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('throttled API token', async (resources) => {
+    const server = await resources.startServer();
+    // Wrong tokens from this machine until the server throttles it.
+    let status = 0;
+    for (let attempt = 0; attempt < 30 && status !== 429; attempt += 1) {
+      const response = await fetch(`${server.origin}/api/rooms`, { headers: { authorization: 'Bearer wrong-token-0000' } });
+      status = response.status;
+      await response.arrayBuffer();
+    }
+    assert.equal(status, 429, 'the server throttles repeated wrong tokens');
+
+    // Now even the right token is rejected for a while, and the page explains why.
+    const page = await openOverview(resources, server);
+    const error = page.getByTestId('error');
+    const text = await waitForText(page, error, (value) => value !== '', 'an error message');
+    assert.match(text, /Zu viele Versuche mit einem falschen API-Token von diesem Rechner\. Bitte warten Sie eine Minute/);
+  });
+});

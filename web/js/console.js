@@ -229,6 +229,9 @@ function describeApiError(error) {
   if (status === 401 || code === 'unauthorized') {
     return { text: t('console.unauthorized'), details, control: ui.tokenInput };
   }
+  if (status === 429 || code === 'too-many-attempts') {
+    return { text: t('console.tooManyAttempts'), details, control: ui.tokenInput };
+  }
   if (code === 'invalid-field' || code === 'invalid-query') {
     const target = body?.field ? describeField(body.field) : null;
     if (target) {

@@ -223,6 +223,8 @@ const de = {
   'console.inviteeLimit': 'Es können höchstens {count} Personen eingeladen werden.',
   'console.missingToken': 'Bitte geben Sie zuerst das API-Token ein.',
   'console.unauthorized': 'Das API-Token wurde nicht akzeptiert. Bitte prüfen Sie es.',
+  'console.tooManyAttempts':
+    'Zu viele Versuche mit einem falschen API-Token von diesem Rechner. Bitte warten Sie eine Minute und versuchen Sie es dann erneut.',
   'console.checkField': 'Bitte prüfen Sie das Feld „{label}“.',
   'console.checkInput': 'Bitte prüfen Sie Ihre Angaben.',
   'console.checkRange': 'Bitte prüfen Sie den Zeitraum bei „Von“ und „Bis“.',
@@ -466,6 +468,7 @@ const en = {
   'console.inviteeLimit': 'At most {count} people can be invited.',
   'console.missingToken': 'Please enter the API token first.',
   'console.unauthorized': 'The API token was not accepted. Please check it.',
+  'console.tooManyAttempts': 'Too many attempts with a wrong API token from this computer. Please wait a minute and try again.',
   'console.checkField': 'Please check the field “{label}”.',
   'console.checkInput': 'Please check your entries.',
   'console.checkRange': 'Please check the period in “From” and “To”.',

@@ -59,7 +59,10 @@ async fn api_method_not_allowed() -> ApiError {
 }
 
 /// Builds the whole router: rooms API, OpenAPI document, signaling socket
-/// (when the state carries local signaling) and web client.
+/// (when the state carries local signaling) and web client. Where the
+/// authenticator verifies tokens itself, failed authentications are
+/// throttled per client address; the address comes from `ConnectInfo`, so
+/// serve the router with `into_make_service_with_connect_info::<SocketAddr>()`.
 ///
 /// # Panics
 /// Panics when `signaling_url` is not a `ws://` or `wss://` URL; callers
@@ -67,11 +70,23 @@ async fn api_method_not_allowed() -> ApiError {
 pub fn router(state: AppState) -> Router {
     let web_settings = web::WebSettings::new(&state.public_url, state.signaling_url.as_deref())
         .expect("the signaling URL was checked at start-up");
-    let api = api::routes()
+    let mut api = api::routes()
         .route("/api/openapi.json", get(openapi::openapi_json))
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .method_not_allowed_fallback(api_method_not_allowed)
         .layer(DefaultBodyLimit::max(json::MAX_BODY_BYTES));
+    if state.auth.verifies_secrets() {
+        // No gateway checks these tokens before this process does, so
+        // guessing them is slowed down here, per client address.
+        let throttle = Arc::new(auth::FailedAuthThrottle::new(
+            auth::ThrottlePolicy::default(),
+            state.clock.clone(),
+        ));
+        api = api.layer(axum::middleware::from_fn_with_state(
+            throttle,
+            auth::throttle_failed_authentications,
+        ));
+    }
 
     // The web client's router adds the security headers to its own routes;
     // this layer adds them to the API and the socket.

@@ -108,10 +108,12 @@ impl WebSettings {
             connect_sources.push(' ');
             connect_sources.push_str(origin);
         }
+        // `object-src` would fall back to `default-src 'none'` anyway; it is
+        // spelled out so that loosening `default-src` cannot enable plugins.
         let policy = format!(
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             media-src 'self' blob:; connect-src {connect_sources}; base-uri 'none'; \
-             form-action 'none'; frame-ancestors 'none'"
+             media-src 'self' blob:; connect-src {connect_sources}; object-src 'none'; \
+             base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
         );
         Ok(Self {
             public_url: public_url.trim_end_matches('/').to_owned(),
@@ -228,6 +230,34 @@ mod tests {
         let policy = settings.content_security_policy().to_str().unwrap();
         assert!(policy.contains("connect-src 'self';"), "{policy}");
         assert!(policy.contains("default-src 'none'"), "{policy}");
+    }
+
+    #[test]
+    fn csp_forbids_plugins_framing_and_inline_code() {
+        let settings = WebSettings::new("http://127.0.0.1:8080", None).unwrap();
+        let policy = settings.content_security_policy().to_str().unwrap();
+        let directives: Vec<&str> = policy.split(';').map(str::trim).collect();
+        for expected in [
+            "script-src 'self'",
+            "style-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(
+                directives.contains(&expected),
+                "{expected} missing: {policy}"
+            );
+        }
+        for loophole in ["'unsafe-inline'", "'unsafe-eval'", "*", "http:", "https:"] {
+            assert!(
+                !policy
+                    .split(|c: char| c == ';' || c.is_whitespace())
+                    .any(|source| source == loophole),
+                "{loophole} in {policy}"
+            );
+        }
     }
 
     #[test]
