@@ -209,6 +209,7 @@ pub fn local_config(
         retention: Retention::default(),
         turn: None,
         away_grace: AWAY_GRACE_FOR_TESTS,
+        max_connection_age: Duration::from_secs(7200),
     }
 }
 

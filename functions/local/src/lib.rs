@@ -58,6 +58,9 @@ pub struct Config {
     /// reserved for its return; `video_core::signaling::AWAY_GRACE` except
     /// in tests.
     pub away_grace: Duration,
+    /// Age at which a signaling socket is closed with 1001, as API Gateway
+    /// closes connections after 2 hours.
+    pub max_connection_age: Duration,
 }
 
 /// A bound, not yet serving server.
@@ -303,6 +306,7 @@ impl Server {
             local_signaling: Some(Arc::new(LocalSignaling {
                 signaling: Arc::new(signaling),
                 push: push.clone(),
+                max_connection_age: config.max_connection_age,
             })),
             signaling_url: None,
         };
@@ -335,10 +339,14 @@ impl Server {
             // browsers the server is going away and they reconnect.
             push.close_all(1001);
         };
-        let result = axum::serve(self.listener, self.app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("server failed");
+        // The client address lets the API throttle repeated wrong tokens per client.
+        let result = axum::serve(
+            self.listener,
+            self.app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("server failed");
         // Stop the timers and wait until they have dropped their store
         // handles, so the database file is unlocked when this returns.
         purge.abort();

@@ -77,6 +77,12 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     turn_secret_file: Option<PathBuf>,
 
+    /// Seconds after which the server closes a signaling socket, as API
+    /// Gateway does after 2 hours; clients reconnect and keep their place.
+    /// Lower values (1 to 7200) let you try reconnection.
+    #[arg(long, default_value_t = 7200, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=7200))]
+    max_connection_age: u64,
+
     /// Log format on standard error.
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -199,6 +205,7 @@ async fn main() -> anyhow::Result<()> {
             .map_err(anyhow::Error::msg)?,
         turn: turn_server(args.turn_urls, args.turn_secret_file)?,
         away_grace: video_core::signaling::AWAY_GRACE,
+        max_connection_age: std::time::Duration::from_secs(args.max_connection_age),
     };
     let server = match Server::bind(config).await {
         Ok(server) => server,

@@ -22,6 +22,10 @@ use crate::signaling::{Push, PushError, Signaling};
 /// Messages waiting for one socket. A peer that cannot keep up with this many
 /// is treated as broken rather than buffered without bound.
 const OUTBOUND_QUEUE: usize = 256;
+
+/// WebSocket close code "going away", which API Gateway also sends when it
+/// closes a connection at its maximum age or for being idle.
+const GOING_AWAY: u16 = 1001;
 /// Hard cap on a received frame; smaller oversized messages get a
 /// `message-too-large` error from the core instead of a closed socket.
 const MAX_RECEIVED_BYTES: usize = 1024 * 1024;
@@ -95,6 +99,8 @@ impl Push for LocalPush {
 pub struct LocalSignaling {
     pub signaling: Arc<Signaling>,
     pub push: Arc<LocalPush>,
+    /// Age at which a socket is closed with 1001 "going away".
+    pub max_connection_age: std::time::Duration,
 }
 
 /// Rejects cross-site WebSocket requests: a browser always sends `Origin`,
@@ -150,6 +156,8 @@ async fn serve_socket(local: Arc<LocalSignaling>, socket: WebSocket, connection_
     debug!("socket opened");
     let mut outbound = local.push.register(&connection_id);
     let (mut sink, mut stream) = socket.split();
+    let max_age = tokio::time::sleep(local.max_connection_age);
+    tokio::pin!(max_age);
 
     let mut writer = tokio::spawn(async move {
         while let Some(item) = outbound.recv().await {
@@ -182,6 +190,13 @@ async fn serve_socket(local: Arc<LocalSignaling>, socket: WebSocket, connection_
                 }
             },
             _ = &mut writer => break,
+            () = &mut max_age => {
+                debug!("socket reached its maximum age; closing it");
+                let _ = local.push.close(&connection_id, GOING_AWAY).await;
+                // The writer sends the close frame and ends.
+                let _ = (&mut writer).await;
+                break;
+            }
         };
         let text = match received {
             Some(Ok(Message::Text(text))) => text,

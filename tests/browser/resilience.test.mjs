@@ -1,0 +1,112 @@
+// Tests of a call that loses its signaling socket: the client reconnects,
+// takes its place back, and the peer connections carry on.
+//
+// Run inside a loopback-only network namespace, after `cargo build -p video-local`:
+//   unshare -n bash -c 'ip link set lo up && node --test tests/browser/resilience.test.mjs'
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import {
+  createRoom,
+  decodedVideoFrames,
+  describePage,
+  joinCall,
+  waitFor,
+  waitForDecodedVideo,
+  withResources,
+} from './helpers.mjs';
+
+const TEST_TIMEOUT_MS = 180_000;
+
+/** Time over which decoded frames must keep growing. */
+const FLOW_WINDOW_MS = 2_000;
+
+/** Seconds after which the test server closes every signaling socket, as API Gateway does after 2 hours. */
+const MAX_CONNECTION_AGE_S = 6;
+
+/** Counts the signaling sockets a page opens and the ones closed under it. */
+function watchSockets(page) {
+  const counts = { opened: 0, closed: 0 };
+  page.on('websocket', (socket) => {
+    if (!socket.url().endsWith('/ws')) return;
+    counts.opened += 1;
+    socket.on('close', () => {
+      counts.closed += 1;
+    });
+  });
+  return counts;
+}
+
+/** Marks each current peer connection of the page, to tell later whether it was replaced. */
+async function markPeerConnections(page) {
+  return page.evaluate(() => {
+    const ids = [];
+    for (const [peerId, pc] of window.__videoCall.peerConnections) {
+      pc.__testMark = true;
+      ids.push(peerId);
+    }
+    return ids;
+  });
+}
+
+/** Returns, per remote peer id, whether the page still uses the marked connection. */
+async function markedPeerConnections(page) {
+  return page.evaluate(() =>
+    Object.fromEntries([...window.__videoCall.peerConnections].map(([peerId, pc]) => [peerId, pc.__testMark === true])),
+  );
+}
+
+/** Checks that every peer's decoded frame count grows within FLOW_WINDOW_MS. */
+async function assertVideoFlows(page, label) {
+  const before = await decodedVideoFrames(page);
+  await sleep(FLOW_WINDOW_MS);
+  const after = await decodedVideoFrames(page);
+  for (const [peerId, frames] of Object.entries(before)) {
+    assert.ok((after[peerId] ?? 0) > frames, `${label}: frames from ${peerId} grew from ${frames} to ${after[peerId]}`);
+  }
+}
+
+test('server-closed sockets keep call and peer ids', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('signaling sockets closed by the server', async (resources) => {
+    const server = await resources.startServer({ extraArgs: ['--max-connection-age', String(MAX_CONNECTION_AGE_S)] });
+    const room = await createRoom(server);
+    const browser = await resources.launchBrowser();
+    const anna = await resources.openPage(browser, { label: 'anna' });
+    const ben = await resources.openPage(browser, { label: 'ben' });
+    const sockets = { anna: watchSockets(anna), ben: watchSockets(ben) };
+
+    await joinCall(anna, room.joinUrl, 'Anna');
+    await joinCall(ben, room.joinUrl, 'Ben');
+    for (const page of [anna, ben]) await waitForDecodedVideo(page);
+    const [annaId] = await markPeerConnections(ben);
+    const [benId] = await markPeerConnections(anna);
+
+    // Each page loses its socket at least twice and reconnects each time.
+    const closedBefore = { anna: sockets.anna.closed, ben: sockets.ben.closed };
+    await waitFor(
+      () => sockets.anna.closed >= closedBefore.anna + 2 && sockets.ben.closed >= closedBefore.ben + 2,
+      { description: 'two server-side closes on each page', timeout: 4 * MAX_CONNECTION_AGE_S * 1000, diagnose: async () => JSON.stringify(sockets) },
+    );
+    for (const page of [anna, ben]) {
+      assert.equal(await page.evaluate(() => document.body.dataset.state), 'in-call', await describePage(page));
+    }
+
+    // Neither side replaced its peer connection, and media kept flowing.
+    assert.deepEqual(await markedPeerConnections(ben), { [annaId]: true }, 'Ben keeps the connection to Anna under the same peer id');
+    assert.deepEqual(await markedPeerConnections(anna), { [benId]: true }, 'Anna keeps her connection to Ben under the same peer id');
+    await assertVideoFlows(anna, 'anna');
+    await assertVideoFlows(ben, 'ben');
+    assert.ok(server.log.some((line) => line.includes('participant resumed')), 'the server saw resumes');
+    assert.ok(!server.log.some((line) => line.includes('did not come back')), 'no one was removed');
+
+    // A newcomer negotiates with both while their sockets keep cycling.
+    const carla = await resources.openPage(browser, { label: 'carla' });
+    await joinCall(carla, room.joinUrl, 'Carla');
+    await waitForDecodedVideo(carla, { peerCount: 2 });
+    await waitForDecodedVideo(anna, { peerCount: 2 });
+    await waitForDecodedVideo(ben, { peerCount: 2 });
+    assert.equal((await markedPeerConnections(ben))[annaId], true, 'Ben still uses the first connection to Anna');
+  });
+});
