@@ -190,6 +190,98 @@ test('chat sent right after joining arrives', { timeout: TEST_TIMEOUT_MS }, asyn
   });
 });
 
+test('burst of 50 chat messages arrives whole', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('chat burst while the channel opens', async (resources) => {
+    const server = await resources.startServer();
+    const room = await createRoom(server);
+    const browser = await resources.launchBrowser();
+    const anna = await resources.openPage(browser, { label: 'anna' });
+    const ben = await resources.openPage(browser, { label: 'ben' });
+    await anna.context().addInitScript(delaySetRemoteDescription, CAMERA_DELAY_MS);
+
+    await joinCall(anna, room.joinUrl, 'Anna');
+    await joinCall(ben, room.joinUrl, 'Ben');
+    // Sent while the channel is still opening and right after it opened.
+    const texts = Array.from({ length: 50 }, (_, index) => `Nachricht ${index + 1}`);
+    for (const text of texts) await sendChat(ben, text);
+
+    const received = anna.getByTestId('chat-message');
+    await waitFor(async () => (await received.count()) === texts.length, {
+      description: `${texts.length} chat messages on Anna's page`,
+      diagnose: async () => `received ${await received.count()}\n${await describePage(anna)}`,
+    });
+    const shown = await received.allTextContents();
+    assert.deepEqual(
+      shown.map((text) => /Nachricht \d+/.exec(text)?.[0]),
+      texts,
+      'every message once, in the order sent',
+    );
+  });
+});
+
+/**
+ * Holds back every session description sent to `page` for `delayMs`, while
+ * ICE candidates pass at once, as when two Lambda invocations overtake each
+ * other. Returns how many candidates overtook a description.
+ */
+async function letCandidatesOvertake(page, delayMs) {
+  const counts = { overtaken: 0 };
+  let descriptionsHeld = 0;
+  await page.routeWebSocket(/\/ws$/, (socket) => {
+    const server = socket.connectToServer();
+    server.onMessage((text) => {
+      const message = JSON.parse(String(text));
+      if (message.type === 'signal' && message.data?.description) {
+        descriptionsHeld += 1;
+        setTimeout(() => {
+          descriptionsHeld -= 1;
+          socket.send(text);
+        }, delayMs);
+        return;
+      }
+      if (message.type === 'signal' && message.data?.candidate && descriptionsHeld > 0) counts.overtaken += 1;
+      socket.send(text);
+    });
+    socket.onMessage((text) => server.send(text));
+  });
+  return counts;
+}
+
+test('ICE candidates that overtake their description are kept', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('candidates before description', async (resources) => {
+    const server = await resources.startServer();
+    const room = await createRoom(server);
+    const browser = await resources.launchBrowser();
+    const anna = await resources.openPage(browser, { label: 'anna' });
+    const ben = await resources.openPage(browser, { label: 'ben' });
+    const warnings = [];
+    ben.on('console', (message) => {
+      if (message.type() === 'warning') warnings.push(message.text());
+    });
+    const counts = await letCandidatesOvertake(ben, 800);
+
+    await joinCall(anna, room.joinUrl, 'Anna');
+    await joinCall(ben, room.joinUrl, 'Ben');
+    await waitForDecodedVideo(ben);
+    await waitForDecodedVideo(anna);
+    assert.ok(counts.overtaken > 0, 'some candidates reached Ben before their description');
+
+    // Ben applied Anna's candidates: his side lists her host candidate, not
+    // only addresses learned from her connectivity checks.
+    const remoteTypes = await ben.evaluate(async () => {
+      const [pc] = window.__videoCall.peerConnections.values();
+      const report = await pc.getStats();
+      const types = [];
+      report.forEach((stats) => {
+        if (stats.type === 'remote-candidate') types.push(stats.candidateType);
+      });
+      return types;
+    });
+    assert.ok(remoteTypes.includes('host'), `remote candidate types on Ben's side: ${JSON.stringify(remoteTypes)}`);
+    assert.deepEqual(warnings.filter((text) => text.includes('ICE candidate')), [], 'no candidate was rejected');
+  });
+});
+
 test('camera and microphone off are shown to the other side', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withResources('media state shown', async (resources) => {
     const { anna, ben } = await startTwoPersonCall(resources);

@@ -18,6 +18,12 @@
 export const MAX_CHAT_LENGTH = 2000;
 /** Chat messages kept per peer while its channel is not open yet. */
 const MAX_PENDING_CHAT = 50;
+/**
+ * ICE candidates kept while no remote description is set. On AWS each
+ * signaling message is its own Lambda invocation, so a candidate can
+ * overtake the description it belongs to.
+ */
+const MAX_PENDING_CANDIDATES = 200;
 
 /**
  * Time after which a negotiated connection that has not started ICE
@@ -53,7 +59,7 @@ const MAX_STUCK_RESTARTS = 3;
  * - `connectionstatechange`: `pc.connectionState` changed.
  * - `connectionreplaced`: `pc` is a new RTCPeerConnection.
  * - `relayrejected`: the relay server refused the TURN credentials, also
- *   fresh ones, and no candidate is left to connect with; `relayRejected`
+ *   fresh ones, so no candidate is left to connect with. `relayRejected`
  *   stays true until the connection comes up.
  */
 export class PeerSession extends EventTarget {
@@ -96,6 +102,12 @@ export class PeerSession extends EventTarget {
      * @type {string[]}
      */
     this.pendingChat = [];
+    /**
+     * Remote ICE candidates that arrived before any remote description,
+     * applied right after it; `null` marks the end of candidates.
+     * @type {(RTCIceCandidateInit | null)[]}
+     */
+    this.pendingCandidates = [];
     /** @type {Map<'audio' | 'video', RTCRtpSender>} */
     this.senders = new Map();
     this.makingOffer = false;
@@ -138,6 +150,7 @@ export class PeerSession extends EventTarget {
     this.relayRefused = false;
     this.relayRetried = false;
     this.relayRejected = false;
+    this.pendingCandidates = [];
 
     this.senders = new Map();
     for (const track of this.localStream.getTracks()) this.addLocalTrack(track, this.localStream);
@@ -298,6 +311,7 @@ export class PeerSession extends EventTarget {
       // For the polite side, an offer in have-local-offer rolls back the local offer first.
       await pc.setRemoteDescription(description);
       this.isSettingRemoteAnswerPending = false;
+      if (pc === this.pc) await this.applyPendingCandidates();
       if (description.type === 'offer') {
         await pc.setLocalDescription();
         if (pc === this.pc) this.sendLocalDescription();
@@ -314,6 +328,12 @@ export class PeerSession extends EventTarget {
       console.warn('Peer: ignored a malformed ICE candidate');
       return;
     }
+    if (!this.pc.remoteDescription) {
+      // Overtook its description; kept until that arrives.
+      this.pendingCandidates.push(/** @type {RTCIceCandidateInit | null} */ (candidate));
+      if (this.pendingCandidates.length > MAX_PENDING_CANDIDATES) this.pendingCandidates.shift();
+      return;
+    }
     try {
       // null marks the end of candidates.
       await this.pc.addIceCandidate(/** @type {RTCIceCandidateInit | null} */ (candidate) ?? undefined);
@@ -323,6 +343,13 @@ export class PeerSession extends EventTarget {
         console.warn(`Peer: adding an ICE candidate failed: ${describeError(error)}`);
       }
     }
+  }
+
+  /** Applies the candidates that arrived before the remote description, oldest first. */
+  async applyPendingCandidates() {
+    const pending = this.pendingCandidates;
+    this.pendingCandidates = [];
+    for (const candidate of pending) await this.handleCandidate(candidate);
   }
 
   /**
