@@ -475,3 +475,37 @@ async fn due_invitation_lands_once_in_outbox() {
     assert!(eml.contains("From: video@praxis.example"));
     server.stop().await;
 }
+
+/// Guessing links costs a socket each, since `invalid-link` closes it; after
+/// 20 invalid links within a minute the client gets 429 instead of a socket,
+/// even for a valid link, until the minute is over.
+#[tokio::test]
+async fn invalid_links_are_throttled() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(video_core::clock::ManualClock::new(test_now()));
+    let server = RunningServer::start(local_config(dir.path(), Some(clock.clone()))).await;
+    let token = token_of(&create_room(&server, "2026-12-04").await);
+    let (room_id, _) = token.split_once('.').unwrap();
+    let guessed = format!("{room_id}.{}", "A".repeat(43));
+
+    for _ in 0..20 {
+        let (mut socket, reply) = join(&server, &guessed, "Mallory").await;
+        assert_eq!(reply["code"], "invalid-link");
+        expect_closed(&mut socket, 4001).await;
+    }
+    let refused = tokio_tungstenite::connect_async(format!("ws://{}/ws", server.address))
+        .await
+        .expect_err("the 21st socket is refused");
+    match refused {
+        tokio_tungstenite::tungstenite::Error::Http(response) => {
+            assert_eq!(response.status(), 429);
+            assert_eq!(response.headers()["retry-after"], "60");
+        }
+        other => panic!("expected HTTP 429, got {other}"),
+    }
+
+    clock.advance(chrono::Duration::seconds(61));
+    let (_socket, reply) = join(&server, &token, "Anna").await;
+    assert_eq!(reply["type"], "joined", "the block ends after the window");
+    server.stop().await;
+}

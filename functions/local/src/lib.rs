@@ -9,7 +9,9 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use tokio::net::TcpListener;
 use video_core::clock::{Clock, SystemClock};
-use video_core::http::auth::{DevTokens, is_valid_practitioner};
+use video_core::http::auth::{
+    DevTokens, FailedAuthThrottle, ThrottlePolicy, is_valid_practitioner,
+};
 use video_core::http::ws::{LocalPush, LocalSignaling};
 use video_core::http::{AppState, router};
 use video_core::link::LinkKey;
@@ -301,12 +303,13 @@ impl Server {
             retention: config.retention,
             auth: Arc::new(tokens),
             links,
-            clock,
+            clock: clock.clone(),
             public_url: public_url.clone(),
             local_signaling: Some(Arc::new(LocalSignaling {
                 signaling: Arc::new(signaling),
                 push: push.clone(),
                 max_connection_age: config.max_connection_age,
+                link_throttle: FailedAuthThrottle::new(ThrottlePolicy::default(), clock.clone()),
             })),
             signaling_url: None,
         };

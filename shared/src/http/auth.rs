@@ -332,7 +332,7 @@ pub async fn throttle_failed_authentications(
 
 /// Builds the 429 response to a blocked client, with `Retry-After` in whole
 /// seconds, rounded up.
-fn too_many_attempts(remaining: chrono::Duration) -> Response {
+pub(crate) fn too_many_attempts(remaining: chrono::Duration) -> Response {
     let millis = remaining.num_milliseconds().max(1);
     let seconds = (millis + 999) / 1000;
     let mut response = ApiError::client(

@@ -6,15 +6,18 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use axum::extract::State;
+use axum::Extension;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
+use std::net::SocketAddr;
 use tokio::sync::mpsc;
 use tracing::{Instrument, debug, info_span, warn};
 
 use super::AppState;
+use super::auth::{ClientKey, FailedAuthThrottle, too_many_attempts};
 use crate::random::random_id;
 use crate::signaling::protocol::{ErrorCode, ServerMessage};
 use crate::signaling::{Push, PushError, Signaling};
@@ -26,6 +29,10 @@ const OUTBOUND_QUEUE: usize = 256;
 /// WebSocket close code "going away", which API Gateway also sends when it
 /// closes a connection at its maximum age or for being idle.
 const GOING_AWAY: u16 = 1001;
+
+/// Close code of the `invalid-link` error, which counts as a failed
+/// authentication for the throttle.
+const INVALID_LINK_CLOSE_CODE: u16 = 4001;
 /// Hard cap on a received frame; smaller oversized messages get a
 /// `message-too-large` error from the core instead of a closed socket.
 const MAX_RECEIVED_BYTES: usize = 1024 * 1024;
@@ -99,6 +106,9 @@ impl Push for LocalPush {
 pub struct LocalSignaling {
     pub signaling: Arc<Signaling>,
     pub push: Arc<LocalPush>,
+    /// Counts links refused as invalid per client address; a client with
+    /// too many gets 429 instead of a socket for a while.
+    pub link_throttle: FailedAuthThrottle,
     /// Age at which a socket is closed with 1001 "going away".
     pub max_connection_age: std::time::Duration,
 }
@@ -129,11 +139,16 @@ fn same_origin(headers: &HeaderMap) -> bool {
 pub async fn upgrade(
     State(state): State<AppState>,
     headers: HeaderMap,
+    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let Some(local) = state.local_signaling.clone() else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    let client = ClientKey::of(connect_info.map(|Extension(ConnectInfo(address))| address.ip()));
+    if let Some(remaining) = local.link_throttle.blocked_for(client) {
+        return too_many_attempts(remaining);
+    }
     if !same_origin(&headers) {
         warn!("WebSocket upgrade rejected: Origin does not match Host");
         return (
@@ -148,22 +163,35 @@ pub async fn upgrade(
         .on_upgrade(move |socket| {
             let connection_id = random_id();
             let span = info_span!("signaling", connection_id = %connection_id);
-            serve_socket(local, socket, connection_id).instrument(span)
+            serve_socket(local, socket, connection_id, client).instrument(span)
         })
 }
 
-async fn serve_socket(local: Arc<LocalSignaling>, socket: WebSocket, connection_id: String) {
+async fn serve_socket(
+    local: Arc<LocalSignaling>,
+    socket: WebSocket,
+    connection_id: String,
+    client: ClientKey,
+) {
     debug!("socket opened");
     let mut outbound = local.push.register(&connection_id);
     let (mut sink, mut stream) = socket.split();
     let max_age = tokio::time::sleep(local.max_connection_age);
     tokio::pin!(max_age);
 
+    let throttled = local.clone();
     let mut writer = tokio::spawn(async move {
         while let Some(item) = outbound.recv().await {
             let result = match item {
                 Outbound::Text(text) => sink.send(Message::Text(Utf8Bytes::from(text))).await,
                 Outbound::Close(code) => {
+                    if code == INVALID_LINK_CLOSE_CODE
+                        && throttled.link_throttle.record_failure(client)
+                    {
+                        warn!(
+                            "too many invalid links from one client; its sockets get 429 until the window ends"
+                        );
+                    }
                     let frame = CloseFrame {
                         code,
                         reason: Utf8Bytes::from_static(""),
