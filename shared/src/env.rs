@@ -74,3 +74,9 @@ impl MailSettings {
         })
     }
 }
+
+/// Attempts of every AWS SDK call, the first included. The SDK's standard
+/// retry mode waits with exponential backoff and jitter between them and
+/// retries throttling, 5xx responses and dropped connections only, so a
+/// conditional write that lost a race is never repeated by it.
+pub const AWS_MAX_ATTEMPTS: u32 = 5;

@@ -111,6 +111,10 @@ pub fn management_config() -> aws_sdk_apigatewaymanagement::config::Builder {
         .credentials_provider(aws_sdk_apigatewaymanagement::config::Credentials::new(
             "test", "test", None, None, "tests",
         ))
+        .retry_config(
+            aws_sdk_apigatewaymanagement::config::retry::RetryConfig::standard()
+                .with_max_attempts(video_core::env::AWS_MAX_ATTEMPTS),
+        )
         .interceptor(LoopbackOnly)
 }
 
@@ -124,6 +128,10 @@ pub fn ses_client(endpoint: &str) -> aws_sdk_sesv2::Client {
             "test", "test", None, None, "tests",
         ))
         .endpoint_url(endpoint)
+        .retry_config(
+            aws_sdk_sesv2::config::retry::RetryConfig::standard()
+                .with_max_attempts(video_core::env::AWS_MAX_ATTEMPTS),
+        )
         .interceptor(LoopbackOnly)
         .build();
     aws_sdk_sesv2::Client::from_conf(config)
@@ -139,6 +147,10 @@ pub fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
             "test", "test", None, None, "tests",
         ))
         .endpoint_url(endpoint)
+        .retry_config(
+            aws_sdk_secretsmanager::config::retry::RetryConfig::standard()
+                .with_max_attempts(video_core::env::AWS_MAX_ATTEMPTS),
+        )
         .interceptor(LoopbackOnly)
         .build();
     aws_sdk_secretsmanager::Client::from_conf(config)
@@ -174,6 +186,10 @@ pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
         .region(Region::new("eu-central-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
         .endpoint_url(endpoint)
+        .retry_config(
+            aws_sdk_dynamodb::config::retry::RetryConfig::standard()
+                .with_max_attempts(video_core::env::AWS_MAX_ATTEMPTS),
+        )
         .interceptor(LoopbackOnly)
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)

@@ -27,6 +27,7 @@ use video_core::store::embedded::EmbeddedStore;
 
 #[path = "aws.rs"]
 pub mod aws;
+pub mod fault_proxy;
 
 pub const TOKEN_A: &str = "token-for-dr-a-0001";
 pub const TOKEN_B: &str = "token-for-dr-b-0002";

@@ -7,7 +7,13 @@ use rooms_api::{Settings, app};
 async fn main() -> Result<(), lambda_http::Error> {
     // Honours AWS_LAMBDA_LOG_LEVEL and AWS_LAMBDA_LOG_FORMAT (JSON in the template).
     lambda_http::tracing::init_default_subscriber();
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .retry_config(
+            aws_config::retry::RetryConfig::standard()
+                .with_max_attempts(video_core::env::AWS_MAX_ATTEMPTS),
+        )
+        .load()
+        .await;
     let link_key =
         video_core::link::link_key_from_env(&aws_sdk_secretsmanager::Client::new(&aws)).await?;
     let settings = Settings::from_env(link_key)?;

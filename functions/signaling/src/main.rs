@@ -8,7 +8,13 @@ use signaling::{Handler, Settings};
 async fn main() -> Result<(), lambda_runtime::Error> {
     // Honours AWS_LAMBDA_LOG_LEVEL and AWS_LAMBDA_LOG_FORMAT (JSON in the template).
     lambda_runtime::tracing::init_default_subscriber();
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .retry_config(
+            aws_config::retry::RetryConfig::standard()
+                .with_max_attempts(video_core::env::AWS_MAX_ATTEMPTS),
+        )
+        .load()
+        .await;
     let secrets = aws_sdk_secretsmanager::Client::new(&aws);
     let link_key = video_core::link::link_key_from_env(&secrets).await?;
     let mut settings = Settings::from_env(link_key)?;

@@ -1,0 +1,126 @@
+//! DynamoDB responses with throttling and internal errors, injected by a
+//! proxy on loopback between the adapters and moto server: every operation
+//! must still end in the right state, through the SDK's retries with backoff.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use video_core::store::contract::sample_room;
+use video_core::store::dynamodb::{DynamoParticipants, DynamoRooms};
+use video_core::store::{JoinOutcome, Participant, ParticipantStore, RoomStore, update_room};
+use video_tests::aws::{Moto, create_connections_table, create_rooms_table, dynamodb_client};
+use video_tests::fault_proxy::{Fault, FaultProxy};
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-12-04T10:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// Fails the first two requests (throttled, then a server error) and every
+/// fourth one after that, so each operation meets at least one retry while
+/// never failing three attempts in a row.
+fn faults(request: usize) -> Option<Fault> {
+    match request {
+        0 => Some(Fault::Throttling),
+        1 => Some(Fault::ServerError),
+        n if n % 4 == 2 => Some(Fault::Throttling),
+        n if n % 4 == 0 => Some(Fault::ServerError),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn room_store_survives_throttling_and_server_errors() {
+    let moto = Moto::start();
+    let direct = dynamodb_client(&moto.endpoint);
+    create_rooms_table(&direct, "rooms").await;
+    let proxy = FaultProxy::start(&moto.endpoint, Box::new(faults)).await;
+    let rooms = DynamoRooms::new(dynamodb_client(&proxy.endpoint), "rooms");
+
+    let room = sample_room("dr-a", "2026-12-10");
+    rooms.insert(&room).await.expect("insert despite faults");
+    let updated = update_room(&rooms, &room.id, now(), |room| {
+        room.title = Some("Folgetermin".to_owned());
+        true
+    })
+    .await
+    .expect("update despite faults")
+    .expect("the room exists");
+    assert_eq!(updated.version, room.version + 1);
+    let listed = rooms
+        .list(
+            "dr-a",
+            NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+            now(),
+        )
+        .await
+        .expect("list despite faults");
+    assert_eq!(listed.len(), 1);
+
+    // Read without the proxy: exactly one room, changed once.
+    let stored = DynamoRooms::new(direct.clone(), "rooms")
+        .get(&room.id, now())
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(stored.title.as_deref(), Some("Folgetermin"));
+    assert_eq!(stored.version, room.version + 1);
+
+    assert!(
+        rooms
+            .delete("dr-a", &room.id)
+            .await
+            .expect("delete despite faults")
+    );
+    assert!(
+        DynamoRooms::new(direct, "rooms")
+            .get(&room.id, now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(proxy.faults() >= 4, "faults injected: {}", proxy.faults());
+    assert!(proxy.requests() > proxy.faults());
+}
+
+#[tokio::test]
+async fn joins_survive_throttling_and_server_errors() {
+    let moto = Moto::start();
+    let direct = dynamodb_client(&moto.endpoint);
+    create_connections_table(&direct, "connections").await;
+    let proxy = FaultProxy::start(&moto.endpoint, Box::new(faults)).await;
+    let participants = DynamoParticipants::new(dynamodb_client(&proxy.endpoint), "connections");
+    let room_id = video_core::random::random_id();
+    for index in 0..3 {
+        let participant = Participant {
+            room_id: room_id.clone(),
+            peer_id: video_core::random::random_id(),
+            name: format!("Gast {index}"),
+            connection_id: format!("connection-{index}"),
+            resume_key_hash: [1; 32],
+            joined_at: Utc::now(),
+            away_since: None,
+        };
+        assert_eq!(
+            participants
+                .add(participant, 8)
+                .await
+                .expect("join despite faults"),
+            JoinOutcome::Joined
+        );
+    }
+    let away = participants
+        .mark_away("connection-1", Utc::now())
+        .await
+        .expect("mark away despite faults");
+    assert!(away.is_some());
+
+    // Read without the proxy: three participants, each once, one away.
+    let stored = DynamoParticipants::new(direct, "connections")
+        .in_room(&room_id)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 3);
+    assert_eq!(stored.iter().filter(|p| p.away_since.is_some()).count(), 1);
+    assert!(proxy.faults() >= 3, "faults injected: {}", proxy.faults());
+}
