@@ -336,11 +336,20 @@ async fn bad_messages_keep_connection_usable() {
     let server = start(dir.path()).await;
     let mut socket = connect(server.address).await;
     let oversized = format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(40 * 1024));
+    // 5,000 levels of nesting in 10 KB, far past the parser's depth limit.
+    let deep = format!(
+        r#"{{"type":"ping","pad":{}{}}}"#,
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    let signal = r#"{"type":"signal","to":"someone","data":{"candidate":null}}"#;
     for (text, code) in [
         ("not json".to_owned(), "invalid-message"),
         (r#"{"type":"teleport"}"#.to_owned(), "unknown-type"),
         (r#"{"type":"join","v":1}"#.to_owned(), "invalid-message"),
         (oversized, "message-too-large"),
+        (deep, "invalid-message"),
+        (signal.to_owned(), "not-joined"),
     ] {
         send_text(&mut socket, text).await;
         assert_eq!(receive_json(&mut socket).await["code"], code);
@@ -349,6 +358,32 @@ async fn bad_messages_keep_connection_usable() {
     assert_eq!(receive_json(&mut socket).await["code"], "invalid-message");
     send_json(&mut socket, json!({"type": "ping"})).await;
     assert_eq!(receive_json(&mut socket).await["type"], "pong");
+    server.stop().await;
+}
+
+/// A text frame that is not UTF-8 breaks the WebSocket protocol, so the
+/// server drops that socket; it goes on serving the others.
+#[tokio::test]
+async fn invalid_utf8_closes_only_that_socket() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let mut socket = connect(server.address).await;
+    let frame = Frame::message(vec![0xff, 0xfe, b'{'], OpCode::Data(Data::Text), true);
+    socket
+        .send(tokio_tungstenite::tungstenite::Message::Frame(frame))
+        .await
+        .unwrap();
+    match receive(&mut socket).await {
+        Received::Closed(_) => {}
+        Received::Json(value) => panic!("expected the socket to close, got {value}"),
+    }
+
+    let mut other = connect(server.address).await;
+    send_json(&mut other, json!({"type": "ping"})).await;
+    assert_eq!(receive_json(&mut other).await["type"], "pong");
     server.stop().await;
 }
 
