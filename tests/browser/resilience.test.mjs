@@ -110,3 +110,65 @@ test('server-closed sockets keep call and peer ids', { timeout: TEST_TIMEOUT_MS 
     assert.equal((await markedPeerConnections(ben))[annaId], true, 'Ben still uses the first connection to Anna');
   });
 });
+
+/**
+ * Makes the page's connection to `remotePeerId` report connectionState
+ * "failed" `times` times in a row, as a connection that ICE restarts cannot
+ * mend would.
+ */
+async function failRepeatedly(page, remotePeerId, times) {
+  await page.evaluate(
+    ([peerId, count]) => {
+      const pc = window.__videoCall.peerConnections.get(peerId);
+      for (let failure = 0; failure < count; failure += 1) {
+        Object.defineProperty(pc, 'connectionState', { configurable: true, get: () => 'failed' });
+        try {
+          pc.dispatchEvent(new Event('connectionstatechange'));
+        } finally {
+          delete pc.connectionState;
+        }
+      }
+    },
+    [remotePeerId, times],
+  );
+}
+
+test('failed pair is rebuilt, others stay', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('rebuild of one failed pair', async (resources) => {
+    const server = await resources.startServer();
+    const room = await createRoom(server);
+    const browser = await resources.launchBrowser();
+    const pages = {};
+    for (const name of ['Anna', 'Ben', 'Carla']) {
+      pages[name] = await resources.openPage(browser, { label: name.toLowerCase() });
+      await joinCall(pages[name], room.joinUrl, name);
+    }
+    for (const page of Object.values(pages)) await waitForDecodedVideo(page, { peerCount: 2 });
+
+    // Peer ids as the others know them.
+    const idsSeenByCarla = await markPeerConnections(pages.Carla);
+    const annaBen = await markPeerConnections(pages.Anna);
+    await markPeerConnections(pages.Ben);
+    const [carlaId] = (await markPeerConnections(pages.Anna)).filter((id) => !idsSeenByCarla.includes(id));
+    const benId = annaBen.find((id) => id !== carlaId);
+    const annaId = idsSeenByCarla.find((id) => id !== benId);
+    // The side whose id sorts last is impolite and starts the rebuild.
+    const [impolite, other, otherId] = annaId > benId ? [pages.Anna, pages.Ben, benId] : [pages.Ben, pages.Anna, annaId];
+    const impoliteId = otherId === benId ? annaId : benId;
+
+    await failRepeatedly(impolite, otherId, 3);
+    await waitFor(
+      async () => (await markedPeerConnections(impolite))[otherId] === false && (await markedPeerConnections(other))[impoliteId] === false,
+      { description: 'new connections between the failed pair on both sides', diagnose: () => describePage(other) },
+    );
+    await waitForDecodedVideo(impolite, { peerCount: 2 });
+    await waitForDecodedVideo(other, { peerCount: 2 });
+    await assertVideoFlows(impolite, 'impolite side');
+    await assertVideoFlows(other, 'polite side');
+
+    // Carla's connections were not touched.
+    assert.deepEqual(await markedPeerConnections(pages.Carla), { [annaId]: true, [benId]: true });
+    assert.equal((await markedPeerConnections(impolite))[carlaId], true);
+    assert.equal((await markedPeerConnections(other))[carlaId], true);
+  });
+});

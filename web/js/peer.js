@@ -37,6 +37,12 @@ const STUCK_TIMEOUT_POLITE_MS = 7_000;
 const MAX_STUCK_RESTARTS = 3;
 
 /**
+ * Failures in a row, without "connected" in between, that ICE restarts may
+ * try to mend. At the next one the connection is rebuilt instead.
+ */
+const MAX_FAILED_RESTARTS = 2;
+
+/**
  * Peer connection to one remote participant.
  *
  * Perfect negotiation lets both sides add tracks and start offers at any
@@ -58,6 +64,12 @@ const MAX_STUCK_RESTARTS = 3;
  *   (`detail` is a {@link MediaState}).
  * - `connectionstatechange`: `pc.connectionState` changed.
  * - `connectionreplaced`: `pc` is a new RTCPeerConnection.
+ *
+ * A connection that fails gets an ICE restart with fresh credentials. When
+ * it fails again and again, the impolite side replaces it with a new one and
+ * sends `{ rebuild: true }`, on which the polite side replaces its own too.
+ * The connections to other participants stay as they are.
+ *
  * - `relayrejected`: the relay server refused the TURN credentials, also
  *   fresh ones, so no candidate is left to connect with. `relayRejected`
  *   stays true until the connection comes up.
@@ -108,6 +120,8 @@ export class PeerSession extends EventTarget {
      * @type {(RTCIceCandidateInit | null)[]}
      */
     this.pendingCandidates = [];
+    /** Remote descriptions being applied right now. */
+    this.descriptionsInFlight = 0;
     /** @type {Map<'audio' | 'video', RTCRtpSender>} */
     this.senders = new Map();
     this.makingOffer = false;
@@ -116,12 +130,14 @@ export class PeerSession extends EventTarget {
     /** @type {number | undefined} */
     this.stuckTimer = undefined;
     this.stuckRestarts = 0;
+    /** Times the current connection failed since it was last connected. */
+    this.failuresSinceConnected = 0;
 
     // What the current round of ICE gathering found, reset when a round starts.
     this.roundCandidates = 0;
     this.roundRelayCandidates = 0;
     this.roundRelayAuthFailed = false;
-    /** The last finished round got no relay candidate because the relay server answered 401. */
+    /** The last finished round got no relay candidate because the relay server returned 401. */
     this.relayRefused = false;
     /** A refusal already led to an ICE restart with freshly fetched credentials. */
     this.relayRetried = false;
@@ -143,6 +159,7 @@ export class PeerSession extends EventTarget {
     this.ignoreOffer = false;
     this.isSettingRemoteAnswerPending = false;
     this.stuckRestarts = 0;
+    this.failuresSinceConnected = 0;
     clearTimeout(this.stuckTimer);
     this.roundCandidates = 0;
     this.roundRelayCandidates = 0;
@@ -288,6 +305,8 @@ export class PeerSession extends EventTarget {
       await this.handleDescription(description);
     } else if ('candidate' in signal) {
       await this.handleCandidate(signal.candidate);
+    } else if (signal.rebuild === true) {
+      this.handleRebuild();
     }
   }
 
@@ -309,9 +328,14 @@ export class PeerSession extends EventTarget {
     try {
       this.isSettingRemoteAnswerPending = description.type === 'answer';
       // For the polite side, an offer in have-local-offer rolls back the local offer first.
-      await pc.setRemoteDescription(description);
+      this.descriptionsInFlight += 1;
+      try {
+        await pc.setRemoteDescription(description);
+      } finally {
+        this.descriptionsInFlight -= 1;
+      }
       this.isSettingRemoteAnswerPending = false;
-      if (pc === this.pc) await this.applyPendingCandidates();
+      if (pc === this.pc) this.applyPendingCandidates();
       if (description.type === 'offer') {
         await pc.setLocalDescription();
         if (pc === this.pc) this.sendLocalDescription();
@@ -328,8 +352,10 @@ export class PeerSession extends EventTarget {
       console.warn('Peer: ignored a malformed ICE candidate');
       return;
     }
-    if (!this.pc.remoteDescription) {
-      // Overtook its description; kept until that arrives.
+    // A description being applied comes first in the browser's own queue;
+    // without one in flight, the candidate overtook its description and
+    // waits for it here.
+    if (!this.pc.remoteDescription && this.descriptionsInFlight === 0) {
       this.pendingCandidates.push(/** @type {RTCIceCandidateInit | null} */ (candidate));
       if (this.pendingCandidates.length > MAX_PENDING_CANDIDATES) this.pendingCandidates.shift();
       return;
@@ -345,11 +371,17 @@ export class PeerSession extends EventTarget {
     }
   }
 
-  /** Applies the candidates that arrived before the remote description, oldest first. */
-  async applyPendingCandidates() {
+  /**
+   * Applies the candidates that arrived before the remote description,
+   * oldest first. Each addIceCandidate call starts before this returns, and
+   * the browser runs them in call order, so they all come before an answer
+   * that the caller creates next. Awaiting them here instead would let other
+   * signals interleave between the remote and the local description.
+   */
+  applyPendingCandidates() {
     const pending = this.pendingCandidates;
     this.pendingCandidates = [];
-    for (const candidate of pending) await this.handleCandidate(candidate);
+    for (const candidate of pending) void this.handleCandidate(candidate);
   }
 
   /**
@@ -372,17 +404,41 @@ export class PeerSession extends EventTarget {
     const state = this.pc.connectionState;
     if (state === 'connected') {
       this.stuckRestarts = 0;
+      this.failuresSinceConnected = 0;
       this.relayRetried = false;
       this.relayRejected = false;
     }
     if (state === 'failed') {
+      this.failuresSinceConnected += 1;
       if (this.relayRefused) {
         this.handleRelayRefused();
+      } else if (this.failuresSinceConnected > MAX_FAILED_RESTARTS && !this.polite) {
+        this.rebuild();
+        return;
       } else {
         void this.restartIceWithFreshServers('the connection failed');
       }
     }
     this.dispatchEvent(new Event('connectionstatechange'));
+  }
+
+  /**
+   * Replaces the connection after ICE restarts did not mend it, and tells
+   * the other side to do the same. The rebuild signal goes out before the
+   * new connection's offer, which negotiationneeded starts later.
+   */
+  rebuild() {
+    if (this.closed) return;
+    console.warn(`Peer: the connection failed ${this.failuresSinceConnected} times in a row, rebuilding it`);
+    this.replaceConnection();
+    this.sendSignal({ rebuild: true });
+  }
+
+  /** Replaces the connection because the other side rebuilt its own. */
+  handleRebuild() {
+    if (this.closed) return;
+    console.warn('Peer: the other side rebuilt the connection, rebuilding it here too');
+    this.replaceConnection();
   }
 
   /**

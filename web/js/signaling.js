@@ -6,7 +6,7 @@
  *
  * @typedef {{ type: 'offer' | 'answer' | 'pranswer' | 'rollback', sdp?: string }} SessionDescription
  * @typedef {{ candidate?: string, sdpMid?: string | null, sdpMLineIndex?: number | null, usernameFragment?: string | null }} IceCandidate
- * @typedef {{ description: SessionDescription } | { candidate: IceCandidate | null }} SignalData
+ * @typedef {{ description: SessionDescription } | { candidate: IceCandidate | null } | { rebuild: true }} SignalData
  *
  * @typedef {{ type: 'check', v: 1, token: string }} CheckMessage
  * @typedef {{ type: 'join', v: 1, token: string, name: string, resume?: { peerId: string, key: string } }} JoinMessage

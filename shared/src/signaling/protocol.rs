@@ -252,15 +252,21 @@ fn check_signal_data(data: &Value) -> Result<(), Rejected> {
     let invalid = || {
         Rejected::new(
             ErrorCode::InvalidMessage,
-            "signal data must be an object with exactly one of \"description\" or \"candidate\"",
+            "signal data must be an object with exactly one of \"description\", \"candidate\" or \"rebuild\": true",
         )
     };
     let object = data.as_object().ok_or_else(invalid)?;
     if object.len() != 1 {
         return Err(invalid());
     }
-    match (object.get("description"), object.get("candidate")) {
-        (Some(Value::Object(_)), None) | (None, Some(Value::Object(_) | Value::Null)) => Ok(()),
+    match (
+        object.get("description"),
+        object.get("candidate"),
+        object.get("rebuild"),
+    ) {
+        (Some(Value::Object(_)), None, None)
+        | (None, Some(Value::Object(_) | Value::Null), None)
+        | (None, None, Some(Value::Bool(true))) => Ok(()),
         _ => Err(invalid()),
     }
 }
@@ -314,6 +320,10 @@ mod tests {
             parse_client_message(r#"{"type":"signal","to":"p","data":{"candidate":null}}"#),
             Ok(ClientMessage::Signal(_))
         ));
+        assert!(matches!(
+            parse_client_message(r#"{"type":"signal","to":"p","data":{"rebuild":true}}"#),
+            Ok(ClientMessage::Signal(_))
+        ));
     }
 
     #[test]
@@ -354,6 +364,8 @@ mod tests {
             r#"{"sdp":"x"}"#,
             r#"{"description":{},"candidate":{}}"#,
             r#"{"description":"x"}"#,
+            r#"{"rebuild":false}"#,
+            r#"{"rebuild":"yes"}"#,
         ] {
             let text = format!(r#"{{"type":"signal","to":"p","data":{data}}}"#);
             assert_eq!(code_of(&text), ErrorCode::InvalidMessage, "{data}");
