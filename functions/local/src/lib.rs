@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use video_core::clock::{Clock, SystemClock};
 use video_core::http::auth::{
@@ -342,9 +343,17 @@ impl Server {
             // browsers the server is going away and they reconnect.
             push.close_all(1001);
         };
-        // The client address lets the API throttle repeated wrong tokens per client.
+        // Signaling messages are small and must go out at once: without
+        // TCP_NODELAY, a second message within the peer's delayed-ACK time
+        // waited up to 40 ms. The client address lets the API throttle
+        // repeated wrong tokens per client.
+        let listener = self.listener.tap_io(|stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(error = %error, "setting TCP_NODELAY failed");
+            }
+        });
         let result = axum::serve(
-            self.listener,
+            listener,
             self.app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
