@@ -544,3 +544,27 @@ async fn invalid_links_are_throttled() {
     assert_eq!(reply["type"], "joined", "the block ends after the window");
     server.stop().await;
 }
+
+/// A participant that left without `leave` must not keep a stopping server
+/// waiting for its grace time.
+#[tokio::test]
+async fn stop_does_not_wait_for_away_participants() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = local_config(dir.path(), fixed_clock());
+    config.away_grace = std::time::Duration::from_secs(30);
+    let server = RunningServer::start(config).await;
+    let token = token_of(&create_room(&server, "2026-12-04").await);
+    let (first, _) = join(&server, &token, "A").await;
+    let (second, _) = join(&server, &token, "B").await;
+    drop(first);
+    drop(second);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
+    let started = std::time::Instant::now();
+    server.stop().await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "stopping took {:?}",
+        started.elapsed()
+    );
+}

@@ -254,10 +254,16 @@ async fn serve_socket(
     match local.signaling.handle_disconnect(&connection_id).await {
         Ok(Some(_)) => {
             // Tells the others once the place was not taken back in time.
-            let signaling = local.signaling.clone();
+            // A weak reference, so that a server shutting down within the
+            // grace time is not kept waiting for its store by this timer.
+            let grace = local.signaling.away_grace;
+            let signaling = Arc::downgrade(&local.signaling);
             tokio::spawn(
                 async move {
-                    tokio::time::sleep(signaling.away_grace).await;
+                    tokio::time::sleep(grace).await;
+                    let Some(signaling) = signaling.upgrade() else {
+                        return;
+                    };
                     if let Err(error) = signaling.remove_if_away(&connection_id).await {
                         warn!(error = %error, "removing an away participant failed");
                     }
