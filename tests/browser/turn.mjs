@@ -31,7 +31,7 @@ const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
 const REQUEST_TIMEOUT_MS = 2_000;
 
-/** A shared secret for tests only: 48 visible ASCII characters. */
+/** Returns a shared secret for tests only: 48 visible ASCII characters. */
 export function testSecret() {
   return randomBytes(24).toString('hex');
 }
@@ -67,7 +67,8 @@ function selfSignedCertificate(directory) {
 
 /**
  * Starts coturn on 127.0.0.1 with a configuration rendered from the
- * repository's template and waits until it answers a STUN binding request.
+ * repository's template and waits until it responds to a STUN binding
+ * request.
  *
  * @param {object} options
  * @param {'loopback' | 'production'} options.profile

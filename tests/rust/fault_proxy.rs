@@ -77,7 +77,7 @@ impl FaultProxy {
         self.counts.lock().unwrap().requests
     }
 
-    /// Requests answered with a fault so far.
+    /// Requests that got a fault response so far.
     pub fn faults(&self) -> usize {
         self.counts.lock().unwrap().faults
     }
@@ -89,7 +89,7 @@ impl Drop for FaultProxy {
     }
 }
 
-/// Reads one request, then answers it with `fault` or with moto's response.
+/// Reads one request and sends back the `fault` response or moto's response.
 async fn serve(mut client: TcpStream, upstream: &str, fault: Option<Fault>) -> std::io::Result<()> {
     let request = read_request(&mut client).await?;
     let response = match fault {

@@ -288,7 +288,7 @@ async fn gone_peer_is_removed_and_not_retried() {
     );
 }
 
-/// A closed socket keeps its place for the grace time (1 s here); the
+/// A closed socket keeps its place for the grace time, 1 s here. The
 /// departure is announced with the next ping in the room after that.
 #[tokio::test]
 async fn disconnect_announces_departure_after_grace() {

@@ -511,7 +511,7 @@ async fn due_invitation_lands_once_in_outbox() {
     server.stop().await;
 }
 
-/// Guessing links costs a socket each, since `invalid-link` closes it; after
+/// Each guessed link costs a socket, because `invalid-link` closes it. After
 /// 20 invalid links within a minute the client gets 429 instead of a socket,
 /// even for a valid link, until the minute is over.
 #[tokio::test]

@@ -423,8 +423,8 @@ export class PeerSession extends EventTarget {
   }
 
   /**
-   * Replaces the connection after ICE restarts did not mend it, and tells
-   * the other side to do the same. The rebuild signal goes out before the
+   * Replaces the connection after ICE restarts did not mend it, and sends
+   * the other side a rebuild signal so that it does the same. The rebuild signal goes out before the
    * new connection's offer, which negotiationneeded starts later.
    */
   rebuild() {
@@ -442,10 +442,10 @@ export class PeerSession extends EventTarget {
   }
 
   /**
-   * Counts candidates per round of gathering. A round that found no
-   * candidate at all because the relay refused the credentials leaves the
-   * connection waiting for nothing, so the refusal is handled at once;
-   * otherwise only when the connection fails.
+   * Counts candidates per round of gathering. When the relay rejected the
+   * credentials and the round found no candidate at all, the connection
+   * would wait for nothing, so the rejection is handled at once. Otherwise
+   * it is handled when the connection fails.
    */
   handleGatheringStateChange() {
     const state = this.pc.iceGatheringState;
@@ -474,7 +474,7 @@ export class PeerSession extends EventTarget {
     }
     if (this.relayRejected) return;
     this.relayRejected = true;
-    console.warn('Peer: the relay server answered 401 to freshly fetched TURN credentials too');
+    console.warn('Peer: the relay server returned 401 for freshly fetched TURN credentials too');
     this.dispatchEvent(new Event('relayrejected'));
   }
 

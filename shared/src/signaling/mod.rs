@@ -184,7 +184,7 @@ impl Signaling {
         Ok(())
     }
 
-    /// Answers `ping` and prunes the sender's room.
+    /// Replies `pong` to `ping` and prunes the sender's room.
     async fn ping(&self, connection_id: &str) -> Result<(), SignalingError> {
         self.reply(connection_id, &ServerMessage::Pong).await?;
         if let Some(participant) = self.participants.by_connection(connection_id).await? {
@@ -383,7 +383,7 @@ impl Signaling {
             JoinOutcome::Joined => {
                 info!(connection_id, room_id = %room.id, peer_id = %participant.peer_id, "participant joined");
                 // Announcing first removes connections that turn out gone
-                // (API Gateway answers 410), so `joined` lists no ghost.
+                // (API Gateway returns 410), so `joined` lists no ghost.
                 let arrival = ServerMessage::PeerJoined {
                     peer_id: participant.peer_id.clone(),
                     name: participant.name.clone(),

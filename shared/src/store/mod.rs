@@ -160,8 +160,9 @@ pub trait ParticipantStore: Send + Sync {
     async fn by_connection(&self, connection_id: &str) -> Result<Option<Participant>, StoreError>;
 
     /// Marks the participant using this connection as away since `at`, so
-    /// a resume can take the place back; returns it, or `None` when no
-    /// participant uses the connection any more. A resume clears the mark.
+    /// that a resume can take the place back. Returns the participant, or
+    /// `None` when no participant uses the connection any more. A resume
+    /// clears the mark.
     async fn mark_away(
         &self,
         connection_id: &str,
