@@ -27,12 +27,19 @@
 //! A join is one transaction that raises the counter only while it is below
 //! the limit, so concurrent joins can never admit a ninth participant. TTL
 //! deletes late, so every read drops items whose `expiresAt` has passed.
+//! DynamoDB cancels a transaction that meets another one on the same item
+//! (`TransactionConflict`); the SDK does not retry that, so [`transact`]
+//! does.
 
 use std::time::Duration as StdDuration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder;
+use aws_sdk_dynamodb::operation::transact_write_items::{
+    TransactWriteItemsError, TransactWriteItemsOutput,
+};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -446,20 +453,63 @@ fn participant_from_item(item: &Item) -> Result<Participant, StoreError> {
     })
 }
 
+/// Returns the cancellation reason codes of a cancelled transaction, or
+/// `None` for any other error.
+fn cancellation_codes<R>(error: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<&str>> {
+    match error.as_service_error()? {
+        TransactWriteItemsError::TransactionCanceledException(cancelled) => Some(
+            cancelled
+                .cancellation_reasons()
+                .iter()
+                .filter_map(|reason| reason.code())
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
 /// True when a transaction was cancelled because a condition failed, as
 /// opposed to throttling or an outage.
-fn cancelled_by_condition<R>(
-    error: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
-) -> bool {
-    error
-        .as_service_error()
-        .and_then(|service| match service {
-            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancelled) => {
-                Some(cancelled.cancellation_reasons().iter().any(|reason| reason.code() == Some("ConditionalCheckFailed")))
+fn cancelled_by_condition<R>(error: &SdkError<TransactWriteItemsError, R>) -> bool {
+    cancellation_codes(error).is_some_and(|codes| codes.contains(&"ConditionalCheckFailed"))
+}
+
+/// True when a transaction was cancelled only because another transaction
+/// was writing one of its items; the same request may then succeed.
+fn cancelled_by_conflict<R>(error: &SdkError<TransactWriteItemsError, R>) -> bool {
+    cancellation_codes(error).is_some_and(|codes| {
+        codes.contains(&"TransactionConflict") && !codes.contains(&"ConditionalCheckFailed")
+    })
+}
+
+/// How often [`transact`] sends a transaction that keeps conflicting.
+const CONFLICT_ATTEMPTS: u32 = 6;
+
+/// First pause after a conflict; it doubles with every further one.
+const CONFLICT_BACKOFF: StdDuration = StdDuration::from_millis(10);
+
+/// Sends a transaction, and sends it again while DynamoDB cancels it for a
+/// conflict with another transaction, as concurrent joins in one room cause
+/// on the counter item. The pauses double and carry random jitter so that
+/// the clashing writers drift apart; all of them together stay under half a
+/// second. Conditions are checked anew on every attempt.
+async fn transact(
+    request: TransactWriteItemsFluentBuilder,
+) -> Result<TransactWriteItemsOutput, SdkError<TransactWriteItemsError>> {
+    let mut pause = CONFLICT_BACKOFF;
+    let mut attempt = 1;
+    loop {
+        match request.clone().send().await {
+            Err(error) if attempt < CONFLICT_ATTEMPTS && cancelled_by_conflict(&error) => {
+                let jitter = u64::from(crate::random::random_bytes::<1>()[0]) % 10 + 1;
+                let jitter = StdDuration::from_millis(jitter * pause.as_millis() as u64 / 10);
+                tokio::time::sleep(pause / 2 + jitter).await;
+                pause *= 2;
+                attempt += 1;
             }
-            _ => None,
-        })
-        .unwrap_or(false)
+            outcome => return outcome,
+        }
+    }
 }
 
 impl DynamoParticipants {
@@ -539,14 +589,13 @@ impl DynamoParticipants {
                 .build()
                 .map_err(StoreError::unavailable)
         };
-        let result = self
+        let request = self
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(counter).build())
             .transact_items(TransactWriteItem::builder().put(put(peer)?).build())
-            .transact_items(TransactWriteItem::builder().put(put(connection)?).build())
-            .send()
-            .await;
+            .transact_items(TransactWriteItem::builder().put(put(connection)?).build());
+        let result = transact(request).await;
         match result {
             Ok(_) => Ok(JoinOutcome::Joined),
             Err(error) if cancelled_by_condition(&error) => Ok(JoinOutcome::Full),
@@ -670,14 +719,13 @@ impl ParticipantStore for DynamoParticipants {
             .set_item(Some(connection))
             .build()
             .map_err(StoreError::unavailable)?;
-        let result = self
+        let request = self
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(update).build())
             .transact_items(TransactWriteItem::builder().delete(delete_old).build())
-            .transact_items(TransactWriteItem::builder().put(put_new).build())
-            .send()
-            .await;
+            .transact_items(TransactWriteItem::builder().put(put_new).build());
+        let result = transact(request).await;
         match result {
             Ok(_) => {
                 participant.connection_id = connection_id.to_owned();
@@ -808,7 +856,7 @@ impl ParticipantStore for DynamoParticipants {
             .expression_attribute_values(":zero", n(0))
             .build()
             .map_err(StoreError::unavailable)?;
-        let result = self
+        let request = self
             .client
             .transact_write_items()
             .transact_items(
@@ -817,9 +865,8 @@ impl ParticipantStore for DynamoParticipants {
                     .build(),
             )
             .transact_items(TransactWriteItem::builder().delete(delete_peer).build())
-            .transact_items(TransactWriteItem::builder().update(decrement).build())
-            .send()
-            .await;
+            .transact_items(TransactWriteItem::builder().update(decrement).build());
+        let result = transact(request).await;
         match result {
             Ok(_) => Ok(Some(participant)),
             // Removed concurrently, or the participant resumed elsewhere.
