@@ -25,8 +25,10 @@ use crate::validity::DayState;
 /// prevent that, and a second email is better than none.
 pub const STALE_CLAIM: Duration = Duration::minutes(15);
 
-/// A run stops claiming emails this long before its deadline: enough for one
-/// send with every throttling pause (1 + 2 + 4 + 8 seconds) and some slack.
+/// A run stops claiming emails, and stops waiting to retry a throttled one,
+/// this long before its deadline: enough for one send with all of the SDK's
+/// attempts ([`crate::mail::SEND_TIMEOUT`]), the rate limit's pause, and
+/// recording the outcome.
 pub const DEADLINE_MARGIN: Duration = Duration::seconds(25);
 
 /// Send time, rate limit and throttling retries of invitation emails.
@@ -282,7 +284,7 @@ impl Invitations {
                 }
             };
             let email = invitation::render(room, invitee, &join_url, self.practice_name.as_deref());
-            let outcome = self.send_with_retries(&email).await;
+            let outcome = self.send_with_retries(&email, deadline).await;
             if let Err(error) = &outcome {
                 warn!(room_id = %room.id, error = %error, source = ?std::error::Error::source(error), "sending an invitation failed");
             }
@@ -368,14 +370,25 @@ impl Invitations {
     }
 
     /// Sends one email within the rate limit, waiting and trying again while
-    /// the mail service throttles.
-    async fn send_with_retries(&self, email: &crate::mail::Email) -> Result<String, MailError> {
+    /// the mail service throttles, unless the pause would run into the
+    /// deadline's margin; the next run then tries again.
+    async fn send_with_retries(
+        &self,
+        email: &crate::mail::Email,
+        deadline: Option<DateTime<Utc>>,
+    ) -> Result<String, MailError> {
         let mut pause = self.policy.backoff;
         let mut retries_left = self.policy.throttle_retries;
         loop {
             self.wait_for_rate().await;
-            match self.mailer.send(email).await {
-                Err(MailError::Throttled) if retries_left > 0 => {
+            let outcome = self.mailer.send(email).await;
+            let pause_fits = || {
+                let pause = Duration::from_std(pause).unwrap_or(Duration::MAX);
+                deadline
+                    .is_none_or(|deadline| self.clock.now() + pause + DEADLINE_MARGIN <= deadline)
+            };
+            match outcome {
+                Err(MailError::Throttled) if retries_left > 0 && pause_fits() => {
                     retries_left -= 1;
                     warn!(
                         pause_ms = pause.as_millis() as u64,
@@ -742,6 +755,36 @@ mod tests {
         );
         let later = utc("2026-12-13T05:01:00Z");
         assert_eq!(setup.run.run_until(Some(later)).await.unwrap().sent, 1);
+    }
+
+    #[tokio::test]
+    async fn throttled_retry_stops_before_deadline() {
+        let mut setup = setup("2026-12-13T05:00:00Z");
+        setup.run.policy.backoff = StdDuration::from_secs(2);
+        let room = room_with_invitees("2026-12-13", &[("anna@example.org", Locale::De)]);
+        setup.store.insert(&room).await.unwrap();
+        *setup.mailer.throttle_next.lock().unwrap() = 10;
+        // Room to claim (26 s left), but not to pause 2 s and keep the margin.
+        let deadline = utc("2026-12-13T05:00:26Z");
+        let report = setup.run.run_until(Some(deadline)).await.unwrap();
+        assert_eq!((report.sent, report.failed), (0, 1));
+        assert_eq!(
+            *setup.mailer.throttle_next.lock().unwrap(),
+            9,
+            "one try only"
+        );
+        assert!(matches!(
+            stored(&setup, &room.id).await.invitees[0].delivery,
+            Delivery::Failed {
+                permanent: false,
+                attempts: 1,
+                ..
+            }
+        ));
+        // Without a near deadline the run waits for the service.
+        setup.run.policy.backoff = StdDuration::from_millis(1);
+        *setup.mailer.throttle_next.lock().unwrap() = 2;
+        assert_eq!(setup.run.run().await.unwrap().sent, 1);
     }
 
     #[tokio::test]

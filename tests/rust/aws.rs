@@ -128,9 +128,12 @@ pub fn ses_client(endpoint: &str) -> aws_sdk_sesv2::Client {
             "test", "test", None, None, "tests",
         ))
         .endpoint_url(endpoint)
+        // Production's attempts, but shorter pauses, so that tests with
+        // injected faults do not wait seconds per retry.
         .retry_config(
             aws_sdk_sesv2::config::retry::RetryConfig::standard()
-                .with_max_attempts(video_core::env::AWS_MAX_ATTEMPTS),
+                .with_max_attempts(video_core::env::AWS_MAX_ATTEMPTS)
+                .with_initial_backoff(std::time::Duration::from_millis(20)),
         )
         .interceptor(LoopbackOnly)
         .build();

@@ -1,20 +1,21 @@
 //! The daily-emailer Lambda function with DynamoDB and SES v2 in moto server.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use serde_json::{Value, json};
+use video_core::clock::FixedClock;
 use video_core::env::MailSettings;
 use video_core::link::LinkKey;
-use video_core::mail::{Email, MailError, Mailer};
-use video_core::morning::SendPolicy;
+use video_core::mail::ses::SesMailer;
+use video_core::morning::{STALE_CLAIM, SendPolicy};
 use video_core::room::{CreateRoomRequest, Delivery, InviteeRequest};
 use video_core::store::RoomStore;
 use video_core::store::dynamodb::DynamoRooms;
 use video_tests::aws::{Moto, create_rooms_table, dynamodb_client, moto_sent_messages, ses_client};
 use video_tests::daytime_zone;
+use video_tests::fault_proxy::{Fault, FaultPlan, FaultProxy, Request};
 
 fn invitee(email: &str, locale: &str) -> InviteeRequest {
     InviteeRequest {
@@ -183,7 +184,7 @@ async fn rejected_sender_is_recorded_and_not_retried() {
     let room_id = insert_room(&fixture.rooms, 0, vec![invitee("anna@example.org", "de")])
         .await
         .id;
-    fixture.run.mailer = Arc::new(video_core::mail::ses::SesMailer::new(
+    fixture.run.mailer = Arc::new(SesMailer::new(
         ses_client(&fixture.moto.endpoint),
         "unverified@praxis.example",
         None,
@@ -209,48 +210,196 @@ async fn rejected_sender_is_recorded_and_not_retried() {
     assert!(moto_sent_messages(&fixture.moto.endpoint).await.is_empty());
 }
 
-/// Returns "throttled" for the first two sends to each address and passes
-/// the rest to SES, so every email needs two retries within the run.
-struct Throttling {
-    inner: Arc<dyn Mailer>,
-    attempts: Mutex<HashMap<String, usize>>,
+/// The path of SES v2's `SendEmail`.
+const SEND_EMAIL: &str = "/v2/email/outbound-emails";
+
+/// Puts a fault proxy with `plan` between the run's mailer and moto's SES.
+async fn ses_behind_proxy(fixture: &mut Fixture, plan: FaultPlan) -> FaultProxy {
+    let proxy = FaultProxy::start(&fixture.moto.endpoint, plan).await;
+    fixture.run.mailer = Arc::new(SesMailer::new(
+        ses_client(&proxy.endpoint),
+        "video@praxis.example",
+        None,
+    ));
+    proxy
 }
 
-#[async_trait]
-impl Mailer for Throttling {
-    async fn send(&self, email: &Email) -> Result<String, MailError> {
-        let attempt = {
-            let mut attempts = self.attempts.lock().unwrap();
-            let count = attempts.entry(email.to.clone()).or_default();
-            *count += 1;
-            *count
-        };
-        if attempt <= 2 {
-            return Err(MailError::Throttled);
-        }
-        self.inner.send(email).await
-    }
+/// Returns a plan that numbers the `SendEmail` requests from 0 and calls
+/// `fault` with each number. Other requests pass.
+fn on_sends(fault: impl Fn(usize) -> Option<Fault> + Send + Sync + 'static) -> FaultPlan {
+    let sends = AtomicUsize::new(0);
+    Box::new(move |request: Request| {
+        (request.operation == SEND_EMAIL)
+            .then(|| fault(sends.fetch_add(1, Ordering::SeqCst)))
+            .flatten()
+    })
+}
+
+async fn deliveries(fixture: &Fixture, room_id: &str) -> Vec<Delivery> {
+    fixture
+        .rooms
+        .get(room_id, chrono::Utc::now())
+        .await
+        .unwrap()
+        .unwrap()
+        .invitees
+        .into_iter()
+        .map(|invitee| invitee.delivery)
+        .collect()
 }
 
 #[tokio::test]
-async fn throttled_run_sends_everything_once() {
+async fn ses_faults_send_each_email_once() {
     let mut fixture = fixture().await;
     let invitees = (0..5)
         .map(|index| invitee(&format!("p{index}@example.org"), "de"))
         .collect();
-    insert_room(&fixture.rooms, 0, invitees).await;
-    fixture.run.mailer = Arc::new(Throttling {
-        inner: fixture.run.mailer.clone(),
-        attempts: Mutex::new(HashMap::new()),
-    });
-    let (first, second) = tokio::join!(fixture.run.run(), fixture.run.run());
-    let (first, second) = (first.unwrap(), second.unwrap());
-    assert_eq!(first.sent + second.sent, 5);
-    assert_eq!(first.failed + second.failed, 0);
-    let messages = moto_sent_messages(&fixture.moto.endpoint).await;
-    let sent = recipients(&messages);
-    let mut unique = sent.clone();
-    unique.dedup();
-    assert_eq!(sent.len(), 5);
-    assert_eq!(unique, sent);
+    let room = insert_room(&fixture.rooms, 0, invitees).await;
+    // Six throttled sends in a row outlast the SDK's five attempts, so the
+    // run's own pause and retry take over. After that, every third send is
+    // throttled and every third fails with a server error.
+    let proxy = ses_behind_proxy(
+        &mut fixture,
+        on_sends(|send| match send {
+            0..=5 => Some(Fault::TooManyRequests),
+            n if n % 3 == 0 => Some(Fault::ServerError),
+            n if n % 3 == 1 => Some(Fault::TooManyRequests),
+            _ => None,
+        }),
+    )
+    .await;
+    let report = fixture.run.run().await.unwrap();
+    assert_eq!((report.sent, report.failed), (5, 0), "{report:?}");
+    assert_eq!(fixture.run.run().await.unwrap().sent, 0);
+    let expected: Vec<String> = (0..5)
+        .map(|index| format!("p{index}@example.org"))
+        .collect();
+    assert_eq!(
+        recipients(&moto_sent_messages(&fixture.moto.endpoint).await),
+        expected
+    );
+    for delivery in deliveries(&fixture, &room.id).await {
+        assert!(
+            matches!(delivery, Delivery::Sent { attempts: 1, .. }),
+            "{delivery:?}"
+        );
+    }
+    assert!(proxy.faults() >= 10, "faults injected: {}", proxy.faults());
+}
+
+#[tokio::test]
+async fn ses_outage_defers_to_next_run() {
+    let mut fixture = fixture().await;
+    let room = insert_room(
+        &fixture.rooms,
+        0,
+        vec![
+            invitee("anna@example.org", "de"),
+            invitee("ben@example.org", "en"),
+        ],
+    )
+    .await;
+    let down = Arc::new(AtomicBool::new(true));
+    let outage = down.clone();
+    let _proxy = ses_behind_proxy(
+        &mut fixture,
+        on_sends(move |_| outage.load(Ordering::SeqCst).then_some(Fault::ServerError)),
+    )
+    .await;
+
+    let report = fixture.run.run().await.unwrap();
+    assert_eq!((report.sent, report.failed), (0, 2));
+    assert!(moto_sent_messages(&fixture.moto.endpoint).await.is_empty());
+    for delivery in deliveries(&fixture, &room.id).await {
+        assert!(
+            matches!(
+                delivery,
+                Delivery::Failed {
+                    permanent: false,
+                    attempts: 1,
+                    ..
+                }
+            ),
+            "{delivery:?}"
+        );
+    }
+
+    down.store(false, Ordering::SeqCst);
+    let report = fixture.run.run().await.unwrap();
+    assert_eq!((report.sent, report.failed), (2, 0));
+    assert_eq!(
+        recipients(&moto_sent_messages(&fixture.moto.endpoint).await),
+        vec!["anna@example.org", "ben@example.org"]
+    );
+    for delivery in deliveries(&fixture, &room.id).await {
+        assert!(
+            matches!(delivery, Delivery::Sent { attempts: 2, .. }),
+            "{delivery:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn cut_off_run_claim_taken_over() {
+    let mut fixture = fixture().await;
+    let room = insert_room(&fixture.rooms, 0, vec![invitee("anna@example.org", "de")]).await;
+    let _proxy = ses_behind_proxy(
+        &mut fixture,
+        on_sends(|send| (send == 0).then_some(Fault::NoAnswer)),
+    )
+    .await;
+
+    // The invocation ends (timeout, crash) before SES responds.
+    let cut_off = tokio::time::timeout(Duration::from_secs(2), fixture.run.run()).await;
+    assert!(cut_off.is_err(), "the run waited for SES");
+    assert!(moto_sent_messages(&fixture.moto.endpoint).await.is_empty());
+    assert!(
+        matches!(
+            deliveries(&fixture, &room.id).await[0],
+            Delivery::Sending { attempts: 1, .. }
+        ),
+        "the claim stays"
+    );
+
+    // While the claim is fresh another run leaves it alone...
+    assert_eq!(fixture.run.run().await.unwrap().skipped, 1);
+    assert!(moto_sent_messages(&fixture.moto.endpoint).await.is_empty());
+
+    // ...and once it is stale, the next run sends the email.
+    let later = chrono::Utc::now() + STALE_CLAIM + chrono::Duration::minutes(1);
+    fixture.run.clock = Arc::new(FixedClock(later));
+    assert_eq!(fixture.run.run().await.unwrap().sent, 1);
+    assert_eq!(
+        recipients(&moto_sent_messages(&fixture.moto.endpoint).await),
+        vec!["anna@example.org"]
+    );
+    assert!(matches!(
+        deliveries(&fixture, &room.id).await[0],
+        Delivery::Sent { attempts: 2, .. }
+    ));
+}
+
+/// SES offers no idempotency key. When its response is lost after it
+/// accepted a message, the SDK's retry sends the message again, so the
+/// invitee gets a second email rather than none.
+#[tokio::test]
+async fn lost_ses_response_sends_twice() {
+    let mut fixture = fixture().await;
+    let room = insert_room(&fixture.rooms, 0, vec![invitee("anna@example.org", "de")]).await;
+    let _proxy = ses_behind_proxy(
+        &mut fixture,
+        on_sends(|send| (send == 0).then_some(Fault::ResponseLost)),
+    )
+    .await;
+    let report = fixture.run.run().await.unwrap();
+    assert_eq!((report.sent, report.failed), (1, 0));
+    assert_eq!(
+        recipients(&moto_sent_messages(&fixture.moto.endpoint).await),
+        vec!["anna@example.org", "anna@example.org"]
+    );
+    assert!(matches!(
+        deliveries(&fixture, &room.id).await[0],
+        Delivery::Sent { attempts: 1, .. }
+    ));
+    assert_eq!(fixture.run.run().await.unwrap().sent, 0);
 }

@@ -6,6 +6,10 @@ pub mod outbox;
 #[cfg(feature = "ses")]
 pub mod ses;
 
+/// Longest time one send may take, all of the mail service client's own
+/// retries included; a run's deadline margin is sized by it.
+pub const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// One email with an HTML body and its plain-text alternative.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {

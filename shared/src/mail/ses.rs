@@ -5,7 +5,7 @@ use aws_sdk_sesv2::Client;
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
-use super::{Email, MailError, Mailer};
+use super::{Email, MailError, Mailer, SEND_TIMEOUT};
 
 #[derive(Debug, Clone)]
 pub struct SesMailer {
@@ -52,6 +52,14 @@ impl Mailer for SesMailer {
             .destination(Destination::builder().to_addresses(&email.to).build())
             .content(EmailContent::builder().simple(message).build())
             .set_configuration_set_name(self.configuration_set.clone())
+            .customize()
+            .config_override(
+                aws_sdk_sesv2::config::Config::builder().timeout_config(
+                    aws_sdk_sesv2::config::timeout::TimeoutConfig::builder()
+                        .operation_timeout(SEND_TIMEOUT)
+                        .build(),
+                ),
+            )
             .send()
             .await;
         match result {
