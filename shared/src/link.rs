@@ -10,6 +10,8 @@
 //! link, while the server can still rebuild a room's link for an email.
 //! Tags are compared in constant time.
 
+use std::net::IpAddr;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
@@ -89,6 +91,28 @@ impl LinkKey {
         mac.update(entry_id.as_bytes());
         let tag = mac.finalize().into_bytes();
         hex_encode(&tag[..16])
+    }
+
+    /// Derives a keyed tag of a client address, under which the signaling
+    /// function counts invalid links without storing the address. The tag
+    /// must be keyed, because hashing all 2^32 IPv4 addresses reverses an
+    /// unkeyed hash. The HMAC key is a subkey derived from the link key under
+    /// its own label, so these tags share no input with link tags or entry
+    /// room ids.
+    pub fn client_address_tag(&self, address: IpAddr) -> String {
+        let mut derive =
+            HmacSha256::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
+        derive.update(b"video-client-address-key-v1");
+        let subkey = derive.finalize().into_bytes();
+        let mut mac = HmacSha256::new_from_slice(&subkey).expect("HMAC accepts keys of any length");
+        // The 16-byte form gives an IPv4 address and its IPv4-mapped IPv6
+        // form the same tag.
+        let octets = match address {
+            IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+            IpAddr::V6(v6) => v6.octets(),
+        };
+        mac.update(&octets);
+        hex_encode(&mac.finalize().into_bytes()[..16])
     }
 
     fn tag(&self, room_id: &str, salt: &str) -> [u8; 32] {
@@ -289,6 +313,37 @@ mod tests {
             LinkKey::from_secret(&password[1..]).unwrap().to_hex()
         );
         assert!(LinkKey::from_secret("too short").is_none());
+    }
+
+    #[test]
+    fn client_address_tag_is_keyed_and_hides_address() {
+        // A fixed key keeps the substring checks below deterministic.
+        let key = LinkKey::from_hex(&"5a".repeat(LINK_KEY_LEN)).unwrap();
+        let address: IpAddr = "203.0.113.9".parse().unwrap();
+        let tag = key.client_address_tag(address);
+        assert_eq!(tag, key.client_address_tag(address), "same input, same tag");
+        assert_eq!(tag.len(), 32);
+        assert_ne!(
+            tag,
+            key.client_address_tag("203.0.113.10".parse().unwrap()),
+            "another address gets another tag"
+        );
+        assert_ne!(
+            tag,
+            LinkKey::generate().client_address_tag(address),
+            "another key gives another tag"
+        );
+        assert_eq!(
+            tag,
+            key.client_address_tag("::ffff:203.0.113.9".parse().unwrap()),
+            "an IPv4-mapped IPv6 address is the same client"
+        );
+        // Neither the text nor the bytes of the address (in hex) appear.
+        for text in ["203.0.113.9", "cb007109"] {
+            assert!(!tag.contains(text), "{tag} contains {text}");
+        }
+        let v6 = key.client_address_tag("2001:db8::1".parse().unwrap());
+        assert!(!v6.contains("20010db8"), "{v6}");
     }
 
     #[test]

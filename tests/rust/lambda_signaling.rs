@@ -6,13 +6,16 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
+use aws_sdk_dynamodb::types::AttributeValue;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::post;
 use serde_json::{Value, json};
+use video_core::clock::{Clock, ManualClock};
 use video_core::link::LinkKey;
+use video_core::random::random_id;
 use video_core::room::CreateRoomRequest;
 use video_core::store::RoomStore;
 use video_core::store::dynamodb::DynamoRooms;
@@ -73,11 +76,19 @@ async fn delete_connection(
 struct Fixture {
     handler: signaling::Handler,
     connections: Arc<Connections>,
+    dynamodb: aws_sdk_dynamodb::Client,
     token: String,
     _moto: Moto,
 }
 
 impl Fixture {
+    /// Starts a fixture whose handler reads the time from `clock`.
+    async fn start_with_clock(clock: Arc<ManualClock>) -> Self {
+        let mut fixture = Self::start(None).await;
+        fixture.handler = fixture.handler.with_clock(clock);
+        fixture
+    }
+
     async fn start(allowed_origin: Option<&str>) -> Self {
         let connections = Arc::new(Connections::default());
         let app = Router::new()
@@ -121,8 +132,9 @@ impl Fixture {
             away_grace: std::time::Duration::from_secs(1),
         };
         Self {
-            handler: signaling::Handler::new(settings, dynamodb, management_config()),
+            handler: signaling::Handler::new(settings, dynamodb.clone(), management_config()),
             connections,
+            dynamodb,
             token: links.token_for(&room.id, &room.link_salt),
             _moto: moto,
         }
@@ -153,6 +165,13 @@ impl Fixture {
             .map(|(_, _, message)| message.clone())
             .collect()
     }
+}
+
+/// Builds a WebSocket route event from the client address `source_ip`.
+fn event_from(route: &str, connection: &str, body: Option<&str>, source_ip: &str) -> Value {
+    let mut event = event(route, connection, body);
+    event["requestContext"]["identity"]["sourceIp"] = json!(source_ip);
+    event
 }
 
 /// Builds a WebSocket route event as API Gateway sends it.
@@ -395,5 +414,247 @@ async fn binary_and_malformed_messages_get_errors() {
     assert_eq!(
         fixture.posts_to("c1").pop().unwrap()["code"],
         "invalid-message"
+    );
+}
+
+/// Client addresses of the throttle tests (documentation ranges, never
+/// contacted).
+const GUESSER: &str = "203.0.113.9";
+const BYSTANDER: &str = "198.51.100.4";
+
+/// Builds a token of the fixture's room with a wrong tag, which fails
+/// verification.
+fn forged_token(fixture: &Fixture) -> String {
+    let (room_id, tag) = fixture.token.split_once('.').unwrap();
+    let replaced = if tag.starts_with('A') { 'B' } else { 'A' };
+    format!("{room_id}.{replaced}{}", &tag[1..])
+}
+
+impl Fixture {
+    /// Opens a new connection from `source_ip` and sends one invalid link,
+    /// in a `join` for even `index` and in a `check` for odd. Every third
+    /// link is malformed, the others carry a forged tag. Returns the
+    /// `$connect` status.
+    async fn guess(&self, index: usize, source_ip: &str) -> i64 {
+        let connection = format!("guess-{}", random_id());
+        let connected = self
+            .send(event_from("$connect", &connection, None, source_ip))
+            .await;
+        if connected != 200 {
+            return connected;
+        }
+        let token = if index.is_multiple_of(3) {
+            "not-a-token".to_owned()
+        } else {
+            forged_token(self)
+        };
+        let body = if index.is_multiple_of(2) {
+            json!({"type": "join", "v": 1, "token": token, "name": "Gast"})
+        } else {
+            json!({"type": "check", "v": 1, "token": token})
+        };
+        let status = self
+            .send(event_from(
+                "$default",
+                &connection,
+                Some(&body.to_string()),
+                source_ip,
+            ))
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            self.posts_to(&connection).pop().unwrap()["code"],
+            "invalid-link"
+        );
+        assert!(
+            self.connections
+                .deletes
+                .lock()
+                .unwrap()
+                .contains(&connection),
+            "an invalid link closes the connection"
+        );
+        connected
+    }
+
+    /// Sends `count` invalid links from `source_ip`, each on a new
+    /// connection that `$connect` must accept.
+    async fn guess_times(&self, count: usize, source_ip: &str) {
+        for index in 0..count {
+            assert_eq!(
+                self.guess(index, source_ip).await,
+                200,
+                "guess {index} must still connect"
+            );
+        }
+    }
+
+    /// Connects from `source_ip` and joins with the room's valid link.
+    async fn join_from(&self, connection: &str, source_ip: &str) -> i64 {
+        let connected = self
+            .send(event_from("$connect", connection, None, source_ip))
+            .await;
+        if connected == 200 {
+            let body =
+                json!({"type": "join", "v": 1, "token": self.token, "name": "Anna"}).to_string();
+            self.send(event_from("$default", connection, Some(&body), source_ip))
+                .await;
+        }
+        connected
+    }
+
+    /// Returns every item of the connections table.
+    async fn connection_items(&self) -> Vec<std::collections::HashMap<String, AttributeValue>> {
+        self.dynamodb
+            .scan()
+            .table_name("connections")
+            .send()
+            .await
+            .unwrap()
+            .items
+            .unwrap_or_default()
+    }
+}
+
+fn manual_clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(chrono::Utc::now()))
+}
+
+#[tokio::test]
+async fn twenty_invalid_links_block_connect() {
+    let fixture = Fixture::start_with_clock(manual_clock()).await;
+    fixture.guess_times(20, GUESSER).await;
+
+    let mut blocked = fixture
+        .handler
+        .handle(serde_json::from_value(event_from("$connect", "c21", None, GUESSER)).unwrap())
+        .await;
+    assert_eq!(blocked.status_code, 429);
+    let retry_after: i64 = blocked
+        .headers
+        .remove("retry-after")
+        .expect("a Retry-After header")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
+
+    assert_eq!(
+        fixture.join_from("other", BYSTANDER).await,
+        200,
+        "another address still connects"
+    );
+    assert_eq!(fixture.posts_to("other").pop().unwrap()["type"], "joined");
+}
+
+#[tokio::test]
+async fn blocked_address_cannot_use_valid_link() {
+    let fixture = Fixture::start_with_clock(manual_clock()).await;
+    fixture.guess_times(19, GUESSER).await;
+    assert_eq!(
+        fixture.join_from("valid", GUESSER).await,
+        200,
+        "19 invalid links do not block"
+    );
+    assert_eq!(fixture.posts_to("valid").pop().unwrap()["type"], "joined");
+    // A valid link neither counts nor resets the count, so one more
+    // invalid link reaches the limit.
+    assert_eq!(fixture.guess(19, GUESSER).await, 200);
+
+    assert_eq!(fixture.join_from("valid-again", GUESSER).await, 429);
+    assert!(fixture.posts_to("valid-again").is_empty());
+    assert_eq!(fixture.guess(20, GUESSER).await, 429);
+}
+
+#[tokio::test]
+async fn block_ends_with_window() {
+    let clock = manual_clock();
+    let fixture = Fixture::start_with_clock(clock.clone()).await;
+    fixture.guess_times(20, GUESSER).await;
+    assert_eq!(fixture.guess(20, GUESSER).await, 429);
+
+    clock.advance(chrono::Duration::minutes(1));
+    assert_eq!(
+        fixture.join_from("later", GUESSER).await,
+        200,
+        "the next window starts from 0"
+    );
+    assert_eq!(fixture.posts_to("later").pop().unwrap()["type"], "joined");
+    fixture.guess_times(19, GUESSER).await;
+    assert_eq!(fixture.guess(19, GUESSER).await, 200);
+    assert_eq!(fixture.guess(20, GUESSER).await, 429);
+}
+
+#[tokio::test]
+async fn stored_counts_hold_no_address() {
+    let clock = manual_clock();
+    let fixture = Fixture::start_with_clock(clock.clone()).await;
+    fixture.guess_times(3, GUESSER).await;
+    fixture.guess_times(2, "2001:db8:7:7::15").await;
+
+    let items = fixture.connection_items().await;
+    let counts: Vec<_> = items
+        .iter()
+        .filter(|item| item["pk"].as_s().unwrap().starts_with("LINKFAIL#"))
+        .collect();
+    let mut failures: Vec<&str> = counts
+        .iter()
+        .map(|item| item["failures"].as_n().unwrap().as_str())
+        .collect();
+    failures.sort_unstable();
+    assert_eq!(failures, ["2", "3"], "one item per address: {items:?}");
+
+    let now = clock.now().timestamp();
+    for item in &counts {
+        let expires_at: i64 = item["expiresAt"].as_n().unwrap().parse().unwrap();
+        assert!(
+            (now + 60..=now + 120).contains(&expires_at),
+            "expires one minute after its window: {expires_at} at {now}"
+        );
+    }
+
+    let text = format!("{items:?}");
+    for address in [GUESSER, "203.0.113", "cb007109", "2001:db8", "20010db8"] {
+        assert!(
+            !text.contains(address),
+            "the table contains {address}: {text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn connect_allowed_when_store_fails() {
+    let fixture = Fixture::start_with_clock(manual_clock()).await;
+    fixture
+        .dynamodb
+        .delete_table()
+        .table_name("connections")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(
+        fixture
+            .send(event_from("$connect", "c1", None, GUESSER))
+            .await,
+        200,
+        "a failed read lets the connection through"
+    );
+    // A failed count leaves the reply and the close as they are.
+    let body = json!({"type": "check", "v": 1, "token": forged_token(&fixture)}).to_string();
+    assert_eq!(
+        fixture
+            .send(event_from("$default", "c1", Some(&body), GUESSER))
+            .await,
+        200
+    );
+    assert_eq!(
+        fixture.posts_to("c1").pop().unwrap()["code"],
+        "invalid-link"
+    );
+    assert_eq!(
+        *fixture.connections.deletes.lock().unwrap(),
+        vec!["c1".to_owned()]
     );
 }

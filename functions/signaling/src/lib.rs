@@ -1,20 +1,28 @@
 //! The signaling protocol on API Gateway WebSocket routes. `$connect` only
-//! checks the origin (nothing may be posted to a connection before it is
-//! established), `$default` carries protocol messages, and `$disconnect`
-//! removes the participant. Each message is its own invocation.
+//! checks the origin and the link-guessing throttle (nothing may be posted
+//! to a connection before it is established), `$default` carries protocol
+//! messages, and `$disconnect` removes the participant. Each message is its
+//! own invocation.
+
+pub mod link_throttle;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use aws_lambda_events::http::{HeaderValue, header};
 use serde_json::Value;
-use video_core::clock::SystemClock;
+use video_core::clock::{Clock, SystemClock};
+use video_core::http::auth::ThrottlePolicy;
 use video_core::link::LinkKey;
-use video_core::signaling::Signaling;
 use video_core::signaling::apigateway::{ApiGatewayPush, callback_url};
 use video_core::signaling::protocol::{ErrorCode, ServerMessage};
+use video_core::signaling::{Push, Signaling};
 use video_core::store::dynamodb::{DynamoParticipants, DynamoRooms};
+use video_core::store::dynamodb_link_failures::DynamoLinkFailures;
 use video_core::turn::TurnServer;
+
+use link_throttle::{LinkThrottle, ThrottledPush};
 
 /// Settings read once per process from the function's environment.
 #[derive(Debug, Clone)]
@@ -68,6 +76,9 @@ pub struct Handler {
     settings: Settings,
     rooms: Arc<DynamoRooms>,
     participants: Arc<DynamoParticipants>,
+    link_failures: Arc<DynamoLinkFailures>,
+    link_throttle: Arc<LinkThrottle>,
+    clock: Arc<dyn Clock>,
     management: aws_sdk_apigatewaymanagement::config::Builder,
     pushers: Mutex<HashMap<String, Arc<ApiGatewayPush>>>,
 }
@@ -75,6 +86,18 @@ pub struct Handler {
 fn response(status_code: i64) -> ApiGatewayProxyResponse {
     let mut response = ApiGatewayProxyResponse::default();
     response.status_code = status_code;
+    response
+}
+
+/// Builds the 429 reply to `$connect` of a client that has sent too many
+/// invalid links, with `Retry-After` in whole seconds, rounded up.
+fn too_many_attempts(remaining: chrono::Duration) -> ApiGatewayProxyResponse {
+    let millis = remaining.num_milliseconds().max(1);
+    let seconds = (millis + 999) / 1000;
+    let mut response = response(429);
+    response
+        .headers
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     response
 }
 
@@ -86,6 +109,11 @@ impl Handler {
         dynamodb: aws_sdk_dynamodb::Client,
         management: aws_sdk_apigatewaymanagement::config::Builder,
     ) -> Self {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let link_failures = Arc::new(DynamoLinkFailures::new(
+            dynamodb.clone(),
+            settings.connections_table.clone(),
+        ));
         Self {
             rooms: Arc::new(DynamoRooms::new(
                 dynamodb.clone(),
@@ -95,10 +123,36 @@ impl Handler {
                 dynamodb,
                 settings.connections_table.clone(),
             )),
+            link_throttle: Self::link_throttle(&settings, &link_failures, &clock),
+            link_failures,
+            clock,
             settings,
             management,
             pushers: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Replaces the system clock, for tests that move time forward, such as
+    /// into the throttle's next window.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.link_throttle = Self::link_throttle(&self.settings, &self.link_failures, &clock);
+        self.clock = clock;
+        self
+    }
+
+    /// Builds the throttle with the local server's limit of 20 invalid links
+    /// per minute.
+    fn link_throttle(
+        settings: &Settings,
+        link_failures: &Arc<DynamoLinkFailures>,
+        clock: &Arc<dyn Clock>,
+    ) -> Arc<LinkThrottle> {
+        Arc::new(LinkThrottle::new(
+            link_failures.clone(),
+            settings.link_key.clone(),
+            ThrottlePolicy::default(),
+            clock.clone(),
+        ))
     }
 
     fn pusher(&self, endpoint: &str) -> Arc<ApiGatewayPush> {
@@ -115,13 +169,13 @@ impl Handler {
         Arc::clone(pusher)
     }
 
-    fn signaling(&self, endpoint: &str) -> Signaling {
+    fn signaling(&self, push: Arc<dyn Push>) -> Signaling {
         Signaling {
             rooms: self.rooms.clone(),
             participants: self.participants.clone(),
-            push: self.pusher(endpoint),
+            push,
             links: self.settings.link_key.clone(),
-            clock: Arc::new(SystemClock),
+            clock: self.clock.clone(),
             ice_servers: self.settings.ice_servers.clone(),
             turn: self.settings.turn.clone(),
             away_grace: self.settings.away_grace,
@@ -170,11 +224,28 @@ impl Handler {
 
         match route {
             "$connect" => {
-                if self.origin_allowed(&request) {
-                    response(200)
-                } else {
+                if !self.origin_allowed(&request) {
                     tracing::warn!(connection_id, "connection rejected: Origin not allowed");
-                    response(403)
+                    return response(403);
+                }
+                // NOTE: sockets opened before the limit was reached are not
+                // checked again. Each can still send links until its first
+                // invalid one closes it.
+                let client = self
+                    .link_throttle
+                    .client_tag(context.identity.source_ip.as_deref());
+                match self.link_throttle.blocked_for(&client).await {
+                    Some(remaining) => {
+                        // Debug only: a guessing client repeats this for every
+                        // socket, and the block itself is logged once as a
+                        // warning when it starts.
+                        tracing::debug!(
+                            connection_id,
+                            "connection rejected: too many invalid links from this client"
+                        );
+                        too_many_attempts(remaining)
+                    }
+                    None => response(200),
                 }
             }
             "$disconnect" => {
@@ -184,7 +255,7 @@ impl Handler {
                     "connection closed"
                 );
                 if let Err(error) = self
-                    .signaling(&endpoint)
+                    .signaling(self.pusher(&endpoint))
                     .handle_disconnect(connection_id)
                     .await
                 {
@@ -194,7 +265,14 @@ impl Handler {
                 response(200)
             }
             _ => {
-                let signaling = self.signaling(&endpoint);
+                let client = self
+                    .link_throttle
+                    .client_tag(context.identity.source_ip.as_deref());
+                let signaling = self.signaling(Arc::new(ThrottledPush::new(
+                    self.pusher(&endpoint),
+                    self.link_throttle.clone(),
+                    client,
+                )));
                 if request.is_base64_encoded {
                     let error = ServerMessage::error(
                         ErrorCode::InvalidMessage,

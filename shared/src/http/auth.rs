@@ -173,6 +173,13 @@ impl ClientKey {
         });
         Self(key)
     }
+
+    /// Returns the address that failures are counted under, which is the
+    /// IPv4 address or the first address of the IPv6 /64, or `None` when the
+    /// server saw no address.
+    pub fn address(self) -> Option<IpAddr> {
+        self.0
+    }
 }
 
 #[derive(Debug)]

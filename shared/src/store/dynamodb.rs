@@ -22,7 +22,9 @@
 //! Connections table (partition key `pk`, sort key `sk`):
 //! - `ROOM#<room id>` / `#COUNT`: how many participants the room has;
 //! - `ROOM#<room id>` / `PEER#<peer id>`: one participant;
-//! - `CONN#<connection id>` / `#CONN`: which participant a connection is.
+//! - `CONN#<connection id>` / `#CONN`: which participant a connection is;
+//! - `LINKFAIL#<client tag>` / `WINDOW#<start>`: invalid links of one client
+//!   address in one minute (see [`super::dynamodb_link_failures`]).
 //!
 //! A join is one transaction that raises the counter only while it is below
 //! the limit, so concurrent joins can never admit a ninth participant. TTL

@@ -8,6 +8,8 @@ use crate::room::Room;
 
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb_link_failures;
 pub mod embedded;
 pub mod memory_participants;
 
@@ -176,6 +178,25 @@ pub trait ParticipantStore: Send + Sync {
         &self,
         connection_id: &str,
     ) -> Result<Option<Participant>, StoreError>;
+}
+
+/// Invalid join links per client in fixed time windows, shared by every
+/// instance of a signaling server that runs as many processes (Lambda).
+/// `client` is a keyed tag of the client's address, never the address.
+#[async_trait]
+pub trait LinkFailureStore: Send + Sync {
+    /// Returns how many invalid links `client` has sent in the window that
+    /// starts at `window_start`, or 0 when there is no record.
+    async fn failures(&self, client: &str, window_start: DateTime<Utc>) -> Result<u32, StoreError>;
+
+    /// Adds one invalid link to the window in one atomic write and returns
+    /// the window's new count. The record may be deleted from `expires_at` on.
+    async fn add_failure(
+        &self,
+        client: &str,
+        window_start: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<u32, StoreError>;
 }
 
 #[cfg(any(test, feature = "test-support"))]
