@@ -822,7 +822,9 @@ function showNameError(key) {
 
 /**
  * Trims a display name and checks the server's rules: 1 to 64 characters,
- * counted as Unicode code points, and no control characters.
+ * counted as Unicode code points, no control or bidirectional formatting
+ * characters, and at least one character that renders, so that no
+ * participant is invisible to the others.
  *
  * @param {string} raw
  * @returns {{ name: string } | { error: 'name.empty' | 'name.tooLong' | 'name.invalid' }}
@@ -831,7 +833,8 @@ export function validateName(raw) {
   const name = raw.trim();
   if (name === '') return { error: 'name.empty' };
   if ([...name].length > MAX_NAME_LENGTH) return { error: 'name.tooLong' };
-  if (/\p{Cc}/u.test(name)) return { error: 'name.invalid' };
+  if (/[\p{Cc}\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/u.test(name)) return { error: 'name.invalid' };
+  if (!/[^\p{White_Space}\p{Default_Ignorable_Code_Point}\u2800]/u.test(name)) return { error: 'name.invalid' };
   return { name };
 }
 

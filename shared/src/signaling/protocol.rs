@@ -275,11 +275,56 @@ fn truncate(text: &str, max_chars: usize) -> String {
     text.chars().take(max_chars).collect()
 }
 
-/// Trims a display name and checks its length and characters.
+/// Returns whether `c` is a bidirectional formatting character. In a name it
+/// could reorder what the other participants read.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Returns whether `c` renders as nothing: white space, Unicode's
+/// default-ignorable code points (zero-width spaces, joiners, fillers,
+/// variation selectors, tags) or the blank Braille pattern.
+///
+/// NOTE: the ranges are written out here, while the web client uses the
+/// regular expression property `Default_Ignorable_Code_Point`; a future
+/// Unicode version may add code points that only the client rejects.
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'..='\u{1160}'
+                | '\u{17B4}'..='\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{2800}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF0}'..='\u{FFF8}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E0FFF}'
+        )
+}
+
+/// Trims a display name and checks its length and characters. Every
+/// participant must be visible to the others by name, so a name needs at
+/// least one character that renders, and may contain no control or
+/// bidirectional formatting character.
 pub fn parse_display_name(name: &str) -> Option<String> {
     let trimmed = name.trim();
     let count = trimmed.chars().count();
-    let valid = (1..=MAX_NAME_CHARS).contains(&count) && !trimmed.chars().any(char::is_control);
+    let valid = (1..=MAX_NAME_CHARS).contains(&count)
+        && !trimmed
+            .chars()
+            .any(|c| c.is_control() || is_bidi_control(c))
+        && trimmed.chars().any(|c| !is_invisible(c));
     valid.then(|| trimmed.to_owned())
 }
 
@@ -383,6 +428,43 @@ mod tests {
         assert!(parse_display_name("   ").is_none());
         assert!(parse_display_name(&"a".repeat(65)).is_none());
         assert!(parse_display_name("An\nna").is_none());
+    }
+
+    #[test]
+    fn invisible_names_rejected() {
+        for name in [
+            "\u{200B}",
+            "\u{200B}\u{2060}\u{FEFF}",
+            "\u{3164}",
+            "\u{115F}\u{1160}",
+            "\u{2800}\u{2800}",
+            "\u{00A0}\u{00AD}",
+            "\u{E0041}\u{E0042}",
+            "\u{FE0F}",
+        ] {
+            assert!(parse_display_name(name).is_none(), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn bidi_controls_rejected() {
+        for name in ["Anna\u{202E}reteP", "\u{2067}Ben", "Carla\u{200F}"] {
+            assert!(parse_display_name(name).is_none(), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn names_with_joiners_and_accents_accepted() {
+        for name in [
+            "Zoë Müller",
+            "Anna\u{00AD}Lena",
+            "👩\u{200D}⚕\u{FE0F} Dr. Weber",
+            "Łukasz Żółć",
+            "محمد",
+            "李雷",
+        ] {
+            assert_eq!(parse_display_name(name).as_deref(), Some(name), "{name:?}");
+        }
     }
 
     #[test]
