@@ -7,6 +7,7 @@ pub mod env;
 pub mod http;
 pub mod invitation;
 pub mod link;
+pub mod logging;
 pub mod mail;
 pub mod morning;
 pub mod random;

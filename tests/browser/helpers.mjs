@@ -69,10 +69,10 @@ const ROOM_TIME_ZONES = [
   'Asia/Kolkata',
 ];
 
-/** Appends a line to a log array, dropping the oldest past `MAX_LOG_LINES`. */
-function pushLine(lines, line) {
+/** Appends a line to a log array, dropping the oldest past `limit`. */
+function pushLine(lines, line, limit = MAX_LOG_LINES) {
   lines.push(line);
-  if (lines.length > MAX_LOG_LINES) lines.shift();
+  if (lines.length > limit) lines.shift();
 }
 
 /**
@@ -124,19 +124,22 @@ export function randomToken() {
  * @property {string} apiToken bearer token of the API
  * @property {string} dataDir the server's data directory, such as for reading `outbox/`
  * @property {number} pid
- * @property {string[]} log recent lines of the server's standard error
- * @property {() => Promise<void>} stop sends SIGTERM, waits, then removes the data directory
+ * @property {string[]} log recent lines of the server's standard error, or all of them with `keepFullLog`
+ * @property {() => Promise<void>} stop sends SIGTERM, waits for the exit and the end of
+ *   standard error, then removes the data directory
  */
 
 /**
  * Starts the server on a free loopback port and waits for its
  * "Video service listening on" line.
  *
- * @param {{ practitioner?: string, extraArgs?: string[] }} [options] `extraArgs` go after the
- *   default options, such as `['--morning-time', '23:59']`
+ * @param {{ practitioner?: string, extraArgs?: string[], logLevel?: string, keepFullLog?: boolean }} [options]
+ *   `extraArgs` go after the default options, such as `['--morning-time', '23:59']`;
+ *   `logLevel` sets `RUST_LOG` for this server only, over the environment's;
+ *   `keepFullLog` keeps every line of standard error, not only the last ones
  * @returns {Promise<TestServer>}
  */
-export async function startServer({ practitioner = 'test-practice', extraArgs = [] } = {}) {
+export async function startServer({ practitioner = 'test-practice', extraArgs = [], logLevel, keepFullLog = false } = {}) {
   if (!existsSync(SERVER_BINARY)) {
     throw new Error(`server binary ${SERVER_BINARY} not found: run "cargo build -p video-local" first`);
   }
@@ -147,12 +150,16 @@ export async function startServer({ practitioner = 'test-practice', extraArgs = 
     ['--listen', '127.0.0.1:0', '--data-dir', dataDir, '--dev-token', `${apiToken}=${practitioner}`, ...extraArgs],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info', NO_COLOR: '1' },
+      env: { ...process.env, RUST_LOG: logLevel ?? process.env.RUST_LOG ?? 'info', NO_COLOR: '1' },
     },
   );
 
   const log = [];
-  createInterface({ input: child.stderr }).on('line', (line) => pushLine(log, line));
+  const logLimit = keepFullLog ? Infinity : MAX_LOG_LINES;
+  const logReader = createInterface({ input: child.stderr });
+  logReader.on('line', (line) => pushLine(log, line, logLimit));
+  // 'exit' can come before the last lines of standard error were read.
+  const logEnded = new Promise((resolve) => logReader.once('close', resolve));
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 
   const stop = async () => {
@@ -165,6 +172,7 @@ export async function startServer({ practitioner = 'test-practice', extraArgs = 
         await exited;
       }
     }
+    await Promise.race([logEnded, sleep(SERVER_STOP_TIMEOUT_MS, null, { ref: false })]);
     await rm(dataDir, { recursive: true, force: true });
   };
 

@@ -44,10 +44,8 @@ fn files(path: &Path, into: &mut Vec<PathBuf>) {
                 files(&entry, into);
             }
         }
-    } else if let Ok(text) = std::fs::read_to_string(path) {
-        if !text.contains('\0') {
-            into.push(path.to_owned());
-        }
+    } else if std::fs::read_to_string(path).is_ok_and(|text| !text.contains('\0')) {
+        into.push(path.to_owned());
     }
 }
 

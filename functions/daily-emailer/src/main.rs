@@ -5,8 +5,9 @@ use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    // Honours AWS_LAMBDA_LOG_LEVEL and AWS_LAMBDA_LOG_FORMAT (JSON in the template).
-    lambda_runtime::tracing::init_default_subscriber();
+    // Honours AWS_LAMBDA_LOG_LEVEL and AWS_LAMBDA_LOG_FORMAT (JSON in the template),
+    // but keeps the AWS SDK's request and response bodies out of the log.
+    video_core::logging::init_lambda_tracing();
     let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .retry_config(
             aws_config::retry::RetryConfig::standard()

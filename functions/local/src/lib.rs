@@ -78,32 +78,12 @@ pub struct Server {
     push: Arc<LocalPush>,
     morning: Arc<Invitations>,
     morning_interval: Duration,
+    outbox: OutboxMailer,
+    retention: Retention,
 }
 
-/// Dependencies whose DEBUG and TRACE output contains message payloads,
-/// headers or client IP addresses. They are capped at INFO whatever the
-/// requested level, because logs must never hold tokens, names, SDP or IPs.
-const PAYLOAD_LOGGING_TARGETS: [&str; 6] = [
-    "tungstenite",
-    "tokio_tungstenite",
-    "axum::serve",
-    "hyper",
-    "hyper_util",
-    "tower_http",
-];
-
-/// Builds the log filter from `RUST_LOG`-style directives, capping the
-/// payload-logging dependencies at INFO.
-pub fn log_filter(directives: &str) -> tracing_subscriber::EnvFilter {
-    let mut filter = tracing_subscriber::EnvFilter::new(directives);
-    for target in PAYLOAD_LOGGING_TARGETS {
-        let directive = format!("{target}=info")
-            .parse()
-            .expect("static directive is valid");
-        filter = filter.add_directive(directive);
-    }
-    filter
-}
+/// The log filter, which caps the dependencies that log payloads at INFO.
+pub use video_core::logging::log_filter;
 
 /// Checks a public URL and strips a trailing slash.
 pub fn normalize_public_url(text: &str) -> anyhow::Result<String> {
@@ -189,18 +169,35 @@ fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Deletes rooms past their retention once an hour.
-fn spawn_purge(store: EmbeddedStore) -> tokio::task::JoinHandle<()> {
+/// Deletes rooms past their retention once an hour, and the outbox's
+/// messages one day later than that after they were written: a message is
+/// written on its room's day, so it goes no earlier than its room.
+fn spawn_purge(
+    store: EmbeddedStore,
+    outbox: OutboxMailer,
+    retention: Retention,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(PURGE_INTERVAL);
         loop {
             interval.tick().await;
-            match store.purge_expired(chrono::Utc::now()).await {
+            let now = chrono::Utc::now();
+            match store.purge_expired(now).await {
                 Ok(0) => {}
                 Ok(count) => tracing::info!(count, "purged rooms past retention"),
                 Err(error) => {
                     tracing::error!(error = %error, source = ?std::error::Error::source(&error), "purging expired rooms failed")
                 }
+            }
+            let cutoff = now - chrono::Duration::days(i64::from(retention.as_days()) + 1);
+            let outbox = outbox.clone();
+            match tokio::task::spawn_blocking(move || outbox.purge_written_before(cutoff)).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(count)) => tracing::info!(count, "purged outbox messages past retention"),
+                Ok(Err(error)) => {
+                    tracing::error!(error = %error, "purging the outbox failed")
+                }
+                Err(error) => tracing::error!(error = %error, "purging the outbox failed"),
             }
         }
     })
@@ -286,7 +283,7 @@ impl Server {
             .with_context(|| format!("cannot create the outbox {}", outbox.display()))?;
         let morning = Arc::new(Invitations::new(
             rooms.clone(),
-            Arc::new(mailer),
+            Arc::new(mailer.clone()),
             links.clone(),
             public_url.clone(),
             config.practice_name.clone(),
@@ -324,6 +321,8 @@ impl Server {
             push,
             morning,
             morning_interval: config.morning_interval,
+            outbox: mailer,
+            retention: config.retention,
         })
     }
 
@@ -333,7 +332,7 @@ impl Server {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let purge = spawn_purge(self.store.clone());
+        let purge = spawn_purge(self.store.clone(), self.outbox.clone(), self.retention);
         let morning_task = spawn_morning_run(Arc::clone(&self.morning), self.morning_interval);
 
         let push = self.push.clone();

@@ -215,7 +215,8 @@ async fn main() -> anyhow::Result<()> {
         }
     };
 
-    tracing::info!(address = %server.address, public_url = %server.public_url, "video service started");
+    // Logs contain no IP address, so the full address goes only to standard output.
+    tracing::info!(port = server.address.port(), "video service started");
     // The banner goes to standard output so scripts and tests can read it.
     println!("Video service listening on http://{}", server.address);
     println!(

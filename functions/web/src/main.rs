@@ -2,8 +2,9 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    // Honours AWS_LAMBDA_LOG_LEVEL and AWS_LAMBDA_LOG_FORMAT (JSON in the template).
-    lambda_http::tracing::init_default_subscriber();
+    // Honours AWS_LAMBDA_LOG_LEVEL and AWS_LAMBDA_LOG_FORMAT (JSON in the template),
+    // with the same caps on payload-logging dependencies as the other functions.
+    video_core::logging::init_lambda_tracing();
     let settings = web::settings_from_env()?;
     tracing::info!(signaling_url = ?settings.signaling_url, "web client ready");
     lambda_http::run(web::app(settings)).await

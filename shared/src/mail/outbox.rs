@@ -27,6 +27,38 @@ impl OutboxMailer {
     }
 }
 
+/// Format of the time at the start of an outbox file's name.
+const NAME_TIME_FORMAT: &str = "%Y%m%dT%H%M%SZ";
+
+impl OutboxMailer {
+    /// Deletes the messages written before `cutoff`, judged by the time at
+    /// the start of each file's name, and returns how many. Files of any
+    /// other name are left alone.
+    pub fn purge_written_before(
+        &self,
+        cutoff: chrono::DateTime<chrono::Utc>,
+    ) -> std::io::Result<usize> {
+        let mut deleted = 0;
+        for entry in std::fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
+                continue;
+            };
+            let Some(stamp) = name.strip_suffix(".eml").and_then(|stem| stem.get(..16)) else {
+                continue;
+            };
+            let Ok(written) = chrono::NaiveDateTime::parse_from_str(stamp, NAME_TIME_FORMAT) else {
+                continue;
+            };
+            if written.and_utc() < cutoff {
+                std::fs::remove_file(&path)?;
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
+    }
+}
+
 /// Encodes a header value as an RFC 2047 encoded word when it is not ASCII.
 fn header_text(text: &str) -> String {
     if text.is_ascii() {
@@ -74,7 +106,7 @@ impl Mailer for OutboxMailer {
     async fn send(&self, email: &Email) -> Result<String, MailError> {
         let now = chrono::Utc::now();
         let message_id = random_id();
-        let name = format!("{}-{message_id}.eml", now.format("%Y%m%dT%H%M%SZ"));
+        let name = format!("{}-{message_id}.eml", now.format(NAME_TIME_FORMAT));
         let contents = render_eml(email, &self.from, &message_id, now);
         let path = self.dir.join(&name);
         let temporary = self.dir.join(format!(".{name}.tmp"));
@@ -132,6 +164,31 @@ mod tests {
         assert!(text.contains("To: anna@example.org\r\n"));
         assert!(text.contains("Subject: =?UTF-8?B?"));
         assert!(text.contains("multipart/alternative"));
+    }
+
+    #[tokio::test]
+    async fn purge_deletes_only_old_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        let mailer = OutboxMailer::new(dir.path(), "video@praxis.example").unwrap();
+        let fresh = mailer.send(&email()).await.unwrap();
+        std::fs::write(dir.path().join("20261101T050000Z-abc.eml"), "old").unwrap();
+        std::fs::write(dir.path().join("notes.eml"), "not a message").unwrap();
+        std::fs::write(dir.path().join("20261101T050000Z.txt"), "other type").unwrap();
+
+        let cutoff = chrono::Utc::now() - chrono::Duration::days(1);
+        assert_eq!(mailer.purge_written_before(cutoff).unwrap(), 1);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let mut expected = vec![
+            fresh,
+            "20261101T050000Z.txt".to_owned(),
+            "notes.eml".to_owned(),
+        ];
+        expected.sort();
+        assert_eq!(left, expected);
     }
 
     #[test]
