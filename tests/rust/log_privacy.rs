@@ -101,6 +101,7 @@ async fn logs_hold_no_tokens_names_emails_or_sdp() {
     server.stop().await;
 
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert_fields_documented(&log);
     assert!(
         log.contains("participant joined"),
         "the capture works:\n{log}"
@@ -203,6 +204,7 @@ async fn rooms_api_logs_no_personal_data_or_tokens() {
     server.stop().await;
 
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert_fields_documented(&log);
     for expected in [
         "room created",
         "invitations resent",
@@ -359,6 +361,92 @@ fn ip_addresses_in(line: &str) -> Vec<String> {
         start = end;
     }
     found
+}
+
+/// Returns the names of the structured fields in `log`: `name=value` in the
+/// text format (span fields in braces, event fields after the message), and
+/// the keys of `fields` and of the spans in the JSON format.
+fn field_names(log: &str) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    for line in log.lines() {
+        if let Ok(Value::Object(record)) = serde_json::from_str::<Value>(line) {
+            let mut objects: Vec<&Value> = ["fields", "span"]
+                .into_iter()
+                .filter_map(|key| record.get(key))
+                .collect();
+            if let Some(spans) = record.get("spans").and_then(Value::as_array) {
+                objects.extend(spans);
+            }
+            for object in objects.into_iter().filter_map(Value::as_object) {
+                names.extend(
+                    object
+                        .keys()
+                        .filter(|key| !matches!(key.as_str(), "message" | "name"))
+                        .cloned(),
+                );
+            }
+            continue;
+        }
+        for (index, _) in line.match_indices('=') {
+            let before = &line[..index];
+            let name: String = before
+                .chars()
+                .rev()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            let preceded = before[..before.len() - name.len()].chars().last();
+            if !name.is_empty() && matches!(preceded, Some(' ' | '{' | ',')) {
+                names.insert(name);
+            }
+        }
+    }
+    names
+}
+
+/// Fails when `log` has a field that docs/privacy.md does not list.
+fn assert_fields_documented(log: &str) {
+    let doc_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/privacy.md");
+    let doc = std::fs::read_to_string(doc_path).unwrap();
+    let documented: std::collections::BTreeSet<String> = doc
+        .lines()
+        .skip_while(|line| line.trim() != "## Logs")
+        .skip(1)
+        .take_while(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            line.strip_prefix("| `")?
+                .split('`')
+                .next()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert!(
+        documented.len() > 10,
+        "the log fields of docs/privacy.md: {documented:?}"
+    );
+    let undocumented: Vec<String> = field_names(log)
+        .into_iter()
+        .filter(|name| !documented.contains(name))
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "log fields missing from docs/privacy.md: {undocumented:?}"
+    );
+}
+
+#[test]
+fn field_names_read_both_formats() {
+    let text = "INFO signaling{connection_id=c1}: video_core: participant joined room_id=r1 peer_id=p1 note=\"a = b\"";
+    let json = r#"{"level":"INFO","fields":{"message":"left","room_id":"r1","code":"x"},"span":{"name":"signaling","connection_id":"c1"}}"#;
+    let names: Vec<String> = field_names(&format!("{text}\n{json}"))
+        .into_iter()
+        .collect();
+    assert_eq!(
+        names,
+        ["code", "connection_id", "note", "peer_id", "room_id"]
+    );
 }
 
 /// Returns "secret: line" for each line that contains one of `secrets` or
@@ -559,6 +647,7 @@ async fn signaling_function_logs_no_secrets_or_addresses() {
     drop(moto);
 
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert_fields_documented(&log);
     assert!(
         log.contains("participant joined") && log.contains("participant left"),
         "the capture works:\n{log}"
