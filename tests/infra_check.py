@@ -85,6 +85,32 @@ def check(template):
     if indexes != expected_indexes:
         failures.append(f"rooms table indexes {indexes}, expected {expected_indexes}")
 
+    # Every rooms API route, the patient data routes included, reaches the
+    # function through one catch-all route behind the JWT authorizer. The
+    # export and erasure of a patient's data query byPractitioner and delete
+    # rooms conditionally.
+    http_api_auth = template["Resources"]["HttpApi"]["Properties"].get("Auth", {})
+    if http_api_auth.get("DefaultAuthorizer") != "PracticeJwt":
+        failures.append("HttpApi: the JWT authorizer must be the default")
+    rooms_api = functions["RoomsApiFunction"]
+    api_route = rooms_api["Properties"]["Events"].get("Api", {}).get("Properties", {})
+    if api_route.get("Path") != "/api/{proxy+}" or api_route.get("Method") != "ANY" or "Auth" in api_route:
+        failures.append("RoomsApiFunction: ANY /api/{proxy+} must use the default JWT authorizer")
+    granted = set()
+    for statement in policy_statements(rooms_api):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for action in actions:
+            for resource in resources:
+                granted.add((action, str(resource)))
+    for action, resource in [
+        ("dynamodb:GetItem", "RoomsTable"),
+        ("dynamodb:DeleteItem", "RoomsTable"),
+        ("dynamodb:Query", "/index/byPractitioner"),
+    ]:
+        if not any(granted_action == action and resource in granted_resource for granted_action, granted_resource in granted):
+            failures.append(f"RoomsApiFunction: lacks {action} on {resource}")
+
     retention = template["Parameters"].get("RetentionDays", {})
     if retention.get("MaxValue", 1000) > 90 or retention.get("Default", 1000) > 90:
         failures.append("RetentionDays must default to and stay at most 90 days")

@@ -1,7 +1,7 @@
 //! Practitioners are isolated from each other on every route of the rooms
-//! API: practitioner `dr-b` gets for `dr-a`'s rooms, calendar entries and
-//! patient preferences exactly the response a missing one gets, and `dr-a`'s
-//! data reads back unchanged afterwards. Each case runs on the local server
+//! API: practitioner `dr-b` gets for `dr-a`'s rooms, calendar entries,
+//! patient preferences and patient data exactly the response a missing one
+//! gets, and `dr-a`'s data reads back unchanged afterwards. Each case runs on the local server
 //! over TCP and on the rooms-api Lambda function with DynamoDB and SES in
 //! moto server. Requests without a valid token get one identical 401 that
 //! repeats no token, neither in the response nor in the log, and repeated
@@ -733,6 +733,74 @@ async fn foreign_patient_preference_is_invisible(backend: &dyn Backend) {
     assert_eq!(reply["alwaysVideo"], false);
 }
 
+/// Export and erasure of a patient id that only `dr-a` has data for: `dr-b`
+/// gets what an unknown patient gets, and erases nothing of `dr-a`'s.
+async fn foreign_patient_data_looks_missing(backend: &dyn Backend) {
+    let zone = mail_zone(backend.now());
+    let tomorrow = video_core::validity::today_in(zone, backend.now()) + Duration::days(1);
+    let room = create_room(
+        backend,
+        "dr-a",
+        room_body(tomorrow, zone, "Erstgespräch", "anna@example.org"),
+    )
+    .await;
+    let (status, reply) = backend
+        .call(
+            "dr-a",
+            Method::PUT,
+            "/api/patients/P-7/video-preference",
+            Some(json!({"alwaysVideo": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let (status, before) = backend
+        .call("dr-a", Method::GET, "/api/patients/P-7/data", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{before}");
+    assert_eq!(before["rooms"][0]["id"], room["id"], "{before}");
+
+    // Reading: the same response as for an unknown patient, but for the id.
+    let (foreign_status, mut foreign) = backend
+        .call("dr-b", Method::GET, "/api/patients/P-7/data", None)
+        .await;
+    let (missing_status, mut missing) = backend
+        .call("dr-b", Method::GET, "/api/patients/P-unbekannt/data", None)
+        .await;
+    assert_eq!(foreign_status, missing_status);
+    assert_eq!(foreign["patientId"], "P-7");
+    assert_eq!(missing["patientId"], "P-unbekannt");
+    foreign["patientId"] = Value::Null;
+    missing["patientId"] = Value::Null;
+    assert_eq!(foreign, missing, "dr-a's patient reads like an unknown one");
+    assert_eq!(
+        foreign,
+        json!({"patientId": null, "videoPreference": null, "rooms": []})
+    );
+
+    // Erasing: the same 204, and dr-a's data stays.
+    let foreign = backend
+        .call("dr-b", Method::DELETE, "/api/patients/P-7", None)
+        .await;
+    let missing = backend
+        .call("dr-b", Method::DELETE, "/api/patients/P-unbekannt", None)
+        .await;
+    assert_eq!(foreign, missing);
+    assert_eq!(foreign.0, StatusCode::NO_CONTENT);
+    let (_, after) = backend
+        .call("dr-a", Method::GET, "/api/patients/P-7/data", None)
+        .await;
+    assert_eq!(after, before, "dr-a's patient data is unchanged");
+    let (_, preference) = backend
+        .call(
+            "dr-a",
+            Method::GET,
+            "/api/patients/P-7/video-preference",
+            None,
+        )
+        .await;
+    assert_eq!(preference["alwaysVideo"], true);
+}
+
 macro_rules! on_both_backends {
     ($($case:ident),* $(,)?) => {
         mod local_backend {
@@ -762,6 +830,7 @@ on_both_backends!(
     foreign_room_looks_missing,
     foreign_entry_id_makes_own_room,
     foreign_patient_preference_is_invisible,
+    foreign_patient_data_looks_missing,
 );
 
 // ---------------------------------------------------------------------------
@@ -797,6 +866,8 @@ fn operations(date: NaiveDate) -> Vec<(Method, &'static str, Option<Value>)> {
             "/api/patients/{patientId}/video-preference",
             Some(json!({"alwaysVideo": true})),
         ),
+        (Method::GET, "/api/patients/{patientId}/data", None),
+        (Method::DELETE, "/api/patients/{patientId}", None),
     ]
 }
 

@@ -4,7 +4,10 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::{Value, json};
 use video_core::store::RoomStore;
-use video_tests::{PUBLIC_URL, TOKEN_A, TOKEN_B, app, request, send};
+use video_tests::{
+    PUBLIC_URL, Received, RunningServer, TOKEN_A, TOKEN_B, app, connect, local_config, receive,
+    receive_json, request, send, send_json, test_now,
+};
 
 async fn create(router: &axum::Router, token: &str, body: Value) -> video_tests::Reply {
     send(
@@ -435,6 +438,23 @@ async fn openapi_document_lists_room_paths() {
     assert!(paths["/api/rooms/{id}"]["get"].is_object());
     assert!(paths["/api/rooms/{id}"]["delete"].is_object());
     assert!(reply.json["components"]["schemas"]["CreateRoomRequest"].is_object());
+    assert!(paths["/api/patients/{patientId}"]["delete"].is_object());
+    assert!(paths["/api/patients/{patientId}/data"]["get"].is_object());
+    let export = &reply.json["components"]["schemas"]["PatientData"];
+    let description = export["description"]
+        .as_str()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        description.contains("Link tokens are not part of it"),
+        "{export}"
+    );
+    assert!(
+        export["properties"]["videoPreference"].is_object(),
+        "{export}"
+    );
     assert_eq!(
         reply.json["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
@@ -511,4 +531,452 @@ async fn bad_input_never_yields_500() {
             reply.json
         );
     }
+}
+
+// ---------------------------------------------------------------------------
+// A patient's data: export and erasure
+
+/// Calls the API as the practitioner of `token` and returns status and body.
+async fn call(
+    router: &axum::Router,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> video_tests::Reply {
+    let body = body.map(|body| body.to_string());
+    send(router, request(method, path, Some(token), body.as_deref())).await
+}
+
+fn patient_room_body(date: &str, patient: Option<&str>, title: &str) -> Value {
+    let mut body = json!({
+        "date": date, "startTime": "15:00", "title": title,
+        "invitees": [{"name": "Anna Beispiel", "email": "anna@example.org", "locale": "en"}]
+    });
+    if let Some(patient) = patient {
+        body["patientId"] = json!(patient);
+    }
+    body
+}
+
+/// The rooms of one test: `dr-a`'s three rooms of patient P-7 (today, an
+/// appointment 300 days ahead and a calendar entry), and rooms that the
+/// erasure of P-7 by `dr-a` must leave alone.
+struct PatientRooms {
+    own: Vec<String>,
+    other_patient: String,
+    no_patient: String,
+    other_practitioner: String,
+}
+
+async fn create_patient_rooms(router: &axum::Router) -> PatientRooms {
+    let mut own = Vec::new();
+    for (date, title) in [
+        ("2026-12-04", "Erstgespräch"),
+        ("2027-10-01", "Folgetermin"),
+    ] {
+        let reply = create(router, TOKEN_A, patient_room_body(date, Some("P-7"), title)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+        own.push(reply.json["id"].as_str().unwrap().to_owned());
+    }
+    let mut entry = patient_room_body("2026-12-20", Some("P-7"), "Termin");
+    entry["video"] = json!(true);
+    let reply = call(
+        router,
+        TOKEN_A,
+        Method::PUT,
+        "/api/calendar-entries/termin-4711",
+        Some(entry),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+    own.push(reply.json["room"]["id"].as_str().unwrap().to_owned());
+
+    let id = |reply: video_tests::Reply| reply.json["id"].as_str().unwrap().to_owned();
+    let other_patient = id(create(
+        router,
+        TOKEN_A,
+        patient_room_body("2026-12-04", Some("P-8"), "Andere"),
+    )
+    .await);
+    let no_patient = id(create(
+        router,
+        TOKEN_A,
+        patient_room_body("2026-12-04", None, "Ohne"),
+    )
+    .await);
+    let other_practitioner = id(create(
+        router,
+        TOKEN_B,
+        patient_room_body("2026-12-04", Some("P-7"), "Praxis B"),
+    )
+    .await);
+    for token in [TOKEN_A, TOKEN_B] {
+        let reply = call(
+            router,
+            token,
+            Method::PUT,
+            "/api/patients/P-7/video-preference",
+            Some(json!({"alwaysVideo": true})),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+    }
+    PatientRooms {
+        own,
+        other_patient,
+        no_patient,
+        other_practitioner,
+    }
+}
+
+fn exported_ids(data: &Value) -> Vec<String> {
+    data["rooms"]
+        .as_array()
+        .expect("rooms is an array")
+        .iter()
+        .map(|room| room["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn patient_data_lists_exactly_the_patients_rooms() {
+    let app = app();
+    let rooms = create_patient_rooms(&app.router).await;
+    let today = call(
+        &app.router,
+        TOKEN_A,
+        Method::GET,
+        &format!("/api/rooms/{}", rooms.own[0]),
+        None,
+    )
+    .await
+    .json;
+
+    let reply = call(
+        &app.router,
+        TOKEN_A,
+        Method::GET,
+        "/api/patients/P-7/data",
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+    let data = &reply.json;
+    assert_eq!(data["patientId"], "P-7");
+    assert_eq!(data["videoPreference"], json!({"alwaysVideo": true}));
+    // Ordered by date: today, the calendar entry, 300 days ahead.
+    assert_eq!(
+        exported_ids(data),
+        vec![
+            rooms.own[0].clone(),
+            rooms.own[2].clone(),
+            rooms.own[1].clone()
+        ]
+    );
+
+    let first = &data["rooms"][0];
+    assert_eq!(first["date"], "2026-12-04");
+    assert_eq!(first["startTime"], "15:00");
+    assert_eq!(first["timeZone"], "Europe/Berlin");
+    assert_eq!(first["title"], "Erstgespräch");
+    assert_eq!(first["status"], "today");
+    assert_eq!(first["callSeconds"], 0);
+    assert_eq!(first["createdAt"], "2026-12-04T10:00:00Z");
+    assert_eq!(first["expiresAt"], "2026-12-12T23:00:00Z");
+    let invitee = &first["invitees"][0];
+    assert_eq!(invitee["name"], "Anna Beispiel");
+    assert_eq!(invitee["email"], "anna@example.org");
+    assert_eq!(invitee["locale"], "en");
+    assert_eq!(
+        invitee["status"], "sent",
+        "created today after 06:00: mailed"
+    );
+    assert_eq!(invitee["attempts"], 1);
+    assert_eq!(invitee["sentAt"], today["invitees"][0]["sentAt"]);
+    assert!(invitee["messageId"].is_string(), "{invitee}");
+    assert_eq!(invitee["lastSent"]["date"], "2026-12-04");
+    assert_eq!(invitee["lastSent"]["startTime"], "15:00");
+    assert_eq!(data["rooms"][1]["entryId"], "termin-4711");
+    assert_eq!(data["rooms"][2]["status"], "planned");
+    assert_eq!(data["rooms"][2]["invitees"][0]["status"], "pending");
+    assert_eq!(data["rooms"][2]["invitees"][0]["attempts"], 0);
+
+    // No link: neither the URL nor the token's tag.
+    let text = data.to_string();
+    let join_url = today["joinUrl"].as_str().unwrap();
+    let tag = join_url.rsplit_once('.').unwrap().1;
+    assert!(first.get("joinUrl").is_none(), "{first}");
+    assert!(!text.contains(tag), "the export holds the link tag: {text}");
+    assert!(!text.contains("linkSalt"), "{text}");
+
+    // The other practitioner reads only its own room and flag for the same id.
+    let reply = call(
+        &app.router,
+        TOKEN_B,
+        Method::GET,
+        "/api/patients/P-7/data",
+        None,
+    )
+    .await;
+    assert_eq!(
+        exported_ids(&reply.json),
+        vec![rooms.other_practitioner.clone()]
+    );
+    let reply = call(
+        &app.router,
+        TOKEN_A,
+        Method::GET,
+        "/api/patients/P-8/data",
+        None,
+    )
+    .await;
+    assert_eq!(exported_ids(&reply.json), vec![rooms.other_patient.clone()]);
+    assert_eq!(reply.json["videoPreference"], Value::Null);
+    let reply = call(
+        &app.router,
+        TOKEN_A,
+        Method::GET,
+        "/api/patients/P-unbekannt/data",
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.json,
+        json!({"patientId": "P-unbekannt", "videoPreference": null, "rooms": []})
+    );
+}
+
+#[tokio::test]
+async fn patient_erasure_removes_only_the_patients_data() {
+    let app = app();
+    let rooms = create_patient_rooms(&app.router).await;
+    let read = |token: &'static str, path: String| {
+        let router = app.router.clone();
+        async move { call(&router, token, Method::GET, &path, None).await }
+    };
+    let untouched = [
+        (TOKEN_A, format!("/api/rooms/{}", rooms.other_patient)),
+        (TOKEN_A, format!("/api/rooms/{}", rooms.no_patient)),
+        (TOKEN_B, format!("/api/rooms/{}", rooms.other_practitioner)),
+        (TOKEN_B, "/api/patients/P-7/data".to_owned()),
+        (TOKEN_B, "/api/patients/P-7/video-preference".to_owned()),
+        (TOKEN_A, "/api/patients/P-8/data".to_owned()),
+    ];
+    let mut before = Vec::new();
+    for (token, path) in &untouched {
+        let reply = read(token, path.clone()).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.json);
+        before.push(reply.json);
+    }
+
+    let reply = call(
+        &app.router,
+        TOKEN_A,
+        Method::DELETE,
+        "/api/patients/P-7",
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.json);
+    assert_eq!(reply.json, Value::Null, "204 has no body");
+
+    let reply = read(TOKEN_A, "/api/patients/P-7/data".to_owned()).await;
+    assert_eq!(
+        reply.json,
+        json!({"patientId": "P-7", "videoPreference": null, "rooms": []})
+    );
+    for id in &rooms.own {
+        let reply = read(TOKEN_A, format!("/api/rooms/{id}")).await;
+        assert_error(&reply, StatusCode::NOT_FOUND, "not-found");
+        let stored = app
+            .store
+            .get(id, video_core::store::BEFORE_EVERY_EXPIRY)
+            .await
+            .unwrap();
+        assert_eq!(stored, None, "room {id} is gone from the store");
+    }
+    let reply = read(TOKEN_A, "/api/patients/P-7/video-preference".to_owned()).await;
+    assert_eq!(
+        reply.json,
+        json!({"patientId": "P-7", "alwaysVideo": false})
+    );
+    let listed = read(
+        TOKEN_A,
+        "/api/rooms?from=2026-12-01&to=2027-12-31".to_owned(),
+    )
+    .await;
+    let mut listed_ids = exported_ids(&listed.json);
+    listed_ids.sort();
+    let mut expected = vec![rooms.other_patient.clone(), rooms.no_patient.clone()];
+    expected.sort();
+    assert_eq!(listed_ids, expected);
+
+    for ((token, path), before) in untouched.iter().zip(&before) {
+        let after = read(token, path.clone()).await;
+        assert_eq!(&after.json, before, "{path} is unchanged");
+    }
+
+    // Idempotent, and an unknown patient gets the same response.
+    for path in ["/api/patients/P-7", "/api/patients/P-unbekannt"] {
+        let reply = call(&app.router, TOKEN_A, Method::DELETE, path, None).await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT, "{path}");
+        assert_eq!(reply.json, Value::Null, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn invalid_patient_ids_get_the_preference_routes_error() {
+    let app = app();
+    let too_long = "x".repeat(129);
+    for id in ["has%20space", "%C3%A4", "tab%09", too_long.as_str(), "%FF"] {
+        let preference = call(
+            &app.router,
+            TOKEN_A,
+            Method::GET,
+            &format!("/api/patients/{id}/video-preference"),
+            None,
+        )
+        .await;
+        assert_error(
+            &preference,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-field",
+        );
+        assert_eq!(preference.json["field"], "patientId", "{id}");
+        for (method, path) in [
+            (Method::GET, format!("/api/patients/{id}/data")),
+            (Method::DELETE, format!("/api/patients/{id}")),
+        ] {
+            let reply = call(&app.router, TOKEN_A, method.clone(), &path, None).await;
+            assert_eq!(reply.status, preference.status, "{method} {path}");
+            assert_eq!(reply.json, preference.json, "{method} {path}");
+        }
+    }
+}
+
+/// Sends one HTTP/1.1 request to a running server and returns status and
+/// JSON body.
+async fn http_call(
+    server: &RunningServer,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(server.address)
+        .await
+        .unwrap();
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN_A}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        server.address,
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+async fn join(server: &RunningServer, token: &str, name: &str) -> (video_tests::Socket, Value) {
+    let mut socket = connect(server.address).await;
+    send_json(
+        &mut socket,
+        json!({"type": "join", "v": 1, "token": token, "name": name}),
+    )
+    .await;
+    let reply = receive_json(&mut socket).await;
+    (socket, reply)
+}
+
+/// On the local server over its WebSocket: erasing a patient whose room has
+/// a running call kills the link at once, while the two people in the call
+/// stay connected, as after `DELETE /api/rooms/{id}`. The call ending
+/// afterwards does not bring the room back.
+#[tokio::test]
+async fn erased_rooms_link_no_longer_joins() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = RunningServer::start(local_config(
+        dir.path(),
+        Some(std::sync::Arc::new(video_core::clock::FixedClock(
+            test_now(),
+        ))),
+    ))
+    .await;
+    let (status, room) = http_call(
+        &server,
+        "POST",
+        "/api/rooms",
+        Some(&json!({"date": "2026-12-04", "patientId": "P-7"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{room}");
+    let token = room["joinUrl"]
+        .as_str()
+        .unwrap()
+        .split_once('#')
+        .unwrap()
+        .1
+        .to_owned();
+
+    let (mut first, first_joined) = join(&server, &token, "Dr. Weber").await;
+    assert_eq!(first_joined["type"], "joined");
+    let (mut second, second_joined) = join(&server, &token, "Anna").await;
+    assert_eq!(second_joined["type"], "joined");
+    assert_eq!(receive_json(&mut first).await["type"], "peer-joined");
+    // The server records the call's start after it has sent `joined`.
+    let mut data = Value::Null;
+    for _ in 0..100 {
+        data = http_call(&server, "GET", "/api/patients/P-7/data", None)
+            .await
+            .1;
+        if data["rooms"][0]["callRunningSince"].is_string() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        data["rooms"][0]["callRunningSince"], "2026-12-04T10:00:00Z",
+        "{data}"
+    );
+
+    let (status, _) = http_call(&server, "DELETE", "/api/patients/P-7", None).await;
+    assert_eq!(status, 204);
+
+    let (mut third, reply) = join(&server, &token, "Gast").await;
+    assert_eq!(reply["type"], "error");
+    assert_eq!(reply["code"], "invalid-link");
+    match receive(&mut third).await {
+        Received::Closed(code) => assert_eq!(code, Some(4001)),
+        Received::Json(message) => panic!("expected a close, got {message}"),
+    }
+
+    // The call goes on: signals still pass between the two.
+    let offer = json!({"description": {"type": "offer", "sdp": "v=0\r\n"}});
+    send_json(
+        &mut second,
+        json!({"type": "signal", "to": first_joined["peerId"], "data": offer}),
+    )
+    .await;
+    assert_eq!(receive_json(&mut first).await["data"], offer);
+
+    // Leaving ends the call's time tracking, which must not write the room back.
+    send_json(&mut second, json!({"type": "leave"})).await;
+    assert_eq!(receive_json(&mut first).await["type"], "peer-left");
+    let (status, _) = http_call(
+        &server,
+        "GET",
+        &format!("/api/rooms/{}", room["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (_, data) = http_call(&server, "GET", "/api/patients/P-7/data", None).await;
+    assert_eq!(data["rooms"], json!([]));
+    server.stop().await;
 }

@@ -1,6 +1,7 @@
 //! The rooms API: rooms under `/api/rooms`, calendar entries under
 //! `/api/calendar-entries` and patients' video preference under
-//! `/api/patients`.
+//! `/api/patients`. The routes of a patient's data are in
+//! [`super::patient_data`].
 
 use axum::extract::FromRequestParts;
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -10,7 +11,7 @@ use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use axum::{
     Json, Router,
-    routing::{get, post, put},
+    routing::{delete, get, post, put},
 };
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -164,6 +165,14 @@ pub fn routes() -> Router<AppState> {
             "/api/patients/{patientId}/video-preference",
             get(get_video_preference).put(put_video_preference),
         )
+        .route(
+            "/api/patients/{patientId}",
+            delete(super::patient_data::erase_patient),
+        )
+        .route(
+            "/api/patients/{patientId}/data",
+            get(super::patient_data::export_patient_data),
+        )
 }
 
 /// The authenticated practitioner's id. As an extractor it runs before the
@@ -185,7 +194,7 @@ impl FromRequestParts<AppState> for Practitioner {
     }
 }
 
-fn status(room: &Room, now: DateTime<Utc>) -> RoomStatus {
+pub(crate) fn room_status(room: &Room, now: DateTime<Utc>) -> RoomStatus {
     match room.window().state_at(now) {
         DayState::NotYetOpen => RoomStatus::Planned,
         DayState::Open => RoomStatus::Today,
@@ -206,7 +215,7 @@ pub(crate) fn view(state: &AppState, room: &Room) -> RoomView {
         patient_id: room.patient_id.clone(),
         entry_id: room.entry_id.clone(),
         invitees: room.invitees.iter().map(InviteeView::from).collect(),
-        status: status(room, now),
+        status: room_status(room, now),
         call_seconds: room.call_seconds(now),
         join_url: format!(
             "{}/join#{}",
@@ -472,7 +481,9 @@ pub struct CalendarEntryView {
     pub room: Option<RoomView>,
 }
 
-fn path_text(
+/// Reads an id of the practice software from the path and checks it with
+/// [`parse_external_id`]; an invalid one gets 422 naming `field`.
+pub(crate) fn path_text(
     path: Result<Path<String>, PathRejection>,
     field: &'static str,
 ) -> Result<String, ApiError> {

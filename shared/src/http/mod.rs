@@ -20,6 +20,7 @@ pub mod auth;
 pub mod error;
 pub mod json;
 pub mod openapi;
+pub mod patient_data;
 pub mod web;
 pub mod ws;
 

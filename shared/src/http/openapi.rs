@@ -10,6 +10,7 @@ use utoipa::{Modify, OpenApi};
 use super::api;
 use super::auth::ThrottlePolicy;
 use super::error::ErrorBody;
+use super::patient_data;
 use crate::room::{
     CalendarEntryRequest, CreateRoomRequest, InviteeRequest, Locale, VideoPreferenceRequest,
 };
@@ -30,7 +31,9 @@ use crate::room::{
         api::put_calendar_entry,
         api::delete_calendar_entry,
         api::get_video_preference,
-        api::put_video_preference
+        api::put_video_preference,
+        patient_data::export_patient_data,
+        patient_data::erase_patient
     ),
     components(schemas(
         CreateRoomRequest,
@@ -45,13 +48,18 @@ use crate::room::{
         api::RoomList,
         api::CalendarEntryView,
         api::VideoPreferenceView,
+        patient_data::PatientData,
+        patient_data::PreferenceRecord,
+        patient_data::PatientRoom,
+        patient_data::InviteeRecord,
+        patient_data::SentEmailRecord,
         ErrorBody
     )),
     modifiers(&BearerAuth, &TooManyAttempts),
     tags(
         (name = "rooms", description = "Create, list, read and delete video rooms; resend invitations"),
         (name = "calendar entries", description = "Rooms of the practice software's appointments"),
-        (name = "patients", description = "Per-patient settings")
+        (name = "patients", description = "Per-patient settings, and access to and erasure of a patient's data")
     )
 )]
 pub struct ApiDoc;
@@ -155,6 +163,6 @@ mod tests {
                 );
             }
         }
-        assert_eq!(secured, 9, "every rooms API operation needs a token");
+        assert_eq!(secured, 11, "every rooms API operation needs a token");
     }
 }

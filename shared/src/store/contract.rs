@@ -4,8 +4,13 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+
 use super::{
-    JoinOutcome, Participant, ParticipantStore, PreferenceStore, RoomStore, StoreError, update_room,
+    BEFORE_EVERY_EXPIRY, JoinOutcome, Participant, ParticipantStore, PreferenceStore, RoomStore,
+    StoreError, erase_patient_rooms, update_room,
 };
 use crate::random::random_id;
 use crate::room::{CallTime, Delivery, Invitee, Locale, Room};
@@ -310,6 +315,296 @@ pub async fn rooms_holding_emails_are_listed_after_their_day(store: &dyn RoomSto
     assert_eq!(stored.invitees[0].name, "Anna Beispiel");
 }
 
+/// Builds a room of `patient` for `practitioner` on `day`.
+fn patient_room(practitioner: &str, patient: Option<&str>, day: &str) -> Room {
+    let mut room = sample_room(practitioner, day);
+    room.patient_id = patient.map(str::to_owned);
+    room
+}
+
+pub async fn patient_rooms_cover_every_date(store: &dyn RoomStore) {
+    let soon = patient_room("dr-a", Some("P-1"), "2026-12-13");
+    let far_ahead = patient_room("dr-a", Some("P-1"), "2028-01-05");
+    let mut past_retention = patient_room("dr-a", Some("P-1"), "2026-11-20");
+    past_retention.expires_at = now() - Duration::days(1);
+    let other_patient = patient_room("dr-a", Some("P-2"), "2026-12-13");
+    let prefix_patient = patient_room("dr-a", Some("P-10"), "2026-12-13");
+    let no_patient = patient_room("dr-a", None, "2026-12-13");
+    let other_practitioner = patient_room("dr-b", Some("P-1"), "2026-12-13");
+    let prefix_practitioner = patient_room("dr-ab", Some("P-1"), "2026-12-13");
+    for room in [
+        &soon,
+        &far_ahead,
+        &past_retention,
+        &other_patient,
+        &prefix_patient,
+        &no_patient,
+        &other_practitioner,
+        &prefix_practitioner,
+    ] {
+        store.insert(room).await.expect("insert");
+    }
+
+    let found = store
+        .patient_rooms("dr-a", "P-1")
+        .await
+        .expect("patient_rooms");
+    assert_eq!(
+        ids(&found),
+        ids(&[soon.clone(), far_ahead.clone(), past_retention.clone()])
+    );
+    let stored = found
+        .iter()
+        .find(|room| room.id == soon.id)
+        .expect("listed");
+    assert_eq!(stored, &soon, "listed with every field");
+
+    assert!(
+        store
+            .patient_rooms("dr-a", "P-3")
+            .await
+            .expect("patient_rooms")
+            .is_empty()
+    );
+    assert!(
+        store
+            .patient_rooms("dr-c", "P-1")
+            .await
+            .expect("patient_rooms")
+            .is_empty()
+    );
+}
+
+pub async fn delete_unchanged_needs_the_current_version(store: &dyn RoomStore) {
+    let room = sample_room("dr-a", "2026-12-13");
+    store.insert(&room).await.expect("insert");
+    let changed = update_room(store, &room.id, now(), |room| {
+        room.title = Some("Folgetermin".to_owned());
+        true
+    })
+    .await
+    .expect("update")
+    .expect("room exists");
+
+    let result = store.delete_unchanged(&room).await;
+    assert!(matches!(result, Err(StoreError::Conflict(_))), "{result:?}");
+    let mut foreign = changed.clone();
+    foreign.practitioner_id = "dr-b".to_owned();
+    let result = store.delete_unchanged(&foreign).await;
+    assert!(matches!(result, Err(StoreError::Conflict(_))), "{result:?}");
+    assert_eq!(
+        store.get(&room.id, now()).await.expect("get"),
+        Some(changed.clone())
+    );
+
+    store.delete_unchanged(&changed).await.expect("delete");
+    assert_eq!(store.get(&room.id, now()).await.expect("get"), None);
+    let result = store.delete_unchanged(&changed).await;
+    assert!(matches!(result, Err(StoreError::Conflict(_))), "{result:?}");
+    let listed = store
+        .list("dr-a", date("2026-12-01"), date("2026-12-31"), now())
+        .await
+        .expect("list");
+    assert!(listed.is_empty(), "{listed:?}");
+    assert!(
+        store
+            .emails_to_erase(utc("2026-12-14T00:00:00Z"))
+            .await
+            .expect("emails_to_erase")
+            .is_empty(),
+        "the erasure index forgets the room"
+    );
+}
+
+pub async fn erasure_removes_only_the_patients_rooms(store: &dyn RoomStore) {
+    let mut today = patient_room("dr-a", Some("P-1"), "2026-12-04");
+    today.call.start(now());
+    let ahead = patient_room("dr-a", Some("P-1"), "2027-06-30");
+    let mut past_retention = patient_room("dr-a", Some("P-1"), "2026-11-20");
+    past_retention.expires_at = now() - Duration::days(1);
+    let other_patient = patient_room("dr-a", Some("P-2"), "2026-12-04");
+    let other_practitioner = patient_room("dr-b", Some("P-1"), "2026-12-04");
+    for room in [
+        &today,
+        &ahead,
+        &past_retention,
+        &other_patient,
+        &other_practitioner,
+    ] {
+        store.insert(room).await.expect("insert");
+    }
+
+    let erased = erase_patient_rooms(store, "dr-a", "P-1")
+        .await
+        .expect("erase");
+    assert_eq!(erased, 3);
+    for room in [&today, &ahead, &past_retention] {
+        assert_eq!(
+            store.get(&room.id, BEFORE_EVERY_EXPIRY).await.expect("get"),
+            None,
+            "room of {} is erased",
+            room.date
+        );
+    }
+    assert!(
+        store
+            .patient_rooms("dr-a", "P-1")
+            .await
+            .expect("patient_rooms")
+            .is_empty()
+    );
+    assert_eq!(
+        store.get(&other_patient.id, now()).await.expect("get"),
+        Some(other_patient)
+    );
+    assert_eq!(
+        store.get(&other_practitioner.id, now()).await.expect("get"),
+        Some(other_practitioner)
+    );
+    assert_eq!(
+        erase_patient_rooms(store, "dr-a", "P-1")
+            .await
+            .expect("erase again"),
+        0
+    );
+}
+
+/// A store that changes a room through the inner store right before the
+/// first conditional delete, as a concurrent writer would.
+struct ChangesBeforeFirstDelete<'a> {
+    inner: &'a dyn RoomStore,
+    changed: AtomicBool,
+}
+
+#[async_trait]
+impl RoomStore for ChangesBeforeFirstDelete<'_> {
+    async fn insert(&self, room: &Room) -> Result<(), StoreError> {
+        self.inner.insert(room).await
+    }
+
+    async fn replace(&self, room: &Room) -> Result<(), StoreError> {
+        self.inner.replace(room).await
+    }
+
+    async fn get(&self, id: &str, now: DateTime<Utc>) -> Result<Option<Room>, StoreError> {
+        self.inner.get(id, now).await
+    }
+
+    async fn list(
+        &self,
+        practitioner_id: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Room>, StoreError> {
+        self.inner.list(practitioner_id, from, to, now).await
+    }
+
+    async fn delete(&self, practitioner_id: &str, id: &str) -> Result<bool, StoreError> {
+        self.inner.delete(practitioner_id, id).await
+    }
+
+    async fn mail_due(
+        &self,
+        started_by: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Room>, StoreError> {
+        self.inner.mail_due(started_by, now).await
+    }
+
+    async fn emails_to_erase(&self, now: DateTime<Utc>) -> Result<Vec<Room>, StoreError> {
+        self.inner.emails_to_erase(now).await
+    }
+
+    async fn patient_rooms(
+        &self,
+        practitioner_id: &str,
+        patient_id: &str,
+    ) -> Result<Vec<Room>, StoreError> {
+        self.inner.patient_rooms(practitioner_id, patient_id).await
+    }
+
+    async fn delete_unchanged(&self, room: &Room) -> Result<(), StoreError> {
+        if !self.changed.swap(true, Ordering::SeqCst) {
+            update_room(self.inner, &room.id, now(), |stored| {
+                stored.call.seconds += 60;
+                true
+            })
+            .await?;
+        }
+        self.inner.delete_unchanged(room).await
+    }
+}
+
+pub async fn erasure_deletes_a_room_changed_meanwhile(store: &dyn RoomStore) {
+    let room = patient_room("dr-a", Some("P-1"), "2026-12-04");
+    store.insert(&room).await.expect("insert");
+    let racing = ChangesBeforeFirstDelete {
+        inner: store,
+        changed: AtomicBool::new(false),
+    };
+    let erased = erase_patient_rooms(&racing, "dr-a", "P-1")
+        .await
+        .expect("erase");
+    assert!(racing.changed.load(Ordering::SeqCst), "the race took place");
+    assert_eq!(erased, 1);
+    assert_eq!(store.get(&room.id, now()).await.expect("get"), None);
+
+    // A writer that read the room before the erasure cannot write it back.
+    let mut stale = room.clone();
+    stale.version += 1;
+    let result = store.replace(&stale).await;
+    assert!(matches!(result, Err(StoreError::Conflict(_))), "{result:?}");
+    let updated = update_room(store, &room.id, now(), |stored| {
+        stored.call.seconds += 1;
+        true
+    })
+    .await
+    .expect("update");
+    assert_eq!(updated, None);
+    assert_eq!(store.get(&room.id, now()).await.expect("get"), None);
+}
+
+/// Erasure and call-time updates of the same rooms at once: whichever write
+/// lands first, no room of the patient is left.
+pub async fn erasure_wins_over_concurrent_updates(store: &dyn RoomStore) {
+    let rooms: Vec<Room> = ["2026-12-04", "2026-12-05", "2026-12-06"]
+        .into_iter()
+        .map(|day| patient_room("dr-a", Some("P-1"), day))
+        .collect();
+    for room in &rooms {
+        store.insert(room).await.expect("insert");
+    }
+    let updates = rooms.iter().flat_map(|room| {
+        (0..3).map(|_| async {
+            update_room(store, &room.id, now(), |stored| {
+                stored.call.seconds += 1;
+                true
+            })
+            .await
+            .expect("update")
+        })
+    });
+    let erase = async {
+        erase_patient_rooms(store, "dr-a", "P-1")
+            .await
+            .expect("erase")
+    };
+    let (erased, _) =
+        futures_util::future::join(erase, futures_util::future::join_all(updates)).await;
+    assert_eq!(erased, rooms.len());
+    for room in &rooms {
+        assert_eq!(store.get(&room.id, now()).await.expect("get"), None);
+    }
+    assert!(
+        store
+            .patient_rooms("dr-a", "P-1")
+            .await
+            .expect("patient_rooms")
+            .is_empty()
+    );
+}
+
 /// Runs every room store case against stores made by `make`.
 pub async fn room_store_contract<S, F, Fut>(make: F)
 where
@@ -329,6 +624,11 @@ where
     mail_due_lists_only_started_days_with_outstanding_mail(&make().await).await;
     rooms_holding_emails_are_listed_after_their_day(&make().await).await;
     dst_days_end_at_local_midnight(&make().await).await;
+    patient_rooms_cover_every_date(&make().await).await;
+    delete_unchanged_needs_the_current_version(&make().await).await;
+    erasure_removes_only_the_patients_rooms(&make().await).await;
+    erasure_deletes_a_room_changed_meanwhile(&make().await).await;
+    erasure_wins_over_concurrent_updates(&make().await).await;
 }
 
 fn participant(room_id: &str, connection_id: &str) -> Participant {
@@ -511,9 +811,32 @@ pub async fn preference_store_contract(store: &dyn PreferenceStore) {
     assert!(store.always_video("dr-a", "P-1").await.expect("read"));
     assert!(!store.always_video("dr-b", "P-1").await.expect("read"));
     assert!(!store.always_video("dr-a", "P-2").await.expect("read"));
+    let stored = store
+        .stored_preference("dr-a", "P-1")
+        .await
+        .expect("read record");
+    assert!(stored.is_some(), "a set flag has a record");
+    if let Some(updated_at) = stored.and_then(|record| record.updated_at) {
+        assert_eq!(updated_at, now());
+    }
+    assert_eq!(
+        store
+            .stored_preference("dr-b", "P-1")
+            .await
+            .expect("read record"),
+        None
+    );
     store
         .set_always_video("dr-a", "P-1", false, now())
         .await
         .expect("clear");
     assert!(!store.always_video("dr-a", "P-1").await.expect("read"));
+    assert_eq!(
+        store
+            .stored_preference("dr-a", "P-1")
+            .await
+            .expect("read record"),
+        None,
+        "clearing the flag deletes the record"
+    );
 }

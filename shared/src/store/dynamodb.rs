@@ -8,7 +8,8 @@
 //!   and `dayStart` (epoch seconds); while email addresses are stored,
 //!   `eraseDate` (the room's date) and `dayEnd`;
 //! - global secondary index `byPractitioner` on `practitionerId` and
-//!   `dateKey`, so the overview is one query;
+//!   `dateKey`, so the overview is one query; a patient's rooms are found by
+//!   reading the practitioner's whole partition of it;
 //! - sparse global secondary indexes `byMailDate` on `mailDate` and
 //!   `dayStart`, and `byEraseDate` on `eraseDate` and `dayEnd`: the morning
 //!   run reads only rooms with mail to send, and the erasure only rooms that
@@ -47,7 +48,10 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Up
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashMap;
 
-use super::{JoinOutcome, Participant, ParticipantStore, PreferenceStore, RoomStore, StoreError};
+use super::{
+    BEFORE_EVERY_EXPIRY, JoinOutcome, Participant, ParticipantStore, PreferenceStore, RoomStore,
+    StoreError, StoredPreference,
+};
 use crate::room::Room;
 
 const BY_PRACTITIONER_INDEX: &str = "byPractitioner";
@@ -315,6 +319,52 @@ impl RoomStore for DynamoRooms {
         Ok(rooms)
     }
 
+    // There is no index by patient. Erasure and export are rare, and one
+    // practitioner's rooms are bounded: dated at most 400 days ahead, kept at
+    // most 90 days after their day plus TTL's delay. So this reads the
+    // practitioner's whole `byPractitioner` partition page by page and
+    // filters here. A sparse patient index would cost an index write on
+    // every room write and put patient ids into index keys.
+    async fn patient_rooms(
+        &self,
+        practitioner_id: &str,
+        patient_id: &str,
+    ) -> Result<Vec<Room>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_PRACTITIONER_INDEX)
+            .key_condition_expression("practitionerId = :p")
+            .expression_attribute_values(":p", s(practitioner_id));
+        let rooms = live_rooms(query, BEFORE_EVERY_EXPIRY).await?;
+        Ok(rooms
+            .into_iter()
+            .filter(|room| room.patient_id.as_deref() == Some(patient_id))
+            .collect())
+    }
+
+    async fn delete_unchanged(&self, room: &Room) -> Result<(), StoreError> {
+        let version = i64::try_from(room.version).map_err(StoreError::unavailable)?;
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("id", s(&room.id))
+            .condition_expression("practitionerId = :p AND version = :version")
+            .expression_attribute_values(":p", s(&room.practitioner_id))
+            .expression_attribute_values(":version", n(version))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) if is_condition_failure(&error) => Err(StoreError::Conflict(
+                "the room changed meanwhile or no longer exists",
+            )),
+            Err(error) => Err(sdk_error(error)),
+        }
+    }
+
     async fn delete(&self, practitioner_id: &str, id: &str) -> Result<bool, StoreError> {
         let result = self
             .client
@@ -403,6 +453,35 @@ impl PreferenceStore for DynamoRooms {
             .await
             .map_err(sdk_error)?;
         Ok(())
+    }
+
+    async fn stored_preference(
+        &self,
+        practitioner_id: &str,
+        patient_id: &str,
+    ) -> Result<Option<StoredPreference>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", s(preference_id(practitioner_id, patient_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let Some(item) = output.item else {
+            return Ok(None);
+        };
+        let always_video = item
+            .get("alwaysVideo")
+            .is_some_and(|value| value.as_bool().is_ok_and(|flag| *flag));
+        if !always_video {
+            return Ok(None);
+        }
+        let updated_at = get_n(&item, "updatedAt")
+            .ok()
+            .and_then(|seconds| DateTime::from_timestamp(seconds, 0));
+        Ok(Some(StoredPreference { updated_at }))
     }
 }
 

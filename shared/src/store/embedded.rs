@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::{PreferenceStore, RoomStore, StoreError};
+use super::{BEFORE_EVERY_EXPIRY, PreferenceStore, RoomStore, StoreError, StoredPreference};
 use crate::room::Room;
 
 /// Room id to the room as JSON.
@@ -310,6 +310,50 @@ impl RoomStore for EmbeddedStore {
         .await
     }
 
+    async fn patient_rooms(
+        &self,
+        practitioner_id: &str,
+        patient_id: &str,
+    ) -> Result<Vec<Room>, StoreError> {
+        // Every date of the practitioner: the index key's date part lies
+        // between the separator and the character after it.
+        let start = format!("{practitioner_id}{SEPARATOR}");
+        let end = format!("{practitioner_id}{}", char::from(SEPARATOR as u8 + 1));
+        let rooms = self
+            .blocking(move |db| {
+                rooms_in_range(db, BY_PRACTITIONER, &start, &end, BEFORE_EVERY_EXPIRY)
+            })
+            .await?;
+        Ok(rooms
+            .into_iter()
+            .filter(|room| room.patient_id.as_deref() == Some(patient_id))
+            .collect())
+    }
+
+    async fn delete_unchanged(&self, room: &Room) -> Result<(), StoreError> {
+        let expected = room.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            let stored = {
+                let mut rooms = txn.open_table(ROOMS).map_err(unavailable)?;
+                let stored = match rooms.get(expected.id.as_str()).map_err(unavailable)? {
+                    Some(value) => decode(value.value())?,
+                    None => return Err(StoreError::Conflict("the room no longer exists")),
+                };
+                if stored.practitioner_id != expected.practitioner_id
+                    || stored.version != expected.version
+                {
+                    return Err(StoreError::Conflict("the room changed meanwhile"));
+                }
+                rooms.remove(expected.id.as_str()).map_err(unavailable)?;
+                stored
+            };
+            remove_from_indexes(&txn, &stored)?;
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
     async fn delete(&self, practitioner_id: &str, id: &str) -> Result<bool, StoreError> {
         let practitioner_id = practitioner_id.to_owned();
         let id = id.to_owned();
@@ -378,5 +422,14 @@ impl PreferenceStore for EmbeddedStore {
             txn.commit().map_err(unavailable)
         })
         .await
+    }
+
+    async fn stored_preference(
+        &self,
+        practitioner_id: &str,
+        patient_id: &str,
+    ) -> Result<Option<StoredPreference>, StoreError> {
+        let always_video = self.always_video(practitioner_id, patient_id).await?;
+        Ok(always_video.then_some(StoredPreference { updated_at: None }))
     }
 }

@@ -68,7 +68,27 @@ pub trait RoomStore: Send + Sync {
     /// Rooms whose day has ended by `now` and which still hold invitee email
     /// addresses, so they can be erased. Reads a sparse index as well.
     async fn emails_to_erase(&self, now: DateTime<Utc>) -> Result<Vec<Room>, StoreError>;
+
+    /// Lists every stored room of one practitioner whose `patient_id` is
+    /// `patient_id`, of any date, in no particular order. Rooms past their
+    /// `expires_at` that the store has not removed yet are included, because
+    /// they still hold the patient's data.
+    async fn patient_rooms(
+        &self,
+        practitioner_id: &str,
+        patient_id: &str,
+    ) -> Result<Vec<Room>, StoreError>;
+
+    /// Deletes the room `room.id` if it still belongs to `room.practitioner_id`
+    /// and still has `room.version`. Returns `Conflict` when it changed
+    /// meanwhile, belongs to someone else or no longer exists. Use
+    /// [`erase_patient_rooms`] rather than calling this directly.
+    async fn delete_unchanged(&self, room: &Room) -> Result<(), StoreError>;
 }
+
+/// An instant before every room's `expires_at`: a read at this instant also
+/// returns rooms past their retention that the store has not removed yet.
+pub const BEFORE_EVERY_EXPIRY: DateTime<Utc> = DateTime::<Utc>::MIN_UTC;
 
 /// Writers retry a lost optimistic write this often before giving up.
 const UPDATE_ATTEMPTS: usize = 20;
@@ -103,6 +123,60 @@ where
     Err(StoreError::Conflict("the room kept changing; try again"))
 }
 
+/// Deletes every room of `practitioner_id` whose patient is `patient_id` and
+/// returns how many it deleted. Each delete is conditional on the version
+/// read, so a room that a concurrent writer changed is read again and
+/// deleted in its new state. A writer that loses the race finds the room
+/// gone instead of writing it back. A room whose patient changed meanwhile
+/// is no longer this patient's and stays.
+///
+/// NOTE: on DynamoDB the listing reads a global secondary index, which lags
+/// the table by a moment, so a room created within that moment may be
+/// missed.
+pub async fn erase_patient_rooms(
+    store: &dyn RoomStore,
+    practitioner_id: &str,
+    patient_id: &str,
+) -> Result<usize, StoreError> {
+    let mut deleted = 0;
+    for listed in store.patient_rooms(practitioner_id, patient_id).await? {
+        if delete_current(store, listed, practitioner_id, patient_id).await? {
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}
+
+/// Deletes `room`, reading it again after each lost race; returns false
+/// when it is gone or no longer the patient's.
+async fn delete_current(
+    store: &dyn RoomStore,
+    mut room: Room,
+    practitioner_id: &str,
+    patient_id: &str,
+) -> Result<bool, StoreError> {
+    for _ in 0..UPDATE_ATTEMPTS {
+        match store.delete_unchanged(&room).await {
+            Ok(()) => return Ok(true),
+            Err(StoreError::Conflict(_)) => {}
+            Err(error) => return Err(error),
+        }
+        let current = store.get(&room.id, BEFORE_EVERY_EXPIRY).await?;
+        match current {
+            Some(current)
+                if current.practitioner_id == practitioner_id
+                    && current.patient_id.as_deref() == Some(patient_id) =>
+            {
+                room = current;
+            }
+            _ => return Ok(false),
+        }
+    }
+    Err(StoreError::Conflict(
+        "a room of the patient kept changing; try again",
+    ))
+}
+
 /// Per-patient settings of a practitioner.
 #[async_trait]
 pub trait PreferenceStore: Send + Sync {
@@ -113,6 +187,8 @@ pub trait PreferenceStore: Send + Sync {
         patient_id: &str,
     ) -> Result<bool, StoreError>;
 
+    /// Stores the flag; clearing it deletes the patient's record, so nothing
+    /// about the patient remains in this store.
     async fn set_always_video(
         &self,
         practitioner_id: &str,
@@ -120,6 +196,22 @@ pub trait PreferenceStore: Send + Sync {
         always_video: bool,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+
+    /// Returns the stored record of a patient flagged "always video", or
+    /// `None` when the flag is not set.
+    async fn stored_preference(
+        &self,
+        practitioner_id: &str,
+        patient_id: &str,
+    ) -> Result<Option<StoredPreference>, StoreError>;
+}
+
+/// The record of a patient flagged "always video". Only set flags are stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPreference {
+    /// When the flag was last set; `None` where the store keeps no time
+    /// (the embedded store).
+    pub updated_at: Option<DateTime<Utc>>,
 }
 
 /// A participant in a call, tied to the signaling connection it currently uses.
