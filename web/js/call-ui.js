@@ -2,8 +2,12 @@
 // render; the call logic lives in call.js.
 
 import { locale, t } from './i18n.js';
+import { readSecurityCode } from './security-code.js';
 
-/** @typedef {import('./peer.js').MediaState} MediaState */
+/**
+ * @typedef {import('./peer.js').MediaState} MediaState
+ * @typedef {import('./security-code.js').SecurityCodeResult} SecurityCodeResult
+ */
 
 /** Time a notice such as "Anna has joined the call." stays on screen. */
 const NOTICE_DURATION_MS = 5_000;
@@ -80,8 +84,9 @@ export class RemoteTile {
    * @param {HTMLTemplateElement} template
    * @param {string} peerId
    * @param {string} name
+   * @param {(peerId: string) => void} onSecurityCode called when the security code button is pressed
    */
-  constructor(template, peerId, name) {
+  constructor(template, peerId, name, onSecurityCode) {
     const fragment = /** @type {DocumentFragment} */ (template.content.cloneNode(true));
     const element = fragment.firstElementChild;
     if (!(element instanceof HTMLElement)) throw new Error('The remote tile template is empty');
@@ -91,6 +96,7 @@ export class RemoteTile {
     this.nameLabel = /** @type {HTMLElement} */ (element.querySelector('.tile-name'));
     this.status = /** @type {HTMLElement} */ (element.querySelector('.tile-status'));
     this.fullscreenButton = /** @type {HTMLButtonElement} */ (element.querySelector('.tile-fullscreen'));
+    this.securityButton = /** @type {HTMLButtonElement} */ (element.querySelector('.tile-security'));
     this.playButton = /** @type {HTMLButtonElement} */ (element.querySelector('.tile-play'));
     this.placeholder = /** @type {HTMLElement} */ (element.querySelector('.tile-placeholder'));
     this.initials = /** @type {HTMLElement} */ (element.querySelector('.tile-initials'));
@@ -115,6 +121,8 @@ export class RemoteTile {
       );
     });
 
+    this.securityButton.addEventListener('click', () => onSecurityCode(peerId));
+
     if (canUseFullscreen()) {
       this.fullscreenButton.addEventListener('click', () => this.toggleFullscreen());
     } else {
@@ -131,6 +139,9 @@ export class RemoteTile {
     this.nameLabel.textContent = name;
     this.initials.textContent = initialsOf(name);
     this.updateFullscreenLabel();
+    const securityLabel = t('security.button', { name });
+    this.securityButton.setAttribute('aria-label', securityLabel);
+    this.securityButton.title = securityLabel;
   }
 
   /** @param {MediaStream} stream */
@@ -263,10 +274,12 @@ export class TileGrid {
   /**
    * @param {HTMLElement} container already contains the local tile
    * @param {HTMLTemplateElement} template markup of a remote tile
+   * @param {(peerId: string) => void} onSecurityCode called when a tile's security code button is pressed
    */
-  constructor(container, template) {
+  constructor(container, template, onSecurityCode) {
     this.container = container;
     this.template = template;
+    this.onSecurityCode = onSecurityCode;
     /** @type {Map<string, RemoteTile>} */
     this.tiles = new Map();
     document.addEventListener('fullscreenchange', () => {
@@ -285,7 +298,7 @@ export class TileGrid {
   ensure(peerId, name) {
     let tile = this.tiles.get(peerId);
     if (!tile) {
-      tile = new RemoteTile(this.template, peerId, name);
+      tile = new RemoteTile(this.template, peerId, name, this.onSecurityCode);
       this.tiles.set(peerId, tile);
       this.container.append(tile.element);
       this.updateCount();
@@ -314,6 +327,166 @@ export class TileGrid {
   /** Sets `data-count`, from which the style sheet picks the grid layout. */
   updateCount() {
     this.container.dataset.count = String(this.tiles.size + 1);
+  }
+}
+
+/**
+ * Interval in ms at which an open security code panel reads the stats again,
+ * because an ICE restart can change the transport without any event that
+ * the call passes on.
+ */
+const SECURITY_CODE_REFRESH_MS = 2_000;
+
+/**
+ * Panel with the security code of the connection to one remote participant
+ * (see security-code.js). Until the connection and its DTLS transport are
+ * connected, it shows that the code is not available yet. A replaced
+ * connection clears the shown code at once, so a code never stands for a
+ * connection it was not read from.
+ */
+export class SecurityCodePanel {
+  /**
+   * @param {object} elements
+   * @param {HTMLElement} elements.panel
+   * @param {HTMLElement} elements.heading
+   * @param {HTMLElement} elements.code shows the digit groups
+   * @param {HTMLElement} elements.status explains why there is no code
+   * @param {HTMLButtonElement} elements.closeButton
+   * @param {TileGrid} tiles
+   * @param {(peerId: string) => RTCPeerConnection | undefined} connectionOf the current connection to a peer
+   */
+  constructor({ panel, heading, code, status, closeButton }, tiles, connectionOf) {
+    this.panel = panel;
+    this.heading = heading;
+    this.code = code;
+    this.status = status;
+    this.closeButton = closeButton;
+    this.tiles = tiles;
+    this.connectionOf = connectionOf;
+    /** Remote peer id whose code is shown, or '' while the panel is closed. */
+    this.peerId = '';
+    /**
+     * The connection that the shown state was read from.
+     * @type {RTCPeerConnection | null}
+     */
+    this.connection = null;
+    /** The rendered state, to leave the live region alone when nothing changed. */
+    this.shownKey = '';
+    /** Number of stats reads started. Only the latest one may render. */
+    this.reads = 0;
+    /** @type {number | undefined} */
+    this.timer = undefined;
+
+    closeButton.addEventListener('click', () => this.close({ restoreFocus: true }));
+    panel.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape') this.close({ restoreFocus: true });
+    });
+  }
+
+  /**
+   * Opens the panel for `peerId`, or closes it when it shows that peer already.
+   *
+   * @param {string} peerId
+   */
+  toggle(peerId) {
+    if (this.peerId === peerId) {
+      this.close({ restoreFocus: true });
+    } else {
+      this.open(peerId);
+    }
+  }
+
+  /** @param {string} peerId */
+  open(peerId) {
+    const tile = this.tiles.get(peerId);
+    if (!tile) return;
+    this.close();
+    // A tile in full screen would hide the panel.
+    if (document.fullscreenElement) void document.exitFullscreen().catch(() => {});
+    this.peerId = peerId;
+    this.panel.dataset.peerId = peerId;
+    tile.securityButton.setAttribute('aria-expanded', 'true');
+    this.panel.hidden = false;
+    void this.refresh();
+    this.timer = window.setInterval(() => void this.refresh(), SECURITY_CODE_REFRESH_MS);
+    this.closeButton.focus();
+  }
+
+  /**
+   * @param {{ restoreFocus?: boolean }} [options] `restoreFocus`: move the
+   *   focus back to the button that opened the panel
+   */
+  close({ restoreFocus = false } = {}) {
+    if (this.peerId === '') return;
+    const button = this.tiles.get(this.peerId)?.securityButton;
+    button?.setAttribute('aria-expanded', 'false');
+    clearInterval(this.timer);
+    this.peerId = '';
+    this.connection = null;
+    this.shownKey = '';
+    this.reads += 1;
+    this.panel.hidden = true;
+    delete this.panel.dataset.peerId;
+    delete this.panel.dataset.codeState;
+    if (restoreFocus) button?.focus();
+  }
+
+  /**
+   * Reads the code of the shown peer again, and closes the panel when that
+   * peer has left. A `peerId` other than the shown one is ignored.
+   *
+   * @param {string} [peerId]
+   * @returns {Promise<void>}
+   */
+  async refresh(peerId) {
+    const shownPeerId = this.peerId;
+    if (shownPeerId === '' || (peerId !== undefined && peerId !== shownPeerId)) return;
+    const tile = this.tiles.get(shownPeerId);
+    if (!tile) {
+      this.close();
+      return;
+    }
+    this.heading.textContent = t('security.heading', { name: tile.name });
+
+    const pc = this.connectionOf(shownPeerId) ?? null;
+    if (pc !== this.connection) {
+      this.connection = pc;
+      this.render({ state: 'pending' });
+    }
+    if (!pc) return;
+    this.reads += 1;
+    const read = this.reads;
+    const result = await readSecurityCode(pc);
+    if (read !== this.reads || shownPeerId !== this.peerId || pc !== this.connection) return;
+    this.render(result);
+  }
+
+  /** @param {SecurityCodeResult} result */
+  render(result) {
+    const key = result.state === 'ready' ? result.groups.join(' ') : result.state;
+    if (key === this.shownKey) return;
+    this.shownKey = key;
+    this.panel.dataset.codeState = result.state;
+    if (result.state === 'ready') {
+      const parts = [];
+      for (const group of result.groups) {
+        const span = document.createElement('span');
+        span.className = 'security-code-group';
+        span.textContent = group;
+        // The spaces make textContent and copied text read "12345 67890 …".
+        if (parts.length > 0) parts.push(' ');
+        parts.push(span);
+      }
+      this.code.replaceChildren(...parts);
+      this.code.hidden = false;
+      this.status.hidden = true;
+      this.status.textContent = '';
+    } else {
+      this.code.hidden = true;
+      this.code.replaceChildren();
+      this.status.textContent = t(result.state === 'pending' ? 'security.pending' : 'security.unsupported');
+      this.status.hidden = false;
+    }
   }
 }
 

@@ -77,6 +77,8 @@ export class CallController {
    * @param {Map<string, RTCPeerConnection>} options.peerConnections filled for tests, see README
    * @param {(text: string) => void} options.notify shows a short note on screen and reads it to screen readers
    * @param {() => void} options.onPeersChanged called after a peer was added or removed
+   * @param {(peerId: string) => void} options.onConnectionChanged called after the state of the
+   *   connection to a peer changed or the connection was replaced
    */
   constructor(options) {
     this.signaling = options.signaling;
@@ -88,6 +90,7 @@ export class CallController {
     this.peerConnections = options.peerConnections;
     this.notify = options.notify;
     this.onPeersChanged = options.onPeersChanged;
+    this.onConnectionChanged = options.onConnectionChanged;
 
     this.selfPeerId = '';
     this.resumeKey = '';
@@ -317,6 +320,7 @@ export class CallController {
     const showConnectionState = () => {
       const state = session.pc.connectionState;
       tile.setConnectionState(session.relayRejected && state !== 'connected' ? 'relay-rejected' : state);
+      this.onConnectionChanged(peerId);
     };
     session.addEventListener('connectionstatechange', showConnectionState);
     session.addEventListener('relayrejected', showConnectionState);

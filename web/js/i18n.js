@@ -116,6 +116,12 @@ const de = {
   'call.leaveLabel': 'Gespräch verlassen',
   'call.fullscreen': 'Vollbild für {name}',
   'call.exitFullscreen': 'Vollbild beenden',
+  'security.button': 'Sicherheitscode der Verbindung zu {name} anzeigen',
+  'security.heading': 'Sicherheitscode der Verbindung zu {name}',
+  'security.instructions':
+    'Lesen Sie sich den Code gegenseitig vor und beenden Sie das Gespräch, wenn die beiden Codes nicht übereinstimmen.',
+  'security.pending': 'Der Sicherheitscode ist noch nicht verfügbar, weil die Verbindung gerade aufgebaut wird.',
+  'security.unsupported': 'Dieser Browser stellt den Sicherheitscode nicht bereit.',
   'chat.heading': 'Chat',
   'chat.note': 'Nachrichten gehen Ende-zu-Ende-verschlüsselt an die anderen im Gespräch und werden nicht gespeichert.',
   'chat.inputLabel': 'Nachricht schreiben',
@@ -123,6 +129,7 @@ const de = {
   'chat.send': 'Senden',
   'chat.unread': 'Neue Nachrichten: {count}',
   'left.message': 'Sie haben das Gespräch verlassen.',
+  'footer.privacy': 'Datenschutzhinweise',
 
   // Practitioner console
   'console.title': 'Video-Räume',
@@ -366,6 +373,11 @@ const en = {
   'call.leaveLabel': 'Leave the call',
   'call.fullscreen': 'Full screen for {name}',
   'call.exitFullscreen': 'Exit full screen',
+  'security.button': 'Show the security code of the connection to {name}',
+  'security.heading': 'Security code of the connection to {name}',
+  'security.instructions': 'Read the code aloud to each other, and end the call if the two codes do not match.',
+  'security.pending': 'The security code is not available yet because the connection is being set up.',
+  'security.unsupported': 'This browser does not provide the security code.',
   'chat.heading': 'Chat',
   'chat.note': 'Messages go end-to-end encrypted to the others in the call and are not stored.',
   'chat.inputLabel': 'Write a message',
@@ -373,6 +385,7 @@ const en = {
   'chat.send': 'Send',
   'chat.unread': 'New messages: {count}',
   'left.message': 'You have left the call.',
+  'footer.privacy': 'Privacy notice',
 
   'console.title': 'Video rooms',
   'console.tokenHeading': 'Access',

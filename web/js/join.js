@@ -15,7 +15,7 @@ import {
   stopStream,
 } from './media.js';
 import { CallController } from './call.js';
-import { ChatView, NoticeList, TileGrid, attachStream } from './call-ui.js';
+import { ChatView, NoticeList, SecurityCodePanel, TileGrid, attachStream } from './call-ui.js';
 import { MAX_CHAT_LENGTH } from './peer.js';
 
 /**
@@ -77,6 +77,11 @@ const ui = {
   callMicrophoneSelect: byId('call-microphone-select', HTMLSelectElement),
   callCameraSelect: byId('call-camera-select', HTMLSelectElement),
   devicePanelClose: byId('device-panel-close', HTMLButtonElement),
+  securityPanel: byId('security-panel', HTMLElement),
+  securityHeading: byId('security-heading', HTMLElement),
+  securityCode: byId('security-code', HTMLElement),
+  securityStatus: byId('security-status', HTMLElement),
+  securityPanelClose: byId('security-panel-close', HTMLButtonElement),
   microphoneButton: byId('microphone-button', HTMLButtonElement),
   cameraButton: byId('camera-button', HTMLButtonElement),
   devicesButton: byId('devices-button', HTMLButtonElement),
@@ -126,6 +131,8 @@ const page = {
   call: null,
   /** @type {TileGrid | null} */
   tileGrid: null,
+  /** @type {SecurityCodePanel | null} */
+  securityPanel: null,
   chat: new ChatView(ui.chatMessages, ui.chatPanel, ui.chatUnread),
   notices: new NoticeList(ui.callNotices),
   microphoneLevel: new MicrophoneLevel(),
@@ -914,7 +921,18 @@ function enterCall(message, signaling) {
   signaling.setReconnect(true);
   signaling.resetBackoff();
 
-  page.tileGrid ??= new TileGrid(ui.tiles, ui.remoteTileTemplate);
+  page.tileGrid ??= new TileGrid(ui.tiles, ui.remoteTileTemplate, toggleSecurityPanel);
+  page.securityPanel ??= new SecurityCodePanel(
+    {
+      panel: ui.securityPanel,
+      heading: ui.securityHeading,
+      code: ui.securityCode,
+      status: ui.securityStatus,
+      closeButton: ui.securityPanelClose,
+    },
+    page.tileGrid,
+    (peerId) => peerConnections.get(peerId),
+  );
   ui.localName.textContent = t('call.selfName', { name: page.displayName });
   void attachStream(ui.localVideo, page.localStream);
   ui.previewVideo.srcObject = null;
@@ -929,7 +947,11 @@ function enterCall(message, signaling) {
     chat: page.chat,
     peerConnections,
     notify: notifyInCall,
-    onPeersChanged: updateWaitingNote,
+    onPeersChanged: () => {
+      updateWaitingNote();
+      void page.securityPanel?.refresh();
+    },
+    onConnectionChanged: (peerId) => void page.securityPanel?.refresh(peerId),
   });
   page.call.applyJoined(message);
   updateMediaView();
@@ -1018,6 +1040,7 @@ async function toggleTrack(kind) {
 
 /** @param {boolean} open */
 function setDevicePanelOpen(open) {
+  if (open) page.securityPanel?.close();
   ui.devicePanel.hidden = !open;
   ui.devicesButton.setAttribute('aria-expanded', String(open));
   if (open) {
@@ -1028,7 +1051,20 @@ function setDevicePanelOpen(open) {
   }
 }
 
+/**
+ * Opens the security code of the connection to `peerId`, or closes it when
+ * it is shown already. Both panels sit at the same place, so the device
+ * panel closes.
+ *
+ * @param {string} peerId
+ */
+function toggleSecurityPanel(peerId) {
+  if (!ui.devicePanel.hidden) setDevicePanelOpen(false);
+  page.securityPanel?.toggle(peerId);
+}
+
 function leaveCall() {
+  page.securityPanel?.close();
   page.call?.leave();
   page.call = null;
   closeSignaling();
