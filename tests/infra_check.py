@@ -120,6 +120,11 @@ def check(template):
         "RoomsApiFunction": {"ROOMS_TABLE", "PUBLIC_URL", "MAIL_FROM", "RETENTION_DAYS", "SEND_AFTER", "MAIL_RATE"},
         "DailyEmailerFunction": {"ROOMS_TABLE", "PUBLIC_URL", "MAIL_FROM", "SEND_AFTER", "MAIL_RATE"},
         "SignalingFunction": {"ROOMS_TABLE", "CONNECTIONS_TABLE", "TURN_URLS", "TURN_SECRET_ARN"},
+        # The privacy page states the retention periods, the relay and the operator.
+        "WebFunction": {
+            "PUBLIC_URL", "SIGNALING_URL", "RETENTION_DAYS", "LOG_RETENTION_DAYS", "TURN_URLS",
+            "OPERATOR_NAME", "OPERATOR_ADDRESS", "OPERATOR_EMAIL", "DATA_PROTECTION_OFFICER",
+        },
     }
     for name, variables in needed_variables.items():
         present = set(functions[name]["Properties"].get("Environment", {}).get("Variables", {}))

@@ -20,7 +20,12 @@ pub fn required(name: &str) -> Result<String, String> {
 /// Reads `RETENTION_DAYS`, the days rooms are kept after their day (1 to
 /// 90, default 8).
 pub fn retention() -> Result<Retention, String> {
-    match optional("RETENTION_DAYS") {
+    parse_retention(optional("RETENTION_DAYS"))
+}
+
+/// Parses a value of `RETENTION_DAYS`; `None` means the default.
+pub fn parse_retention(value: Option<String>) -> Result<Retention, String> {
+    match value {
         None => Retention::days(DEFAULT_RETENTION_DAYS),
         Some(text) => {
             let days = text

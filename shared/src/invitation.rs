@@ -8,7 +8,7 @@ use crate::mail::Email;
 use crate::room::{Invitee, Locale, Room};
 
 /// Escapes text for HTML element content and attribute values.
-fn escape_html(text: &str) -> String {
+pub(crate) fn escape_html(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for character in text.chars() {
         match character {
@@ -36,6 +36,8 @@ struct Wording {
     help_title: &'static str,
     help: [&'static str; 3],
     privacy: &'static str,
+    /// Introduces the link to the privacy page.
+    privacy_link_intro: &'static str,
     closing: &'static str,
     signature: String,
 }
@@ -147,6 +149,7 @@ fn german_wording(room: &Room, invitee: &Invitee, practice: Option<&str>) -> Wor
             "Der Link gilt nur heute, am Tag Ihres Termins.",
         ],
         privacy: "Das Gespräch wird nicht aufgezeichnet. Bild, Ton und Chat werden zwischen den Geräten der Teilnehmenden Ende-zu-Ende-verschlüsselt übertragen, direkt oder über einen Weiterleitungsserver, der sie nicht entschlüsseln kann.",
+        privacy_link_intro: "Welche Daten der Videodienst speichert und wie lange, lesen Sie in den Datenschutzhinweisen:",
         // Swiss German writes "ss" for "ß".
         closing: if room.time_zone == Tz::Europe__Zurich {
             "Mit freundlichen Grüssen"
@@ -198,12 +201,13 @@ fn english_wording(room: &Room, invitee: &Invitee, practice: Option<&str>) -> Wo
             "The link works only today, the day of your appointment.",
         ],
         privacy: "The call is not recorded. Video, sound and chat are end-to-end encrypted between the participants' devices and sent directly or through a relay server that cannot decrypt them.",
+        privacy_link_intro: "What the video service stores, and for how long, is set out in the privacy notice:",
         closing: "Kind regards",
         signature: practice.unwrap_or("Your practice").to_owned(),
     }
 }
 
-fn render_text(words: &Wording, join_url: &str) -> String {
+fn render_text(words: &Wording, join_url: &str, privacy_url: &str) -> String {
     let mut text = format!("{}\n\n{}\n\n", words.greeting, words.intro);
     for (label, value) in &words.facts {
         text.push_str(&format!("{label}: {value}\n"));
@@ -216,16 +220,17 @@ fn render_text(words: &Wording, join_url: &str) -> String {
         text.push_str(&format!("- {line}\n"));
     }
     text.push_str(&format!(
-        "\n{}\n\n{}\n{}\n",
-        words.privacy, words.closing, words.signature
+        "\n{}\n\n{}\n{privacy_url}\n\n{}\n{}\n",
+        words.privacy, words.privacy_link_intro, words.closing, words.signature
     ));
     text
 }
 
 /// Renders the HTML body with one block element a line, so that the checked-in
 /// previews give readable diffs.
-fn render_html(words: &Wording, lang: &str, join_url: &str) -> String {
+fn render_html(words: &Wording, lang: &str, join_url: &str, privacy_url: &str) -> String {
     let link = escape_html(join_url);
+    let privacy_link = escape_html(privacy_url);
     let mut html = format!(
         "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head><meta charset=\"utf-8\"><title>{}</title></head>\n\
          <body style=\"font-family:sans-serif;line-height:1.5;color:#1f2933;max-width:36em\">\n\
@@ -256,8 +261,11 @@ fn render_html(words: &Wording, lang: &str, join_url: &str) -> String {
         html.push_str(&format!("<li>{}</li>\n", escape_html(line)));
     }
     html.push_str(&format!(
-        "</ul>\n<p>{}</p>\n<p>{}<br>{}</p>\n</body>\n</html>\n",
+        "</ul>\n<p>{}</p>\n\
+         <p style=\"font-size:0.9em\">{}<br><a href=\"{privacy_link}\">{privacy_link}</a></p>\n\
+         <p>{}<br>{}</p>\n</body>\n</html>\n",
         escape_html(words.privacy),
+        escape_html(words.privacy_link_intro),
         escape_html(words.closing),
         escape_html(&words.signature)
     ));
@@ -265,15 +273,24 @@ fn render_html(words: &Wording, lang: &str, join_url: &str) -> String {
 }
 
 /// Renders the invitation for one invitee of a room on the room's day.
-pub fn render(room: &Room, invitee: &Invitee, join_url: &str, practice: Option<&str>) -> Email {
+/// `public_url` is the base of the link to the privacy page, which the
+/// email names in the invitee's language.
+pub fn render(
+    room: &Room,
+    invitee: &Invitee,
+    join_url: &str,
+    public_url: &str,
+    practice: Option<&str>,
+) -> Email {
     let (words, lang) = match invitee.locale {
         Locale::De => (german_wording(room, invitee, practice), "de"),
         Locale::En => (english_wording(room, invitee, practice), "en"),
     };
+    let privacy_url = crate::privacy::page_url(public_url, invitee.locale);
     Email {
         to: invitee.email.clone(),
-        text: render_text(&words, join_url),
-        html: render_html(&words, lang, join_url),
+        text: render_text(&words, join_url, &privacy_url),
+        html: render_html(&words, lang, join_url, &privacy_url),
         subject: words.subject,
     }
 }
@@ -323,7 +340,13 @@ mod tests {
         let mut room = sample_room("dr-a", "2026-12-13");
         room.start_time = chrono::NaiveTime::from_hms_opt(9, 30, 0);
         let mut german = invitee(Locale::De, "Anna");
-        let first = render(&room, &german, "https://v.example/join#t", None);
+        let first = render(
+            &room,
+            &german,
+            "https://v.example/join#t",
+            "https://v.example",
+            None,
+        );
         assert!(first.text.contains("heute findet Ihr Videotermin statt:"));
 
         let mut told = room.appointment();
@@ -332,7 +355,13 @@ mod tests {
             at: room.created_at,
             message_id: "m-1".to_owned(),
         });
-        let resent = render(&room, &german, "https://v.example/join#t", None);
+        let resent = render(
+            &room,
+            &german,
+            "https://v.example/join#t",
+            "https://v.example",
+            None,
+        );
         assert!(
             !resent.text.contains("geändert"),
             "a plain resend is no change"
@@ -340,7 +369,13 @@ mod tests {
 
         told.start_time = chrono::NaiveTime::from_hms_opt(8, 0, 0);
         german.last_sent.as_mut().unwrap().appointment = told;
-        let changed = render(&room, &german, "https://v.example/join#t", None);
+        let changed = render(
+            &room,
+            &german,
+            "https://v.example/join#t",
+            "https://v.example",
+            None,
+        );
         assert!(
             changed.text.contains("Ihr Videotermin wurde geändert"),
             "{}",
@@ -348,7 +383,13 @@ mod tests {
         );
         let mut english = german.clone();
         english.locale = Locale::En;
-        let changed = render(&room, &english, "https://v.example/join#t", None);
+        let changed = render(
+            &room,
+            &english,
+            "https://v.example/join#t",
+            "https://v.example",
+            None,
+        );
         assert!(changed.text.contains("has changed"), "{}", changed.text);
     }
 
@@ -360,6 +401,7 @@ mod tests {
             &room,
             &invitee(Locale::De, "Anna"),
             "https://v.example/join#t",
+            "https://v.example",
             None,
         );
         assert!(
@@ -378,6 +420,7 @@ mod tests {
             &room,
             &invitee(Locale::De, "Anna"),
             "https://v.example/join#t",
+            "https://v.example",
             Some("Praxis Weber"),
         );
         assert_eq!(
@@ -404,6 +447,7 @@ mod tests {
             &room,
             &invitee(Locale::De, "Anna"),
             "https://v.example/join#t",
+            "https://v.example",
             None,
         );
         for body in [&email.text, &email.html] {
@@ -420,6 +464,7 @@ mod tests {
             &room,
             &invitee(Locale::En, "Anna"),
             "https://v.example/join#t",
+            "https://v.example",
             None,
         );
         assert_eq!(
@@ -442,6 +487,7 @@ mod tests {
             &room,
             &invitee(Locale::En, "Anna"),
             "https://v.example/join#t",
+            "https://v.example",
             Some("Dr. Anna Weber"),
         );
         assert_eq!(
@@ -533,6 +579,7 @@ mod tests {
             &room,
             &invitee(Locale::De, "Anna"),
             "https://v.example/join#t",
+            "https://v.example",
             None,
         );
         assert_eq!(
@@ -555,10 +602,52 @@ mod tests {
             &room,
             &invitee(Locale::En, "Anna"),
             "https://v.example/join#t",
+            "https://v.example",
             None,
         );
         assert!(english.text.contains("Date: Monday, 11 January 2027\n"));
         assert!(english.text.contains("Time: 09:30 (Austrian time)\n"));
+    }
+
+    #[test]
+    fn invitation_links_privacy_page_in_both_parts() {
+        let room = sample_room("dr-a", "2026-12-13");
+        let cases = [
+            (
+                Locale::De,
+                "https://v.example/datenschutz?lang=de",
+                "lesen Sie in den Datenschutzhinweisen:",
+            ),
+            (
+                Locale::En,
+                "https://v.example/privacy?lang=en",
+                "is set out in the privacy notice:",
+            ),
+        ];
+        for (locale, url, intro) in cases {
+            let email = render(
+                &room,
+                &invitee(locale, "Anna"),
+                "https://v.example/join#t",
+                "https://v.example",
+                None,
+            );
+            assert!(
+                email.text.contains(&format!("{intro}\n{url}\n")),
+                "plain text of {locale:?}: {}",
+                email.text
+            );
+            assert!(
+                email.html.contains(intro),
+                "HTML of {locale:?}: {}",
+                email.html
+            );
+            assert!(
+                email.html.contains(&format!("<a href=\"{url}\">{url}</a>")),
+                "HTML of {locale:?}: {}",
+                email.html
+            );
+        }
     }
 
     #[test]
@@ -568,6 +657,7 @@ mod tests {
             &room,
             &invitee(Locale::De, "<b>Anna</b> & Co"),
             "https://v.example/join#t",
+            "https://v.example",
             Some("<Praxis>"),
         );
         assert!(!email.html.contains("<b>Anna"));
@@ -594,6 +684,7 @@ mod tests {
                 &preview_room(),
                 &invitee(locale, "Anna Beispiel"),
                 &join_url,
+                "https://video.example.test",
                 Some("Praxis Dr. Weber"),
             );
             for (extension, body) in [("html", &email.html), ("txt", &email.text)] {

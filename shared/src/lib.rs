@@ -10,6 +10,7 @@ pub mod link;
 pub mod logging;
 pub mod mail;
 pub mod morning;
+pub mod privacy;
 pub mod random;
 pub mod room;
 pub mod signaling;

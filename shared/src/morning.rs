@@ -283,7 +283,13 @@ impl Invitations {
                     continue;
                 }
             };
-            let email = invitation::render(room, invitee, &join_url, self.practice_name.as_deref());
+            let email = invitation::render(
+                room,
+                invitee,
+                &join_url,
+                &self.public_url,
+                self.practice_name.as_deref(),
+            );
             let outcome = self.send_with_retries(&email, deadline).await;
             if let Err(error) = &outcome {
                 warn!(room_id = %room.id, error = %error, source = ?std::error::Error::source(error), "sending an invitation failed");

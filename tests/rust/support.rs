@@ -125,6 +125,7 @@ pub fn app_at(now: DateTime<Utc>) -> TestApp {
         public_url: PUBLIC_URL.to_owned(),
         local_signaling: None,
         signaling_url: None,
+        privacy: None,
     };
     TestApp {
         router: router(state),
@@ -211,6 +212,7 @@ pub fn local_config(
         turn: None,
         away_grace: AWAY_GRACE_FOR_TESTS,
         max_connection_age: Duration::from_secs(7200),
+        operator: None,
     }
 }
 

@@ -18,6 +18,7 @@ use video_core::http::{AppState, router};
 use video_core::link::LinkKey;
 use video_core::mail::outbox::OutboxMailer;
 use video_core::morning::{Invitations, SendPolicy};
+use video_core::privacy::{Hosting, Operator, PrivacyFacts, PrivacyPage};
 use video_core::random::{hex_encode, random_bytes};
 use video_core::room::Retention;
 use video_core::signaling::Signaling;
@@ -64,6 +65,9 @@ pub struct Config {
     /// Age at which a signaling socket is closed with 1001, as API Gateway
     /// closes connections after 2 hours.
     pub max_connection_age: Duration,
+    /// Operator of the service, named on the privacy page. `None` makes the
+    /// page state that no details were given.
+    pub operator: Option<Operator>,
 }
 
 /// A bound, not yet serving server.
@@ -294,6 +298,19 @@ impl Server {
                 ..SendPolicy::default()
             },
         ));
+        if config.operator.is_none() {
+            tracing::warn!(
+                "no operator details configured; the privacy page at /privacy says so \
+                 (set --operator-name with --operator-address or --operator-email)"
+            );
+        }
+        let privacy = PrivacyPage::new(&PrivacyFacts {
+            operator: config.operator.clone(),
+            hosting: Hosting::Local {
+                relay: config.turn.is_some(),
+            },
+            retention: config.retention,
+        });
         let state = AppState {
             rooms,
             preferences: Arc::new(store.clone()),
@@ -310,6 +327,7 @@ impl Server {
                 link_throttle: FailedAuthThrottle::new(ThrottlePolicy::default(), clock.clone()),
             })),
             signaling_url: None,
+            privacy: Some(Arc::new(privacy)),
         };
         Ok(Self {
             address,

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use tracing_subscriber::EnvFilter;
+use video_core::privacy::{Operator, OperatorField, OperatorSettings, check_value};
 use video_core::turn::{TurnSecret, TurnServer};
 use video_local::{Config, Server, log_filter};
 
@@ -55,6 +56,26 @@ struct Args {
     /// [default: "Ihre Praxis" / "your practice"]
     #[arg(long, value_name = "NAME", value_parser = parse_practice_name)]
     practice_name: Option<String>,
+
+    /// Name of the service's operator on the privacy page at /privacy, up
+    /// to 200 characters. Needs --operator-address or --operator-email
+    /// [default: the page states that no details were given]
+    #[arg(long, value_name = "NAME", value_parser = parse_operator_name)]
+    operator_name: Option<String>,
+
+    /// Postal address of the operator on one line, up to 300 characters,
+    /// such as "Hauptstraße 1, 10115 Berlin".
+    #[arg(long, value_name = "ADDRESS", value_parser = parse_operator_address)]
+    operator_address: Option<String>,
+
+    /// Contact email address of the operator on the privacy page.
+    #[arg(long, value_name = "EMAIL", value_parser = parse_operator_email)]
+    operator_email: Option<String>,
+
+    /// Contact of the data protection officer on the privacy page, such as
+    /// a name and an email address, up to 300 characters.
+    #[arg(long, value_name = "CONTACT", value_parser = parse_data_protection_officer)]
+    data_protection_officer: Option<String>,
 
     /// Days that rooms, their invitees' names and call durations are kept
     /// after the room's day (1 to 90). Email addresses are erased when the
@@ -117,6 +138,44 @@ fn parse_practice_name(text: &str) -> Result<String, String> {
         return Err("expected 1 to 100 characters without control characters".to_owned());
     }
     Ok(trimmed.to_owned())
+}
+
+fn parse_operator_name(text: &str) -> Result<String, String> {
+    check_value(OperatorField::Name, text)
+}
+
+fn parse_operator_address(text: &str) -> Result<String, String> {
+    check_value(OperatorField::Address, text)
+}
+
+fn parse_operator_email(text: &str) -> Result<String, String> {
+    check_value(OperatorField::Email, text)
+}
+
+fn parse_data_protection_officer(text: &str) -> Result<String, String> {
+    check_value(OperatorField::DataProtectionOfficer, text)
+}
+
+fn operator_option(field: OperatorField) -> &'static str {
+    match field {
+        OperatorField::Name => "--operator-name",
+        OperatorField::Address => "--operator-address",
+        OperatorField::Email => "--operator-email",
+        OperatorField::DataProtectionOfficer => "--data-protection-officer",
+    }
+}
+
+/// Checks that the operator options fit together; each value was checked
+/// when it was parsed.
+fn operator_from_args(args: &Args) -> anyhow::Result<Option<Operator>> {
+    OperatorSettings {
+        name: args.operator_name.clone(),
+        address: args.operator_address.clone(),
+        email: args.operator_email.clone(),
+        data_protection_officer: args.data_protection_officer.clone(),
+    }
+    .check()
+    .map_err(|error| anyhow::anyhow!(error.describe(operator_option)))
 }
 
 fn parse_retention(text: &str) -> Result<u32, String> {
@@ -189,6 +248,7 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     init_tracing(args.log_format);
 
+    let operator = operator_from_args(&args)?;
     let config = Config {
         listen: args.listen,
         data_dir: args.data_dir,
@@ -206,6 +266,7 @@ async fn main() -> anyhow::Result<()> {
         turn: turn_server(args.turn_urls, args.turn_secret_file)?,
         away_grace: video_core::signaling::AWAY_GRACE,
         max_connection_age: std::time::Duration::from_secs(args.max_connection_age),
+        operator,
     };
     let server = match Server::bind(config).await {
         Ok(server) => server,
@@ -233,4 +294,103 @@ async fn main() -> anyhow::Result<()> {
         Err(error) => tracing::error!(error = format!("{error:#}"), "video service failed"),
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(options: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("video-local").chain(options.iter().copied()))
+    }
+
+    #[test]
+    fn operator_options_build_operator() {
+        let args = parse(&[
+            "--operator-name",
+            " Praxis Weber ",
+            "--operator-address",
+            "Hauptstraße 1, 10115 Berlin",
+            "--operator-email",
+            "datenschutz@praxis.example",
+            "--data-protection-officer",
+            "Dr. Jana Roth, dsb@praxis.example",
+        ])
+        .unwrap();
+        let operator = operator_from_args(&args).unwrap().unwrap();
+        assert_eq!(operator.name, "Praxis Weber");
+        assert_eq!(
+            operator.address.as_deref(),
+            Some("Hauptstraße 1, 10115 Berlin")
+        );
+        assert_eq!(
+            operator.email.as_deref(),
+            Some("datenschutz@praxis.example")
+        );
+        assert_eq!(
+            operator.data_protection_officer.as_deref(),
+            Some("Dr. Jana Roth, dsb@praxis.example")
+        );
+    }
+
+    #[test]
+    fn no_operator_options_is_no_operator() {
+        let args = parse(&[]).unwrap();
+        assert_eq!(operator_from_args(&args).unwrap(), None);
+    }
+
+    #[test]
+    fn invalid_operator_values_are_rejected() {
+        let too_long = "x".repeat(201);
+        let cases = [
+            (
+                "--operator-name",
+                "Praxis\nWeber",
+                "control and bidirectional formatting characters are not allowed",
+            ),
+            (
+                "--operator-name",
+                too_long.as_str(),
+                "expected 1 to 200 characters",
+            ),
+            ("--operator-name", "  ", "expected 1 to 200 characters"),
+            (
+                "--operator-address",
+                "Hauptstraße 1\r\n10115 Berlin",
+                "write the value on one line",
+            ),
+            (
+                "--operator-email",
+                "Praxis <kontakt@praxis.example>",
+                "expected a plain email address",
+            ),
+            ("--data-protection-officer", "Dr. Roth \u{202E}", "U+202E"),
+        ];
+        for (option, value, expected) in cases {
+            let message = parse(&[option, value]).unwrap_err().to_string();
+            assert!(message.contains(option), "{option} {value:?}: {message}");
+            assert!(message.contains(expected), "{option} {value:?}: {message}");
+        }
+    }
+
+    #[test]
+    fn operator_contact_without_name_is_rejected() {
+        let args = parse(&["--operator-email", "kontakt@praxis.example"]).unwrap();
+        let message = operator_from_args(&args).unwrap_err().to_string();
+        assert_eq!(
+            message,
+            "--operator-email needs --operator-name, because the privacy page names the \
+             operator with the contact"
+        );
+    }
+
+    #[test]
+    fn operator_name_without_contact_is_rejected() {
+        let args = parse(&["--operator-name", "Praxis Weber"]).unwrap();
+        let message = operator_from_args(&args).unwrap_err().to_string();
+        assert!(
+            message.starts_with("--operator-name needs --operator-address or --operator-email"),
+            "{message}"
+        );
+    }
 }

@@ -109,6 +109,7 @@ pub fn app(
         public_url: settings.public_url.clone(),
         local_signaling: None,
         signaling_url: None,
+        privacy: None,
     };
     router(state)
 }

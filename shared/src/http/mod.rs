@@ -45,6 +45,9 @@ pub struct AppState {
     /// `wss://…` address of a separate signaling API, as in AWS; `None`
     /// means `/ws` on the same origin.
     pub signaling_url: Option<String>,
+    /// The privacy page at `/privacy` and `/datenschutz`. It is `None` where
+    /// another function serves the pages, as for the rooms API on AWS.
+    pub privacy: Option<Arc<crate::privacy::PrivacyPage>>,
 }
 
 async fn api_not_found() -> ApiError {
@@ -69,8 +72,11 @@ async fn api_method_not_allowed() -> ApiError {
 /// Panics when `signaling_url` is not a `ws://` or `wss://` URL; callers
 /// check it at start-up with [`web::WebSettings::new`].
 pub fn router(state: AppState) -> Router {
-    let web_settings = web::WebSettings::new(&state.public_url, state.signaling_url.as_deref())
+    let mut web_settings = web::WebSettings::new(&state.public_url, state.signaling_url.as_deref())
         .expect("the signaling URL was checked at start-up");
+    if let Some(page) = state.privacy.clone() {
+        web_settings = web_settings.with_privacy_page(page);
+    }
     let mut api = api::routes()
         .route("/api/openapi.json", get(openapi::openapi_json))
         .route("/api/{*rest}", axum::routing::any(api_not_found))

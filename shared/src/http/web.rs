@@ -13,6 +13,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::get;
 
+use crate::privacy::{self, PrivacyPage};
+
 #[derive(Embed)]
 #[folder = "../web/"]
 #[exclude = "*.md"]
@@ -79,6 +81,9 @@ pub struct WebSettings {
     /// the host the page was loaded from (the local server).
     pub signaling_url: Option<String>,
     content_security_policy: HeaderValue,
+    /// The privacy page, served at [`privacy::PATHS`]. `None` serves no page
+    /// there, as in the rooms API function, which gets no page requests.
+    privacy: Option<Arc<PrivacyPage>>,
 }
 
 /// A signaling URL that cannot be used.
@@ -120,7 +125,14 @@ impl WebSettings {
             signaling_url: signaling_url.map(str::to_owned),
             content_security_policy: HeaderValue::from_str(&policy)
                 .map_err(|_| InvalidSignalingUrl(signaling_url.unwrap_or_default().to_owned()))?,
+            privacy: None,
         })
+    }
+
+    /// Serves `page` at [`privacy::PATHS`].
+    pub fn with_privacy_page(mut self, page: Arc<PrivacyPage>) -> Self {
+        self.privacy = Some(page);
+        self
     }
 
     /// Returns the Content-Security-Policy of every response: scripts,
@@ -171,6 +183,34 @@ pub async fn runtime_config(
     response
 }
 
+/// `GET /privacy` and `/datenschutz`: the privacy page in the language of
+/// `?lang=` or `Accept-Language` (see [`privacy::choose_locale`]).
+async fn privacy_page(
+    page: Arc<PrivacyPage>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Response {
+    let accept_language = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|value| value.to_str().ok());
+    let locale = privacy::choose_locale(uri.query(), accept_language);
+    let language = match locale {
+        crate::room::Locale::De => "de",
+        crate::room::Locale::En => "en",
+    };
+    let mut response = Response::new(Body::from(page.html(locale).to_owned()));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(language));
+    // The language follows Accept-Language, so caches must keep one copy per value.
+    headers.insert(header::VARY, HeaderValue::from_static("Accept-Language"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
 /// Adds the security headers to every response.
 pub async fn security_headers(
     State(settings): State<Arc<WebSettings>>,
@@ -206,12 +246,22 @@ pub async fn security_headers(
     response
 }
 
-/// Builds the web client's routes: the files, `/config.json`, and the
-/// security headers. The Lambda `web` function serves exactly this.
+/// Builds the web client's routes: the files, `/config.json`, the privacy
+/// page when the settings carry one, and the security headers. The Lambda
+/// `web` function serves exactly this.
 pub fn router(settings: WebSettings) -> Router {
     let settings = Arc::new(settings);
-    Router::new()
-        .route("/config.json", get(runtime_config))
+    let mut router = Router::new().route("/config.json", get(runtime_config));
+    if let Some(page) = settings.privacy.clone() {
+        for path in privacy::PATHS {
+            let page = page.clone();
+            router = router.route(
+                path,
+                get(move |uri, headers| privacy_page(page, uri, headers)),
+            );
+        }
+    }
+    router
         .fallback(asset)
         .with_state(settings.clone())
         .layer(axum::middleware::from_fn_with_state(
