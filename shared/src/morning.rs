@@ -134,6 +134,23 @@ fn invitee_of<'a>(
         .find(|invitee| invitee.is_addressed(email))
 }
 
+/// Replaces every word with an `@` by `[address]`. The mail service's
+/// rejection messages may name the recipient, and a failure reason is kept
+/// after the addresses are erased.
+fn without_addresses(message: &str) -> String {
+    message
+        .split(' ')
+        .map(|word| {
+            if word.contains('@') {
+                "[address]"
+            } else {
+                word
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Converts the result of one send attempt into the stored delivery state.
 fn outcome_state(
     outcome: &Result<String, MailError>,
@@ -149,7 +166,9 @@ fn outcome_state(
         Err(error) => {
             let (reason, permanent) = match error {
                 MailError::Throttled => ("throttled by the mail service".to_owned(), false),
-                MailError::Rejected(message) => (format!("rejected: {message}"), true),
+                MailError::Rejected(message) => {
+                    (format!("rejected: {}", without_addresses(message)), true)
+                }
                 MailError::Failed(_) => ("the mail service failed".to_owned(), false),
             };
             Delivery::Failed {
@@ -726,6 +745,20 @@ mod tests {
         ));
         // Permanent: no further run tries it.
         assert_eq!(setup.run.run().await.unwrap(), RunReport::default());
+    }
+
+    #[test]
+    fn rejection_reason_keeps_no_address() {
+        let outcome = Err(MailError::Rejected(
+            "Email address is not verified: <Anna.B@example.org>, anna@example.org.".to_owned(),
+        ));
+        let Delivery::Failed { reason, .. } = outcome_state(&outcome, 1, Utc::now()) else {
+            panic!("a rejection is a failure");
+        };
+        assert_eq!(
+            reason,
+            "rejected: Email address is not verified: [address] [address]"
+        );
     }
 
     #[tokio::test]
