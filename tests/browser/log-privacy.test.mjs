@@ -10,7 +10,9 @@
 //   unshare -n bash -c 'ip link set lo up && node --test tests/browser/log-privacy.test.mjs'
 
 import assert from 'node:assert/strict';
+import { readFile, readdir } from 'node:fs/promises';
 import { isIPv4, isIPv6 } from 'node:net';
+import path from 'node:path';
 import { test } from 'node:test';
 
 import {
@@ -236,6 +238,12 @@ async function createRoomWithInvitee(server) {
   return JSON.parse(text);
 }
 
+/** Returns the paths of all files under `directory`, at any depth. */
+async function filesUnder(directory) {
+  const entries = await readdir(directory, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => entry.isFile()).map((entry) => path.join(entry.parentPath, entry.name));
+}
+
 /** Types `text` into the chat of `from` and waits until `to` shows it. */
 async function chat(from, to, text) {
   await from.getByTestId('chat-input').fill(text);
@@ -322,6 +330,16 @@ test('a full call at trace level logs no secret, name, address or SDP', { timeou
       description: 'the server to log both departures',
       diagnose: () => server.log.slice(-20).join('\n'),
     });
+
+    // Nothing of the call's content and no participant's name reached the disk.
+    const stored = await filesUnder(server.dataDir);
+    assert.ok(stored.length >= 3, `the data directory holds the database, key and outbox: ${stored.length} files`);
+    for (const file of stored) {
+      const bytes = await readFile(file);
+      for (const text of [CHAT_TEXT, ANNA_NAME, BEN_NAME, ...SDP_MARKERS]) {
+        assert.equal(bytes.includes(Buffer.from(text)), false, `${path.basename(file)} contains ${JSON.stringify(text)}`);
+      }
+    }
     await server.stop();
 
     // The search must have a log worth searching.
