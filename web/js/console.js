@@ -1139,13 +1139,27 @@ export function dateAndTimeIn(instant, timeZone) {
  * @param {'success' | 'error' | 'progress'} kind
  */
 function showRowMessage(row, userMessage, kind) {
-  const message = row.querySelector('[data-testid="row-status"]');
+  const message = liveRow(row).querySelector('[data-testid="row-status"]');
   if (!message) return;
   message.className = `row-message row-message-${kind}`;
   const paragraphs = [paragraph('row-message-text', userMessage.text)];
   if (userMessage.help) paragraphs.push(paragraph('row-message-help', userMessage.help));
   if (userMessage.details) paragraphs.push(paragraph('error-details', userMessage.details));
   message.replaceChildren(...paragraphs);
+}
+
+/**
+ * Returns the row shown now for the room of `row`. The overview may have been
+ * rendered anew while a request was running, which detaches the old row.
+ *
+ * @param {Element} row
+ * @returns {Element}
+ */
+function liveRow(row) {
+  if (row.isConnected || !(row instanceof HTMLElement)) return row;
+  const roomId = row.dataset.roomId ?? '';
+  const rows = document.querySelectorAll('[data-testid="room-row"]');
+  return [...rows].find((candidate) => candidate instanceof HTMLElement && candidate.dataset.roomId === roomId) ?? row;
 }
 
 /**
@@ -1172,7 +1186,8 @@ function replaceRoomRow(row, room) {
 async function refreshRoomRow(row, roomId) {
   try {
     const room = /** @type {Room} */ (await callApi('GET', `/api/rooms/${encodeURIComponent(roomId)}`));
-    return row.isConnected ? replaceRoomRow(row, room) : row;
+    const current = liveRow(row);
+    return current.isConnected ? replaceRoomRow(current, room) : current;
   } catch (error) {
     console.warn(`Console: reloading room ${roomId} failed: ${error instanceof Error ? error.message : error}`);
     return row;
@@ -1198,7 +1213,7 @@ async function resendInvitations(room, button) {
     const updated = /** @type {Room} */ (
       await callApi('POST', `/api/rooms/${encodeURIComponent(room.id)}/invitations`, {})
     );
-    const newRow = replaceRoomRow(row, updated);
+    const newRow = replaceRoomRow(liveRow(row), updated);
     const invitees = Array.isArray(updated.invitees) ? updated.invitees : [];
     const mailed = invitees.filter((invitee) => invitee.email);
     const allSent = mailed.every((invitee) => invitee.status === 'sent');
