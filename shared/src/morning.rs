@@ -7,7 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Duration, NaiveTime, Timelike, Utc};
+use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
 use serde::Serialize;
 use tracing::{info, warn};
 
@@ -17,7 +18,7 @@ use crate::link::LinkKey;
 use crate::mail::{MailError, Mailer};
 use crate::room::{Appointment, Delivery, Invitee, MAX_SEND_ATTEMPTS, Room, SentEmail};
 use crate::store::{RoomStore, StoreError, update_room};
-use crate::validity::DayState;
+use crate::validity::{DayState, start_of_day};
 
 /// A claim older than this belongs to a sender that died; the next run
 /// retries it. NOTE: if that sender died after the mail service accepted the
@@ -117,6 +118,50 @@ pub struct Invitations {
     pub policy: SendPolicy,
     /// When the last email went out, for the rate limit.
     last_send: tokio::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+/// Returns the first instant of `date` in `zone` whose local time is
+/// `send_after` or later: where clocks jump over `send_after`, the end of
+/// the jump.
+fn send_time(date: NaiveDate, zone: Tz, send_after: NaiveTime) -> DateTime<Utc> {
+    let mut local = date.and_time(send_after);
+    // Real jumps are at most two hours long and end on a whole minute.
+    for _ in 0..=180 {
+        match zone.from_local_datetime(&local) {
+            LocalResult::Single(at) => return at.with_timezone(&Utc),
+            LocalResult::Ambiguous(earlier, _) => return earlier.with_timezone(&Utc),
+            LocalResult::None => local += Duration::minutes(1),
+        }
+    }
+    // Unreachable for the tz database's zones. Reading the local time as UTC
+    // only shifts this room's bound.
+    local.and_utc()
+}
+
+/// Returns the latest start of a day whose invitations are due at `now`,
+/// over every zone a room may have: the `started_by` of
+/// [`RoomStore::mail_due`], which then reads no room that is not due yet.
+///
+/// A room is due once its zone's local time reaches `send_after` on its
+/// date. That is `send_after` after the day's start, except on days when
+/// clocks jump forward before `send_after` (up to two hours sooner, as in
+/// Antarctica/Troll) or back (later). So the bound is `now - send_after`,
+/// moved later only while such a jump makes a room due early.
+pub fn latest_due_day_start(now: DateTime<Utc>, send_after: NaiveTime) -> DateTime<Utc> {
+    let after_start = Duration::seconds(i64::from(send_after.num_seconds_from_midnight()));
+    let mut latest = now - after_start;
+    for zone in chrono_tz::TZ_VARIANTS {
+        // A day whose start is later than `now - send_after` began less than
+        // a day ago, so it is the zone's today or yesterday.
+        let today = now.with_timezone(&zone).date_naive();
+        for date in [today.pred_opt(), Some(today)].into_iter().flatten() {
+            let start = start_of_day(date, zone);
+            if start > latest && start <= now && send_time(date, zone, send_after) <= now {
+                latest = start;
+            }
+        }
+    }
+    latest
 }
 
 /// Returns the invitee addressed by `email` while the room still has the
@@ -228,10 +273,7 @@ impl Invitations {
             ..RunReport::default()
         };
         let now = self.clock.now();
-        // Local time reaches `send_after` at least this long after midnight;
-        // the hour allows for a day that skipped one.
-        let seconds = i64::from(self.policy.send_after.num_seconds_from_midnight());
-        let started_by = now - Duration::seconds((seconds - 3600).max(0));
+        let started_by = latest_due_day_start(now, self.policy.send_after);
         let rooms = self.rooms.mail_due(started_by, now).await?;
         for room in rooms.iter().filter(|room| self.is_due(room, now)) {
             report.add(&self.send_room_until(room, Trigger::Due, deadline).await);
@@ -745,6 +787,82 @@ mod tests {
         ));
         // Permanent: no further run tries it.
         assert_eq!(setup.run.run().await.unwrap(), RunReport::default());
+    }
+
+    #[test]
+    fn due_bound_on_ordinary_days() {
+        let send_after = NaiveTime::from_hms_opt(6, 0, 0).unwrap();
+        for now in [
+            "2027-01-12T00:00:00Z",
+            "2027-01-12T10:15:00Z",
+            "2027-07-01T23:45:00Z",
+        ] {
+            let now = utc(now);
+            assert_eq!(
+                latest_due_day_start(now, send_after),
+                now - Duration::hours(6),
+                "at {now}"
+            );
+        }
+    }
+
+    /// Every room due at a run must start no later than the bound, for
+    /// every zone, on the days around 2027's forward and backward jumps.
+    #[test]
+    fn due_bound_covers_zones_on_dst_days() {
+        let send_after = NaiveTime::from_hms_opt(6, 0, 0).unwrap();
+        let days = [
+            "2027-03-14",
+            "2027-03-26",
+            "2027-03-28",
+            "2027-04-04",
+            "2027-04-30",
+            "2027-09-05",
+            "2027-09-26",
+            "2027-10-03",
+            "2027-10-31",
+            "2027-11-07",
+        ];
+        for day in days {
+            let midnight = utc(&format!("{day}T00:00:00Z"));
+            for quarter in 0..96 {
+                let now = midnight + Duration::minutes(15 * quarter);
+                let bound = latest_due_day_start(now, send_after);
+                for zone in chrono_tz::TZ_VARIANTS {
+                    let today = now.with_timezone(&zone).date_naive();
+                    let window = crate::validity::DayWindow::for_date(today, zone);
+                    let due = send_time(today, zone, send_after) <= now && now < window.until;
+                    assert!(
+                        !due || window.from <= bound,
+                        "{zone} on {today} is due at {now} but starts after {bound}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn due_bound_follows_early_rooms() {
+        let send_after = NaiveTime::from_hms_opt(6, 0, 0).unwrap();
+        // 2027-03-28: Troll jumps from UTC to UTC+2 at 01:00 UTC, so 06:00
+        // there is 04:00 UTC, four hours after its day began.
+        let early = utc("2027-03-28T04:00:00Z");
+        assert_eq!(
+            latest_due_day_start(early, send_after),
+            utc("2027-03-28T00:00:00Z")
+        );
+        // At 06:00 UTC the Azores are due, and their day began at 01:00 UTC
+        // because their clocks skipped midnight. An hour later every room
+        // due began at least six hours before.
+        assert_eq!(
+            latest_due_day_start(utc("2027-03-28T06:00:00Z"), send_after),
+            utc("2027-03-28T01:00:00Z")
+        );
+        let later = utc("2027-03-28T07:00:00Z");
+        assert_eq!(
+            latest_due_day_start(later, send_after),
+            later - Duration::hours(6)
+        );
     }
 
     #[test]

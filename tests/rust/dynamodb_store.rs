@@ -95,6 +95,57 @@ async fn nine_joins_admit_eight() {
     assert_eq!(store.in_room(&room_id).await.unwrap().len(), 8);
 }
 
+/// Two function instances share the table. Each remembers the room of the
+/// connections it handled, and a change made by the other instance must
+/// still show in what it returns.
+#[tokio::test]
+async fn changes_by_another_instance_are_seen() {
+    let moto = Moto::start();
+    let client = dynamodb_client(&moto.endpoint);
+    create_connections_table(&client, "connections").await;
+    let first = DynamoParticipants::new(client.clone(), "connections");
+    let second = DynamoParticipants::new(client, "connections");
+    let room_id = random_id();
+    let joined = |connection: &str| Participant {
+        room_id: room_id.clone(),
+        peer_id: random_id(),
+        name: "Gast".to_owned(),
+        connection_id: connection.to_owned(),
+        resume_key_hash: [3; 32],
+        joined_at: Utc::now(),
+        away_since: None,
+    };
+    let anna = joined("anna-1");
+    let ben = joined("ben-1");
+    first.add(anna.clone(), 8).await.unwrap();
+    first.add(ben.clone(), 8).await.unwrap();
+    assert!(first.with_room("anna-1").await.unwrap().is_some());
+
+    // The other instance moves Anna to a new connection.
+    second
+        .resume(&room_id, &anna.peer_id, &anna.resume_key_hash, "anna-2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(first.with_room("anna-1").await.unwrap().is_none());
+    assert!(first.by_connection("anna-1").await.unwrap().is_none());
+    assert!(first.remove_connection("anna-1").await.unwrap().is_none());
+    let (resumed, present) = first.with_room("anna-2").await.unwrap().unwrap();
+    assert_eq!(resumed.peer_id, anna.peer_id);
+    assert_eq!(present.len(), 2);
+
+    // The other instance removes Ben, then Anna leaves through the first.
+    second.remove_connection("ben-1").await.unwrap().unwrap();
+    assert!(first.with_room("ben-1").await.unwrap().is_none());
+    assert!(first.by_connection("ben-1").await.unwrap().is_none());
+    let (_, present) = first.with_room("anna-2").await.unwrap().unwrap();
+    assert_eq!(present.len(), 1, "Ben is gone: {present:?}");
+    let left = first.remove_connection("anna-2").await.unwrap().unwrap();
+    assert_eq!(left.peer_id, anna.peer_id);
+    assert!(second.with_room("anna-2").await.unwrap().is_none());
+    assert!(first.in_room(&room_id).await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn loopback_guard_blocks_real_endpoints() {
     let client = dynamodb_client("https://dynamodb.eu-central-1.amazonaws.com");

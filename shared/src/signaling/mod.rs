@@ -161,9 +161,20 @@ impl Signaling {
     /// and ping, so on transports without timers (Lambda) departures are
     /// announced at the latest with the next ping of someone in the room.
     pub async fn prune_room(&self, room_id: &str) -> Result<(), SignalingError> {
+        let present = self.participants.in_room(room_id).await?;
+        self.prune_present(room_id, present).await
+    }
+
+    /// Prunes like [`Signaling::prune_room`], given the room's participants
+    /// as just read.
+    async fn prune_present(
+        &self,
+        room_id: &str,
+        present: Vec<Participant>,
+    ) -> Result<(), SignalingError> {
         let now = self.clock.now();
         let grace = chrono::Duration::from_std(self.away_grace).unwrap_or(chrono::Duration::MAX);
-        for participant in self.participants.in_room(room_id).await? {
+        for participant in present {
             let expired = participant
                 .away_since
                 .is_some_and(|since| now - since >= grace);
@@ -187,8 +198,8 @@ impl Signaling {
     /// Replies `pong` to `ping` and prunes the sender's room.
     async fn ping(&self, connection_id: &str) -> Result<(), SignalingError> {
         self.reply(connection_id, &ServerMessage::Pong).await?;
-        if let Some(participant) = self.participants.by_connection(connection_id).await? {
-            self.prune_room(&participant.room_id).await?;
+        if let Some((participant, present)) = self.participants.with_room(connection_id).await? {
+            self.prune_present(&participant.room_id, present).await?;
         }
         Ok(())
     }
@@ -492,7 +503,7 @@ impl Signaling {
     }
 
     async fn relay(&self, connection_id: &str, signal: Signal) -> Result<(), SignalingError> {
-        let Some(sender) = self.participants.by_connection(connection_id).await? else {
+        let Some((sender, present)) = self.participants.with_room(connection_id).await? else {
             return self
                 .reply_error(
                     connection_id,
@@ -501,10 +512,7 @@ impl Signaling {
                 )
                 .await;
         };
-        let target = self
-            .participants
-            .in_room(&sender.room_id)
-            .await?
+        let target = present
             .into_iter()
             .find(|other| other.peer_id == signal.to && other.peer_id != sender.peer_id);
         let Some(target) = target else {

@@ -786,6 +786,64 @@ pub async fn away_participant_keeps_its_place_until_removed(store: &dyn Particip
     );
 }
 
+pub async fn with_room_lists_the_sender_and_its_room(store: &dyn ParticipantStore) {
+    let (room, other_room) = (random_id(), random_id());
+    let first = participant(&room, "w0");
+    store.add(first.clone(), 8).await.expect("add");
+    store.add(participant(&room, "w1"), 8).await.expect("add");
+    store
+        .add(participant(&other_room, "w2"), 8)
+        .await
+        .expect("add");
+
+    let (sender, present) = store
+        .with_room("w0")
+        .await
+        .expect("with_room")
+        .expect("w0 has joined");
+    assert_eq!(sender.peer_id, first.peer_id);
+    let mut connections: Vec<String> = present.into_iter().map(|p| p.connection_id).collect();
+    connections.sort();
+    assert_eq!(connections, ["w0", "w1"], "only the sender's room");
+    assert!(
+        store
+            .with_room("unknown")
+            .await
+            .expect("with_room unknown")
+            .is_none()
+    );
+
+    // A resumed participant is found on its new connection only.
+    store
+        .resume(&room, &first.peer_id, &first.resume_key_hash, "w0-new")
+        .await
+        .expect("resume")
+        .expect("resumed");
+    assert!(
+        store
+            .with_room("w0")
+            .await
+            .expect("with_room old")
+            .is_none()
+    );
+    let (resumed, present) = store
+        .with_room("w0-new")
+        .await
+        .expect("with_room new")
+        .expect("resumed participant");
+    assert_eq!(resumed.peer_id, first.peer_id);
+    assert_eq!(present.len(), 2);
+
+    store.remove_connection("w1").await.expect("remove");
+    assert!(
+        store
+            .with_room("w1")
+            .await
+            .expect("with_room removed")
+            .is_none()
+    );
+}
+
 /// Runs every participant store case against stores made by `make`.
 pub async fn participant_store_contract<S, F, Fut>(make: F)
 where
@@ -798,6 +856,7 @@ where
     rooms_are_separate(&make().await).await;
     resume_needs_matching_key(&make().await).await;
     away_participant_keeps_its_place_until_removed(&make().await).await;
+    with_room_lists_the_sender_and_its_room(&make().await).await;
 }
 
 /// Checks the "always video" flag: per practitioner and patient, off by

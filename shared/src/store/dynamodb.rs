@@ -47,6 +47,7 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use super::{
     BEFORE_EVERY_EXPIRY, JoinOutcome, Participant, ParticipantStore, PreferenceStore, RoomStore,
@@ -487,11 +488,35 @@ impl PreferenceStore for DynamoRooms {
 
 /// The connections table: participants, their connections and each room's
 /// participant count.
+///
+/// Each instance also keeps in memory a hint per connection it has seen join,
+/// resume or send: the room and peer id of its participant. With it, a lookup
+/// by connection reads the participant's item, or the room's items, without
+/// reading the connection's item first. A hint is never trusted. Every read
+/// it guides is strongly consistent, and its result counts only if the
+/// participant's item still names this connection. Otherwise the lookup goes
+/// through the connection's item as without a hint. So when another instance
+/// removed the participant or moved it to a new connection with a resume,
+/// the stale hint costs one read, and the lookup returns no participant that
+/// the table did not show on this connection.
 #[derive(Debug, Clone)]
 pub struct DynamoParticipants {
     client: Client,
     table: String,
+    hints: Arc<Mutex<HashMap<String, ConnectionHint>>>,
 }
+
+/// Room and peer id of the participant that a connection belonged to when
+/// this instance last saw it.
+#[derive(Debug, Clone)]
+struct ConnectionHint {
+    room_id: String,
+    peer_id: String,
+}
+
+/// Maximum number of hints one instance keeps. When full, it clears all of
+/// them, which costs each connection one more read to learn its hint again.
+const MAX_CONNECTION_HINTS: usize = 10_000;
 
 fn room_key(room_id: &str) -> String {
     format!("ROOM#{room_id}")
@@ -598,7 +623,91 @@ impl DynamoParticipants {
         Self {
             client,
             table: table.into(),
+            hints: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    fn hints(&self) -> std::sync::MutexGuard<'_, HashMap<String, ConnectionHint>> {
+        // The map holds only hints, which are checked on use, so a map left
+        // by a panicking thread is still safe to read.
+        self.hints
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn hint(&self, connection_id: &str) -> Option<ConnectionHint> {
+        self.hints().get(connection_id).cloned()
+    }
+
+    fn remember(&self, connection_id: &str, room_id: &str, peer_id: &str) {
+        let mut hints = self.hints();
+        if hints.len() >= MAX_CONNECTION_HINTS {
+            hints.clear();
+        }
+        hints.insert(
+            connection_id.to_owned(),
+            ConnectionHint {
+                room_id: room_id.to_owned(),
+                peer_id: peer_id.to_owned(),
+            },
+        );
+    }
+
+    fn forget(&self, connection_id: &str) {
+        self.hints().remove(connection_id);
+    }
+
+    /// Reads the item of the participant that uses `connection_id`, live or
+    /// expired: the hinted item when it still names this connection, else
+    /// the item that the connection's item points to.
+    async fn participant_item(&self, connection_id: &str) -> Result<Option<Item>, StoreError> {
+        let uses_connection =
+            |item: &Item| get_s(item, "connectionId").is_ok_and(|current| current == connection_id);
+        if let Some(hint) = self.hint(connection_id) {
+            let hinted = self
+                .get_item(key(room_key(&hint.room_id), peer_key(&hint.peer_id)))
+                .await?;
+            if let Some(item) = hinted.filter(uses_connection) {
+                return Ok(Some(item));
+            }
+            self.forget(connection_id);
+        }
+        let Some(connection) = self
+            .get_item(key(connection_key(connection_id), CONNECTION_SORT_KEY))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let room_id = get_s(&connection, "roomId")?;
+        let peer_id = get_s(&connection, "peerId")?;
+        let Some(item) = self
+            .get_item(key(room_key(room_id), peer_key(peer_id)))
+            .await?
+            .filter(uses_connection)
+        else {
+            return Ok(None);
+        };
+        self.remember(connection_id, room_id, peer_id);
+        Ok(Some(item))
+    }
+
+    /// Picks the live participant that uses `connection_id` out of a room's
+    /// items, and returns it with every live participant of the room.
+    fn sender_in(
+        items: &[Item],
+        connection_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Participant, Vec<Participant>)>, StoreError> {
+        let present = items
+            .iter()
+            .filter(|item| is_live(item, now))
+            .map(participant_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        let sender = present
+            .iter()
+            .find(|participant| participant.connection_id == connection_id)
+            .cloned();
+        Ok(sender.map(|sender| (sender, present)))
     }
 
     fn expiry(&self, now: DateTime<Utc>) -> i64 {
@@ -678,7 +787,14 @@ impl DynamoParticipants {
             .transact_items(TransactWriteItem::builder().put(put(connection)?).build());
         let result = transact(request).await;
         match result {
-            Ok(_) => Ok(JoinOutcome::Joined),
+            Ok(_) => {
+                self.remember(
+                    &participant.connection_id,
+                    &participant.room_id,
+                    &participant.peer_id,
+                );
+                Ok(JoinOutcome::Joined)
+            }
             Err(error) if cancelled_by_condition(&error) => Ok(JoinOutcome::Full),
             Err(error) => Err(sdk_error(error)),
         }
@@ -809,6 +925,8 @@ impl ParticipantStore for DynamoParticipants {
         let result = transact(request).await;
         match result {
             Ok(_) => {
+                self.forget(&previous);
+                self.remember(connection_id, room_id, peer_id);
                 participant.connection_id = connection_id.to_owned();
                 participant.away_since = None;
                 Ok(Some((participant, previous)))
@@ -819,27 +937,45 @@ impl ParticipantStore for DynamoParticipants {
         }
     }
 
+    // The participant's item and its connection's item are written in the
+    // same transactions with the same `expiresAt`, so checking the
+    // participant's item alone is enough.
     async fn by_connection(&self, connection_id: &str) -> Result<Option<Participant>, StoreError> {
-        let now = Utc::now();
+        match self.participant_item(connection_id).await? {
+            Some(item) if is_live(&item, Utc::now()) => participant_from_item(&item).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    // With a hint this is one query of the room. Without one, the
+    // connection's item names the room first.
+    async fn with_room(
+        &self,
+        connection_id: &str,
+    ) -> Result<Option<(Participant, Vec<Participant>)>, StoreError> {
+        if let Some(hint) = self.hint(connection_id) {
+            let items = self.query_room(&hint.room_id).await?;
+            if let Some(found) = Self::sender_in(&items, connection_id, Utc::now())? {
+                return Ok(Some(found));
+            }
+            self.forget(connection_id);
+        }
         let Some(connection) = self
             .get_item(key(connection_key(connection_id), CONNECTION_SORT_KEY))
             .await?
         else {
             return Ok(None);
         };
-        if !is_live(&connection, now) {
+        if !is_live(&connection, Utc::now()) {
             return Ok(None);
         }
         let room_id = get_s(&connection, "roomId")?;
-        let peer_id = get_s(&connection, "peerId")?;
-        let Some(item) = self
-            .get_item(key(room_key(room_id), peer_key(peer_id)))
-            .await?
-        else {
-            return Ok(None);
-        };
-        let participant = participant_from_item(&item)?;
-        Ok((participant.connection_id == connection_id).then_some(participant))
+        let items = self.query_room(room_id).await?;
+        let found = Self::sender_in(&items, connection_id, Utc::now())?;
+        if let Some((sender, _)) = &found {
+            self.remember(connection_id, room_id, &sender.peer_id);
+        }
+        Ok(found)
     }
 
     async fn mark_away(
@@ -895,21 +1031,12 @@ impl ParticipantStore for DynamoParticipants {
         &self,
         connection_id: &str,
     ) -> Result<Option<Participant>, StoreError> {
-        let Some(connection) = self
-            .get_item(key(connection_key(connection_id), CONNECTION_SORT_KEY))
-            .await?
-        else {
-            return Ok(None);
-        };
-        let room_id = get_s(&connection, "roomId")?.to_owned();
-        let peer_id = get_s(&connection, "peerId")?.to_owned();
-        let Some(item) = self
-            .get_item(key(room_key(&room_id), peer_key(&peer_id)))
-            .await?
-        else {
+        let Some(item) = self.participant_item(connection_id).await? else {
             return Ok(None);
         };
         let participant = participant_from_item(&item)?;
+        let room_id = participant.room_id.clone();
+        let peer_id = participant.peer_id.clone();
 
         let delete_connection = Delete::builder()
             .table_name(&self.table)
@@ -949,9 +1076,15 @@ impl ParticipantStore for DynamoParticipants {
             .transact_items(TransactWriteItem::builder().update(decrement).build());
         let result = transact(request).await;
         match result {
-            Ok(_) => Ok(Some(participant)),
+            Ok(_) => {
+                self.forget(connection_id);
+                Ok(Some(participant))
+            }
             // Removed concurrently, or the participant resumed elsewhere.
-            Err(error) if cancelled_by_condition(&error) => Ok(None),
+            Err(error) if cancelled_by_condition(&error) => {
+                self.forget(connection_id);
+                Ok(None)
+            }
             Err(error) => Err(sdk_error(error)),
         }
     }

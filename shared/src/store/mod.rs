@@ -253,6 +253,21 @@ pub trait ParticipantStore: Send + Sync {
 
     async fn by_connection(&self, connection_id: &str) -> Result<Option<Participant>, StoreError>;
 
+    /// Returns the participant using this connection and everyone in its
+    /// room, itself included, or `None` when no participant uses the
+    /// connection. Relaying and pings need both, and a store may read them
+    /// in one request.
+    async fn with_room(
+        &self,
+        connection_id: &str,
+    ) -> Result<Option<(Participant, Vec<Participant>)>, StoreError> {
+        let Some(participant) = self.by_connection(connection_id).await? else {
+            return Ok(None);
+        };
+        let present = self.in_room(&participant.room_id).await?;
+        Ok(Some((participant, present)))
+    }
+
     /// Marks the participant using this connection as away since `at`, so
     /// that a resume can take the place back. Returns the participant, or
     /// `None` when no participant uses the connection any more. A resume
