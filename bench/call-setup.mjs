@@ -1,19 +1,15 @@
-// Call set-up benchmark: time from clicking join on the second page, while the
-// first page is already in the call, until both pages have decoded their first
-// remote video frame. See bench/README.md for the command and recorded results.
+// Call set-up benchmark: time from clicking join until the pages of a call
+// decode each other's video, for 2 pages and for a full room of 8. See
+// bench/README.md for the cases, the command and what the numbers cover, and
+// docs/benchmarks.md for recorded results.
 //
 // Usage, from the repository root, as root, after `cargo build -p video-local`
 // and `npm ci --prefix tests`:
-//   unshare -n bash -c 'ip link set lo up && node bench/call-setup.mjs [--runs N]'
+//   unshare -n bash -c 'ip link set lo up && node bench/call-setup.mjs [--runs N] [--cases LIST] [--video WxH@FPS]'
 
-import os from 'node:os';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import {
-  REPO_ROOT,
-  SERVER_BINARY,
   TestResources,
   createRoom,
   decodedVideoFrames,
@@ -21,149 +17,348 @@ import {
   joinCall,
   openJoinPage,
   waitFor,
+  waitForDecodedVideo,
   waitForPreview,
 } from '../tests/browser/helpers.mjs';
+import {
+  describeRun,
+  describeVideoFormat,
+  launchBenchBrowser,
+  limitCameraFormat,
+  loadAverages,
+  median,
+  parseVideoFormat,
+} from './chromium.mjs';
 
-/** Interval in ms at which each page polls `getStats()`, which bounds the measurement's resolution. */
-const POLL_INTERVAL_MS = 5;
+/** Participants of a full room, the server's limit (MAX_PARTICIPANTS in shared/src/room.rs). */
+const FULL_ROOM = 8;
+
+/** Interval in ms at which each page of a 2-page run polls `getStats()`. */
+const POLL_INTERVAL_TWO_MS = 5;
 
 /**
- * Starts a poll inside the page that stores in `window.__benchFirstFrameAt`
- * the wall-clock time in ms at which some peer connection first reports a
- * decoded inbound video frame. With `recordJoinClick`, a capturing listener
- * also stores the time of the click on the join button in
- * `window.__benchJoinClickAt`. Times are `performance.timeOrigin +
- * performance.now()`, comparable across the pages of one machine.
+ * Interval in ms at which each page of an 8-page run polls `getStats()`.
+ * Longer than for 2 pages, because 8 pages polling up to 7 connections every
+ * 5 ms would take CPU time from the call being measured.
  */
-async function startFirstFrameWatch(page, { recordJoinClick = false } = {}) {
+const POLL_INTERVAL_FULL_MS = 25;
+
+/** Time in ms from scheduling the simultaneous clicks to the clicks, so that every page has set its timer by then. */
+const TOGETHER_CLICK_DELAY_MS = 1_000;
+
+/** Limit in ms of each wait in an 8-page run, because set-up on 2 busy cores can take many seconds. */
+const FULL_ROOM_TIMEOUT_MS = 120_000;
+
+const CASES = ['2', '8-last', '8-together'];
+
+const USAGE = `Usage: node bench/call-setup.mjs [options]
+  --runs N        runs per case, 1 to 50 (default 5)
+  --cases LIST    comma-separated cases out of ${CASES.join(',')} (default all)
+  --video FORMAT  camera format WIDTHxHEIGHT@FPS that every page requests, or "client"
+                  for the client's own 1280x720 at 30 frames/s (default 320x240@15)`;
+
+/**
+ * Starts a poll inside the page that stores, per remote peer id, the
+ * wall-clock time in ms at which its peer connection first reports a decoded
+ * inbound video frame, in `window.__benchFirstFrameAt`. Only connections
+ * without a decoded frame yet are polled, and the poll stops once
+ * `expectedPeers` have one. A capturing listener stores the time of the click
+ * on the join button in `window.__benchJoinClickAt`. Times are
+ * `performance.timeOrigin + performance.now()`, comparable across the pages
+ * of one machine.
+ *
+ * @param {import('playwright-core').Page} page
+ * @param {{ expectedPeers: number, interval: number }} options
+ */
+async function startDecodeWatch(page, { expectedPeers, interval }) {
   await page.evaluate(
-    ({ interval, recordJoinClick: recordClick }) => {
+    ({ expectedPeers: expected, interval: pollInterval }) => {
       const now = () => performance.timeOrigin + performance.now();
-      window.__benchFirstFrameAt = 0;
-      if (recordClick) {
-        window.__benchJoinClickAt = 0;
-        document.addEventListener(
-          'click',
-          (event) => {
-            const target = event.target instanceof Element ? event.target.closest('[data-testid="join"]') : null;
-            if (target && window.__benchJoinClickAt === 0) window.__benchJoinClickAt = now();
-          },
-          { capture: true },
-        );
-      }
+      const firstFrameAt = {};
+      window.__benchFirstFrameAt = firstFrameAt;
+      window.__benchJoinClickAt = 0;
+      document.addEventListener(
+        'click',
+        (event) => {
+          const target = event.target instanceof Element ? event.target.closest('[data-testid="join"]') : null;
+          if (target && window.__benchJoinClickAt === 0) window.__benchJoinClickAt = now();
+        },
+        { capture: true },
+      );
+
+      const decodedFrames = async (pc) => {
+        let decoded = 0;
+        for (const receiver of pc.getReceivers()) {
+          if (receiver.track?.kind !== 'video') continue;
+          const report = await receiver.getStats();
+          report.forEach((stats) => {
+            if (stats.type === 'inbound-rtp' && stats.kind === 'video') decoded += stats.framesDecoded ?? 0;
+          });
+        }
+        return decoded;
+      };
       const poll = async () => {
-        const connections = window.__videoCall?.peerConnections;
-        for (const pc of connections?.values() ?? []) {
-          let decoded = 0;
+        for (const [peerId, pc] of window.__videoCall?.peerConnections ?? []) {
+          if (firstFrameAt[peerId]) continue;
           try {
-            const report = await pc.getStats();
-            report.forEach((stats) => {
-              if (stats.type === 'inbound-rtp' && stats.kind === 'video') decoded += stats.framesDecoded ?? 0;
-            });
+            if ((await decodedFrames(pc)) > 0) firstFrameAt[peerId] = now();
           } catch {
             // A peer connection that the client closed meanwhile has no stats, so skip it.
           }
-          if (decoded > 0) {
-            window.__benchFirstFrameAt = now();
-            return;
-          }
         }
-        setTimeout(poll, interval);
+        if (Object.keys(firstFrameAt).length < expected) setTimeout(poll, pollInterval);
       };
       void poll();
     },
-    { interval: POLL_INTERVAL_MS, recordJoinClick },
+    { expectedPeers, interval },
   );
 }
 
-/** Waits for a non-zero value of `window[name]` on the page and returns it. */
-async function waitForPageTime(page, name) {
-  return waitFor(() => page.evaluate((key) => window[key], name), {
-    description: `window.${name} on the page`,
+/**
+ * Waits until the page has decoded video from `expectedPeers` peers and
+ * returns the time of the first frame per peer id.
+ *
+ * @returns {Promise<Record<string, number>>}
+ */
+async function waitForFirstFrames(page, expectedPeers, timeout) {
+  return waitFor(
+    () =>
+      page.evaluate((expected) => {
+        const times = window.__benchFirstFrameAt ?? {};
+        return Object.keys(times).length >= expected ? times : null;
+      }, expectedPeers),
+    {
+      description: `decoded video from ${expectedPeers} peer(s)`,
+      timeout,
+      interval: 50,
+      diagnose: async () => `frames decoded per peer: ${JSON.stringify(await decodedVideoFrames(page))}\n${await describePage(page)}`,
+    },
+  );
+}
+
+/** Waits for the page's recorded join click and returns its time. */
+async function waitForJoinClick(page) {
+  return waitFor(() => page.evaluate(() => window.__benchJoinClickAt), {
+    description: 'the recorded click on the join button',
     interval: 20,
-    diagnose: async () => `frames decoded per peer: ${JSON.stringify(await decodedVideoFrames(page))}\n${await describePage(page)}`,
+    diagnose: () => describePage(page),
   });
 }
 
-/**
- * Runs one measurement in fresh browser contexts and a fresh room.
- * Returns the times in ms from the join click to each page's first decoded frame.
- */
-async function measureOnce(server, browser, resources, runNumber) {
-  const room = await createRoom(server, { title: `Benchmark run ${runNumber}` });
-  const first = await resources.openPage(browser, { label: `run-${runNumber}-first` });
-  const second = await resources.openPage(browser, { label: `run-${runNumber}-second` });
+/** Opens a page with the benchmark's camera format. */
+async function openBenchPage(browser, resources, video, label) {
+  const page = await resources.openPage(browser, { label });
+  await limitCameraFormat(page, video);
+  return page;
+}
 
+/** Opens the join link, waits for the camera preview and enters a name, so that only the click is left. */
+async function prepareToJoin(page, joinUrl, name) {
+  await openJoinPage(page, joinUrl);
+  // The camera start-up is not part of call set-up, so click only once the preview shows a picture.
+  await waitForPreview(page);
+  await page.getByTestId('display-name').fill(name);
+}
+
+/** Returns the time at which the page had decoded video from every peer: the latest of its first frames. */
+function latestFrame(firstFrames) {
+  return Math.max(...Object.values(firstFrames));
+}
+
+async function closePages(pages) {
+  for (const page of pages) await page.context().close();
+}
+
+/**
+ * 2 pages: the first page is in the call, the second clicks join. Returns ms
+ * from that click to each page's first decoded remote frame.
+ */
+async function measureTwoPages({ server, browser, resources, video, run }) {
+  const room = await createRoom(server, { title: `Benchmark 2 pages, run ${run}` });
+  const first = await openBenchPage(browser, resources, video, `2-run-${run}-first`);
+  const second = await openBenchPage(browser, resources, video, `2-run-${run}-second`);
   try {
     await joinCall(first, room.joinUrl, 'Erste Person');
-    await openJoinPage(second, room.joinUrl);
-    // The camera start-up is not part of call set-up, so click only once the preview shows a picture.
-    await waitForPreview(second);
-    await second.getByTestId('display-name').fill('Zweite Person');
+    await prepareToJoin(second, room.joinUrl, 'Zweite Person');
 
-    await startFirstFrameWatch(first);
-    await startFirstFrameWatch(second, { recordJoinClick: true });
+    const watch = { expectedPeers: 1, interval: POLL_INTERVAL_TWO_MS };
+    await startDecodeWatch(first, watch);
+    await startDecodeWatch(second, watch);
     await second.getByTestId('join').click();
 
-    const clickAt = await waitForPageTime(second, '__benchJoinClickAt');
-    const firstPageFrameAt = await waitForPageTime(first, '__benchFirstFrameAt');
-    const secondPageFrameAt = await waitForPageTime(second, '__benchFirstFrameAt');
+    const clickAt = await waitForJoinClick(second);
+    const firstPageAt = latestFrame(await waitForFirstFrames(first, 1));
+    const secondPageAt = latestFrame(await waitForFirstFrames(second, 1));
     return {
-      first: firstPageFrameAt - clickAt,
-      second: secondPageFrameAt - clickAt,
-      both: Math.max(firstPageFrameAt, secondPageFrameAt) - clickAt,
+      total: Math.max(firstPageAt, secondPageAt) - clickAt,
+      details: `first page ${(firstPageAt - clickAt).toFixed(0)} ms, second page ${(secondPageAt - clickAt).toFixed(0)} ms`,
     };
   } finally {
-    await first.context().close();
-    await second.context().close();
+    await closePages([first, second]);
   }
 }
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+/**
+ * 8 pages, the last one joining: 7 pages join one after the other and wait
+ * until each decodes the 6 others, then the 8th clicks join. Returns ms from
+ * that click until every page decoded every other page, which here means
+ * until the newcomer decoded the 7 others and the 7 others decoded it.
+ */
+async function measureLastJoining({ server, browser, resources, video, run }) {
+  const room = await createRoom(server, { title: `Benchmark 8 pages, last joining, run ${run}` });
+  const pages = [];
+  try {
+    for (let index = 0; index < FULL_ROOM; index += 1) {
+      pages.push(await openBenchPage(browser, resources, video, `8-last-run-${run}-page-${index + 1}`));
+    }
+    const [newcomer, ...present] = [pages[FULL_ROOM - 1], ...pages.slice(0, FULL_ROOM - 1)];
+    for (const [index, page] of present.entries()) await joinCall(page, room.joinUrl, `Person ${index + 1}`);
+    await Promise.all(
+      present.map((page) => waitForDecodedVideo(page, { peerCount: FULL_ROOM - 2, timeout: FULL_ROOM_TIMEOUT_MS })),
+    );
+    await prepareToJoin(newcomer, room.joinUrl, `Person ${FULL_ROOM}`);
+
+    const watch = { expectedPeers: FULL_ROOM - 1, interval: POLL_INTERVAL_FULL_MS };
+    await Promise.all(pages.map((page) => startDecodeWatch(page, watch)));
+    await newcomer.getByTestId('join').click();
+
+    const clickAt = await waitForJoinClick(newcomer);
+    const doneAt = await Promise.all(
+      pages.map(async (page) => latestFrame(await waitForFirstFrames(page, FULL_ROOM - 1, FULL_ROOM_TIMEOUT_MS))),
+    );
+    const newcomerAt = doneAt[FULL_ROOM - 1];
+    const slowestPresentAt = Math.max(...doneAt.slice(0, FULL_ROOM - 1));
+    return {
+      total: Math.max(...doneAt) - clickAt,
+      details: `newcomer decoded all ${FULL_ROOM - 1} after ${(newcomerAt - clickAt).toFixed(0)} ms, the last of the others decoded the newcomer after ${(slowestPresentAt - clickAt).toFixed(0)} ms`,
+    };
+  } finally {
+    await closePages(pages);
+  }
 }
 
-async function packageVersion(name) {
-  const manifest = JSON.parse(await readFile(path.join(REPO_ROOT, 'tests/node_modules', name, 'package.json'), 'utf8'));
-  return manifest.version;
+/**
+ * 8 pages joining together: all pages wait on the join form with a camera
+ * picture, then each clicks join at the same scheduled wall-clock time,
+ * through a timer inside the page. Returns ms from the earliest click until
+ * every page decoded every other page.
+ */
+async function measureTogether({ server, browser, resources, video, run }) {
+  const room = await createRoom(server, { title: `Benchmark 8 pages together, run ${run}` });
+  const pages = [];
+  try {
+    for (let index = 0; index < FULL_ROOM; index += 1) {
+      pages.push(await openBenchPage(browser, resources, video, `8-together-run-${run}-page-${index + 1}`));
+    }
+    for (const [index, page] of pages.entries()) await prepareToJoin(page, room.joinUrl, `Person ${index + 1}`);
+
+    const watch = { expectedPeers: FULL_ROOM - 1, interval: POLL_INTERVAL_FULL_MS };
+    await Promise.all(pages.map((page) => startDecodeWatch(page, watch)));
+    const clickTime = Date.now() + TOGETHER_CLICK_DELAY_MS;
+    await Promise.all(
+      pages.map((page) =>
+        page.evaluate((at) => {
+          const delay = at - (performance.timeOrigin + performance.now());
+          setTimeout(() => document.querySelector('[data-testid="join"]')?.click(), Math.max(0, delay));
+        }, clickTime),
+      ),
+    );
+
+    const clicks = await Promise.all(pages.map(waitForJoinClick));
+    const doneAt = await Promise.all(
+      pages.map(async (page) => latestFrame(await waitForFirstFrames(page, FULL_ROOM - 1, FULL_ROOM_TIMEOUT_MS))),
+    );
+    const firstClick = Math.min(...clicks);
+    return {
+      total: Math.max(...doneAt) - firstClick,
+      details: `clicks within ${(Math.max(...clicks) - firstClick).toFixed(0)} ms, first page done after ${(Math.min(...doneAt) - firstClick).toFixed(0)} ms`,
+    };
+  } finally {
+    await closePages(pages);
+  }
 }
 
-async function main() {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
+const MEASURES = {
+  '2': {
+    title: '2 pages: join click on the second page until both pages decoded a remote video frame',
+    poll: POLL_INTERVAL_TWO_MS,
+    measure: measureTwoPages,
+  },
+  '8-last': {
+    title: `${FULL_ROOM} pages, last joining: join click on page ${FULL_ROOM} until every page decoded every other page`,
+    poll: POLL_INTERVAL_FULL_MS,
+    measure: measureLastJoining,
+  },
+  '8-together': {
+    title: `${FULL_ROOM} pages together: earliest of ${FULL_ROOM} simultaneous join clicks until every page decoded every other page`,
+    poll: POLL_INTERVAL_FULL_MS,
+    measure: measureTogether,
+  },
+};
+
+function parseOptions() {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        runs: { type: 'string', default: '5' },
+        cases: { type: 'string', default: CASES.join(',') },
+        video: { type: 'string', default: '320x240@15' },
+        help: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (error) {
+    throw new Error(`${error.message}\n${USAGE}`);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1 || runs > 50) {
     throw new Error(`--runs must be a whole number from 1 to 50, got ${JSON.stringify(values.runs)}`);
   }
+  const cases = values.cases.split(',').map((name) => name.trim());
+  const unknown = cases.filter((name) => !CASES.includes(name));
+  if (unknown.length > 0 || cases.length === 0) {
+    throw new Error(`--cases must list some of ${CASES.join(', ')}, got ${JSON.stringify(values.cases)}`);
+  }
+  return { runs, cases, video: parseVideoFormat(values.video) };
+}
 
+async function main() {
+  const { runs, cases, video } = parseOptions();
   const resources = new TestResources();
+  let browser;
   try {
     const server = await resources.startServer();
-    const browser = await resources.launchBrowser();
-    const cpus = os.cpus();
+    browser = await launchBenchBrowser();
 
-    console.log('Call set-up: join click on the second page until both pages decoded a remote video frame');
-    console.log(`date:           ${new Date().toISOString()}`);
-    console.log(`cpu:            ${cpus[0]?.model ?? 'unknown'}, ${cpus.length} logical cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`);
-    console.log(`os:             ${os.type()} ${os.release()}`);
-    console.log(`chromium:       ${browser.version()} (headless, fake camera and microphone)`);
-    console.log(`node:           ${process.version}, playwright-core ${await packageVersion('playwright-core')}`);
-    console.log(`server:         ${path.relative(REPO_ROOT, SERVER_BINARY)} at ${server.origin}`);
-    console.log(`poll interval:  ${POLL_INTERVAL_MS} ms (getStats inside each page)`);
+    console.log('Call set-up in Chromium');
+    for (const line of await describeRun(browser, server)) console.log(line);
+    console.log(`camera:         Chromium's fake test pattern, requested as ${describeVideoFormat(video)}`);
     console.log('');
 
-    const totals = [];
-    for (let run = 1; run <= runs; run += 1) {
-      const result = await measureOnce(server, browser, resources, run);
-      totals.push(result.both);
-      console.log(
-        `run ${run}: ${result.both.toFixed(0)} ms (first page ${result.first.toFixed(0)} ms, second page ${result.second.toFixed(0)} ms)`,
-      );
+    const summary = [];
+    for (const name of cases) {
+      const { title, poll, measure } = MEASURES[name];
+      console.log(`${title} (getStats polled every ${poll} ms in each page)`);
+      const totals = [];
+      for (let run = 1; run <= runs; run += 1) {
+        const result = await measure({ server, browser, resources, video, run });
+        totals.push(result.total);
+        console.log(`  run ${run}: ${result.total.toFixed(0)} ms (${result.details})`);
+      }
+      const line = `median ${median(totals).toFixed(0)} ms over ${runs} runs (min ${Math.min(...totals).toFixed(0)}, max ${Math.max(...totals).toFixed(0)})`;
+      console.log(`  ${line}`);
+      console.log('');
+      summary.push(`${name.padEnd(12)} ${line}`);
     }
-    console.log('');
-    console.log(`median: ${median(totals).toFixed(0)} ms over ${runs} runs (min ${Math.min(...totals).toFixed(0)}, max ${Math.max(...totals).toFixed(0)})`);
+    console.log('Summary');
+    for (const line of summary) console.log(`  ${line}`);
+    console.log(`load average:   ${loadAverages()} (1, 5, 15 min) at the end`);
   } finally {
+    await browser?.close();
     await resources.close();
   }
 }
