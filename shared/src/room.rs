@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::random::random_id;
+use crate::signaling::protocol::parse_display_name;
 use crate::validity::{DayWindow, today_in};
 
 /// Participants per room, the practitioner included. In a full mesh each
@@ -23,7 +24,9 @@ pub const MAX_DAYS_AHEAD: i64 = 400;
 pub const DEFAULT_TIME_ZONE: Tz = chrono_tz::Europe::Berlin;
 
 const MAX_TITLE_CHARS: usize = 200;
-const MAX_INVITEE_NAME_CHARS: usize = 100;
+/// Maximum length of an invitee's name in characters. The console's invitee
+/// name input has the same limit.
+pub const MAX_INVITEE_NAME_CHARS: usize = 100;
 const MAX_EMAIL_BYTES: usize = 254;
 const MAX_EXTERNAL_ID_CHARS: usize = 128;
 
@@ -178,9 +181,10 @@ pub struct CallTime {
 impl CallTime {
     /// Seconds up to `now`, counting a running stretch only within the day.
     ///
-    /// NOTE: a stretch that no departure ends (the local server stopped
-    /// mid-call, or a participant vanished without a disconnect) counts up
-    /// to the day's end.
+    /// NOTE: a stretch that no departure ends, such as one whose participant
+    /// vanished without a disconnect, counts up to the day's end. The local
+    /// server ends running stretches when it stops, and at start those that
+    /// a crash left running (see `video_local`).
     pub fn seconds_at(&self, now: DateTime<Utc>, day_end: DateTime<Utc>) -> i64 {
         let running = self
             .since
@@ -506,6 +510,35 @@ fn parse_text(field: &str, text: &str, max_chars: usize) -> Result<String, Field
     Ok(trimmed.to_owned())
 }
 
+/// Checks an invitee's name like [`parse_text`], and also by the rule for
+/// names in a call ([`parse_display_name`]): the name needs a character that
+/// renders and may contain no bidirectional formatting character.
+///
+/// `parse_display_name` limits a name to 64 characters, fewer than an
+/// invitee name's 100, so the rule is applied one character at a time. A
+/// character renders when it is a valid name on its own. It is allowed when
+/// it keeps a name valid between two letters.
+fn parse_invitee_name(field: &str, text: &str) -> Result<String, FieldError> {
+    let name = parse_text(field, text, MAX_INVITEE_NAME_CHARS)?;
+    let allowed = |c: char| parse_display_name(&format!("a{c}a")).is_some();
+    if !name.chars().all(allowed) {
+        return Err(FieldError::new(
+            field,
+            "must not contain bidirectional formatting characters such as U+202E, \
+             which change the order in which the name is displayed",
+        ));
+    }
+    let renders = |c: char| parse_display_name(c.encode_utf8(&mut [0; 4])).is_some();
+    if !name.chars().any(renders) {
+        return Err(FieldError::new(
+            field,
+            "must contain at least one visible character; spaces, zero-width \
+             characters, Hangul fillers and the blank Braille pattern display as nothing",
+        ));
+    }
+    Ok(name)
+}
+
 fn parse_email(field: &str, text: &str) -> Result<String, FieldError> {
     let trimmed = text.trim();
     let options = email_address::Options::default()
@@ -575,7 +608,7 @@ fn parse_invitees(requests: Vec<InviteeRequest>) -> Result<Vec<Invitee>, FieldEr
                 .email
                 .ok_or_else(|| FieldError::new(field("email"), "is required"))?;
             Ok(Invitee {
-                name: parse_text(&field("name"), &name, MAX_INVITEE_NAME_CHARS)?,
+                name: parse_invitee_name(&field("name"), &name)?,
                 email: parse_email(&field("email"), &email)?,
                 locale: parse_locale(&field("locale"), request.locale.as_deref())?,
                 delivery: Delivery::Pending,
@@ -863,6 +896,76 @@ mod tests {
                 .field,
             "invitees[0].locale"
         );
+    }
+
+    fn invitee_named(name: &str) -> InviteeRequest {
+        InviteeRequest {
+            name: Some(name.into()),
+            ..invitee("a@example.org")
+        }
+    }
+
+    fn invitee_name_error(name: &str) -> FieldError {
+        let mut body = request("2026-12-13");
+        body.invitees = Some(vec![invitee("b@example.org"), invitee_named(name)]);
+        body.into_room("p", now(), Retention::default())
+            .expect_err(&format!("{name:?} must be rejected"))
+    }
+
+    #[test]
+    fn invisible_invitee_names_are_rejected() {
+        let long_invisible = "\u{200B}".repeat(80);
+        for name in [
+            "\u{200B}",
+            "\u{200B}\u{2060}\u{FEFF}",
+            "\u{3164}",
+            "\u{115F}\u{1160}",
+            "\u{2800}\u{2800}",
+            "\u{00A0}\u{00AD}",
+            " \u{FE0F} ",
+            long_invisible.as_str(),
+        ] {
+            let error = invitee_name_error(name);
+            assert_eq!(error.field, "invitees[1].name", "{name:?}");
+            assert!(error.message.contains("visible character"), "{error}");
+        }
+    }
+
+    #[test]
+    fn bidi_controls_in_invitee_names_are_rejected() {
+        for name in [
+            "Anna\u{202E}reteP",
+            "\u{2067}Ben",
+            "Carla\u{200F}",
+            "\u{061C}",
+        ] {
+            let error = invitee_name_error(name);
+            assert_eq!(error.field, "invitees[1].name", "{name:?}");
+            assert!(error.message.contains("bidirectional"), "{error}");
+        }
+    }
+
+    #[test]
+    fn visible_long_invitee_names_accepted() {
+        let longest = "ä".repeat(100);
+        let mostly_invisible = format!("{}A", "\u{200B}".repeat(99));
+        for name in [
+            "Zoë Müller",
+            "Anna\u{00AD}Lena",
+            "👩\u{200D}⚕\u{FE0F} Dr. Weber",
+            "محمد",
+            longest.as_str(),
+            mostly_invisible.as_str(),
+        ] {
+            let mut body = request("2026-12-13");
+            body.invitees = Some(vec![invitee_named(name)]);
+            let room = body
+                .into_room("p", now(), Retention::default())
+                .unwrap_or_else(|error| panic!("{name:?}: {error}"));
+            assert_eq!(room.invitees[0].name, name);
+        }
+        let error = invitee_name_error(&"ä".repeat(101));
+        assert!(error.message.contains("at most 100"), "{error}");
     }
 
     #[test]

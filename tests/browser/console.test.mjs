@@ -243,6 +243,48 @@ test('missing date shows German message', { timeout: TEST_TIMEOUT_MS }, async ()
   });
 });
 
+test('invitee name follows the API rules', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('invitee name rules', async (resources) => {
+    const server = await resources.startServer({ extraArgs: LATE_MORNING_ARGS });
+    const page = await openOverview(resources, server);
+    await waitForText(page, page.locator('#list-status'), (text) => text !== '' && !text.endsWith('…'), 'the overview to load');
+    const tomorrow = addDays(dateInTimeZone('Europe/Berlin'), 1);
+
+    // The input allows the API's 100 characters, and such a name arrives whole.
+    await page.locator('#room-date').fill(tomorrow);
+    await page.locator('#add-invitee').click();
+    const nameInput = page.locator('#invitee-rows [name="name"]');
+    assert.equal(await nameInput.evaluate((input) => input.maxLength), 100, 'maxlength of the invitee name');
+    const longName = 'ä'.repeat(100);
+    await nameInput.fill(longName);
+    await page.locator('#invitee-rows [name="email"]').fill('anna@example.org');
+    await page.getByTestId('create-room').click();
+    await waitFor(async () => page.getByTestId('created-link').isVisible(), {
+      description: 'the link of the created room',
+      diagnose: () => describePage(page),
+    });
+    const { body: listed } = await callApi(server, 'GET', `/api/rooms?from=${tomorrow}&to=${tomorrow}`);
+    assert.deepEqual(
+      listed.rooms.map((room) => room.invitees.map((invitee) => invitee.name)),
+      [[longName]],
+      'the room has the whole name',
+    );
+
+    // A name of zero-width spaces gets the API's 422, shown at the name field.
+    await page.locator('#room-date').fill(tomorrow);
+    await page.locator('#add-invitee').click();
+    await nameInput.fill('\u200B\u200B');
+    await page.locator('#invitee-rows [name="email"]').fill('ben@example.org');
+    await page.getByTestId('create-room').click();
+    const text = await waitForText(page, page.getByTestId('error'), (value) => value !== '', 'an error message');
+    assert.match(text, /Bitte prüfen Sie das Feld „Name \(Einladung 1\)“\./);
+    assert.match(text, /höchstens 100 Zeichen, davon mindestens ein sichtbares/);
+    assert.equal(await nameInput.getAttribute('aria-invalid'), 'true');
+    const { body: after } = await callApi(server, 'GET', `/api/rooms?from=${tomorrow}&to=${tomorrow}`);
+    assert.equal(after.rooms.length, 1, 'no second room was created');
+  });
+});
+
 /**
  * Records every window.open call in `window.__openCalls`, then opens the
  * window as usual. Runs in the page as an init script.

@@ -171,6 +171,49 @@ async fn create_stores_room_in_dynamodb() {
 }
 
 #[tokio::test]
+async fn unreadable_invitee_name_is_422() {
+    let fixture = fixture().await;
+    for name in [
+        "\u{200B}\u{FEFF}",
+        "\u{3164}",
+        "\u{2800}",
+        "Anna\u{202E}reteP",
+    ] {
+        let body = json!({
+            "date": tomorrow(),
+            "invitees": [{"name": name, "email": "anna@example.org"}],
+        })
+        .to_string();
+        let (status, reply) = invoke(
+            &fixture,
+            event(
+                "POST",
+                "/api/rooms",
+                Some("dr-a"),
+                "application/json",
+                Some((&body, false)),
+            ),
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{name:?}: {reply}"
+        );
+        assert_eq!(reply["error"], "invalid-field", "{reply}");
+        assert_eq!(reply["field"], "invitees[0].name", "{reply}");
+    }
+    let scan = fixture
+        .client
+        .scan()
+        .table_name("rooms")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scan.count(), 0, "no room was stored");
+}
+
+#[tokio::test]
 async fn base64_json_body_is_decoded() {
     let fixture = fixture().await;
     let body = base64(json!({"date": tomorrow()}).to_string().as_bytes());

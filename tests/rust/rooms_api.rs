@@ -196,6 +196,80 @@ async fn invalid_fields_are_422_naming_field() {
     }
 }
 
+/// Names made only of characters that display as nothing, or that reorder
+/// the text, would show an empty or misleading invitee in the overview and
+/// the invitation.
+const UNREADABLE_NAMES: [&str; 5] = [
+    "\u{200B}\u{200B}",
+    "\u{3164}",
+    "\u{2800}",
+    "\u{115F}\u{1160}",
+    "Anna\u{202E}reteP",
+];
+
+#[tokio::test]
+async fn unreadable_invitee_names_are_422() {
+    let app = app();
+    for name in UNREADABLE_NAMES {
+        let body = json!({
+            "date": "2026-12-13",
+            "invitees": [{"name": name, "email": "anna@example.org"}],
+        });
+        let reply = create(&app.router, TOKEN_A, body).await;
+        assert_error(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid-field");
+        assert_eq!(reply.json["field"], "invitees[0].name", "{name:?}");
+    }
+    let list = send(
+        &app.router,
+        request(Method::GET, "/api/rooms", Some(TOKEN_A), None),
+    )
+    .await;
+    assert_eq!(list.json["rooms"], json!([]), "no room was created");
+}
+
+#[tokio::test]
+async fn calendar_update_rejects_unreadable_invitee_name() {
+    let app = app();
+    let path = "/api/calendar-entries/termin-unreadable";
+    let entry = |name: &str| {
+        json!({
+            "date": "2026-12-13",
+            "video": true,
+            "invitees": [{"name": name, "email": "anna@example.org"}],
+        })
+        .to_string()
+    };
+    let created = send(
+        &app.router,
+        request(Method::PUT, path, Some(TOKEN_A), Some(&entry("Anna"))),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
+
+    for name in UNREADABLE_NAMES {
+        let reply = send(
+            &app.router,
+            request(Method::PUT, path, Some(TOKEN_A), Some(&entry(name))),
+        )
+        .await;
+        assert_error(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid-field");
+        assert_eq!(reply.json["field"], "invitees[0].name", "{name:?}");
+    }
+    let room_path = format!(
+        "/api/rooms/{}",
+        created.json["room"]["id"].as_str().unwrap()
+    );
+    let stored = send(
+        &app.router,
+        request(Method::GET, &room_path, Some(TOKEN_A), None),
+    )
+    .await;
+    assert_eq!(
+        stored.json["invitees"][0]["name"], "Anna",
+        "the room kept its name"
+    );
+}
+
 #[tokio::test]
 async fn wrong_content_type_is_415() {
     let app = app();

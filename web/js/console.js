@@ -37,6 +37,8 @@ const LIST_DAYS_AHEAD = 25 * 7;
 const MAX_TITLE_LENGTH = 200;
 /** Maximum length of a patient id, in characters. */
 const MAX_PATIENT_ID_LENGTH = 128;
+/** Maximum length of an invitee's name, in characters (`MAX_INVITEE_NAME_CHARS` in shared/src/room.rs). */
+const MAX_INVITEE_NAME_LENGTH = 100;
 /** A patient id is printable ASCII without spaces (0x21 to 0x7E). */
 const PATIENT_ID_PATTERN = /^[\x21-\x7E]+$/;
 /** Invitees per room, equal to the participant limit of a room. */
@@ -302,7 +304,11 @@ function describeField(field) {
   const rowControl = row?.querySelector(`[name="${match[2]}"]`);
   if (rowControl instanceof HTMLElement) control = rowControl;
   if (match[2] === 'name') {
-    return { label: t('console.fieldInviteeName', { number: rowNumber }), control, help: t('console.hintInviteeName') };
+    return {
+      label: t('console.fieldInviteeName', { number: rowNumber }),
+      control,
+      help: t('console.hintInviteeName', { max: MAX_INVITEE_NAME_LENGTH }),
+    };
   }
   if (match[2] === 'email') {
     return { label: t('console.fieldInviteeEmail', { number: rowNumber }), control, help: t('console.hintInviteeEmail') };
@@ -450,7 +456,7 @@ function addInviteeRow() {
   const nameInput = document.createElement('input');
   nameInput.name = 'name';
   nameInput.type = 'text';
-  nameInput.maxLength = 64;
+  nameInput.maxLength = MAX_INVITEE_NAME_LENGTH;
   nameInput.autocomplete = 'off';
 
   const emailInput = document.createElement('input');
@@ -523,7 +529,7 @@ function readInvitees() {
     if (!name) {
       throw new InputError({
         text: t('console.checkField', { label: t('console.fieldInviteeName', { number: index + 1 }) }),
-        help: t('console.hintInviteeName'),
+        help: t('console.hintInviteeName', { max: MAX_INVITEE_NAME_LENGTH }),
         control: nameInput,
       });
     }

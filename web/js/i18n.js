@@ -254,7 +254,8 @@ const de = {
   'console.hintTitle': 'Der Titel darf höchstens {max} Zeichen lang sein.',
   'console.hintPatientId':
     'Die Kennung darf 1 bis {max} Zeichen lang sein: Buchstaben von A bis Z ohne Umlaute und ß, Ziffern und Satzzeichen, aber keine Leerzeichen.',
-  'console.hintInviteeName': 'Bitte geben Sie den Namen der Person ein, die die Einladung erhält.',
+  'console.hintInviteeName':
+    'Bitte geben Sie den Namen der Person ein, die die Einladung erhält: höchstens {max} Zeichen, davon mindestens ein sichtbares.',
   'console.hintInviteeEmail': 'Bitte geben Sie eine vollständige E-Mail-Adresse ein, zum Beispiel name@beispiel.de.',
   'console.hintRangeOrder': 'Das Datum bei „Von“ liegt nach dem Datum bei „Bis“.',
   'console.hintRangeLength': 'Der Zeitraum darf höchstens {days} Tage umfassen.',
@@ -504,7 +505,8 @@ const en = {
   'console.hintTitle': 'The title can be at most {max} characters long.',
   'console.hintPatientId':
     'The ID must be 1 to {max} characters long: letters from A to Z without accents, digits and punctuation, but no spaces.',
-  'console.hintInviteeName': 'Please enter the name of the person who receives the invitation.',
+  'console.hintInviteeName':
+    'Please enter the name of the person who receives the invitation: at most {max} characters, at least one of them visible.',
   'console.hintInviteeEmail': 'Please enter a complete email address, for example name@example.com.',
   'console.hintRangeOrder': 'The date in “From” is after the date in “To”.',
   'console.hintRangeLength': 'The period can be at most {days} days long.',
