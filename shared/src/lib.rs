@@ -11,6 +11,7 @@ pub mod logging;
 pub mod mail;
 pub mod morning;
 pub mod privacy;
+pub mod private_files;
 pub mod random;
 pub mod room;
 pub mod signaling;

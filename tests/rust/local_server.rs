@@ -4,7 +4,10 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use video_core::clock::{Clock, FixedClock};
+use video_core::clock::{Clock, FixedClock, ManualClock};
+use video_core::room::{CreateRoomRequest, Retention};
+use video_core::store::RoomStore;
+use video_core::store::embedded::EmbeddedStore;
 use video_tests::{
     Received, RunningServer, Socket, TOKEN_A, connect, local_config, receive, receive_json,
     send_json, send_text, test_now,
@@ -197,6 +200,170 @@ async fn data_files_are_private() {
             .mode();
         assert_eq!(mode & 0o777, 0o600, "{file}");
     }
+    server.stop().await;
+}
+
+fn mode_of(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test]
+async fn data_directories_are_owner_only() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("practice").join("data");
+    let server = start(&data).await;
+    server.stop().await;
+    assert_eq!(mode_of(&data), 0o700, "a new data directory");
+    assert_eq!(mode_of(&data.join("outbox")), 0o700, "a new outbox");
+}
+
+#[tokio::test]
+async fn open_data_directories_are_restricted_at_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = local_config(dir.path(), fixed_clock());
+    config.dev_tokens.clear();
+    RunningServer::start(config.clone()).await.stop().await;
+
+    // As after a copy or an unpacked backup with the usual umask.
+    let set_mode = |name: &str, mode: u32| {
+        let path = dir.path().join(name);
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    set_mode("", 0o755);
+    set_mode("outbox", 0o755);
+    for file in ["link-key", "dev-token", "rooms.redb"] {
+        set_mode(file, 0o644);
+    }
+
+    let server = RunningServer::start(config).await;
+    assert_eq!(mode_of(dir.path()), 0o700, "the data directory");
+    assert_eq!(mode_of(&dir.path().join("outbox")), 0o700, "the outbox");
+    for file in ["link-key", "dev-token", "rooms.redb"] {
+        assert_eq!(mode_of(&dir.path().join(file)), 0o600, "{file}");
+    }
+    server.stop().await;
+}
+
+/// Returns the call seconds of the room with `patient`, and whether a
+/// stretch of call is running, read from the patient's data.
+async fn call_of(server: &RunningServer, patient: &str) -> (i64, bool) {
+    let (status, body) = reqwest_free::Client
+        .request(
+            server,
+            "GET",
+            &format!("/api/patients/{patient}/data"),
+            TOKEN_A,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let data: Value = serde_json::from_str(&body).unwrap();
+    let room = &data["rooms"][0];
+    (
+        room["callSeconds"].as_i64().unwrap(),
+        room.get("callRunningSince")
+            .is_some_and(|since| !since.is_null()),
+    )
+}
+
+#[tokio::test]
+async fn stop_ends_running_call_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(test_now()));
+    let config = local_config(dir.path(), Some(clock.clone()));
+    let server = RunningServer::start(config.clone()).await;
+    let room = reqwest_free::Client
+        .post_json(
+            &server,
+            "/api/rooms",
+            TOKEN_A,
+            &json!({"date": "2026-12-04", "patientId": "P-stop"}),
+        )
+        .await;
+    let token = token_of(&room);
+    let (_anna, _) = join(&server, &token, "Anna").await;
+    let (_ben, _) = join(&server, &token, "Ben").await;
+    for _ in 0..100 {
+        if call_of(&server, "P-stop").await.1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(call_of(&server, "P-stop").await.1, "the call runs");
+
+    clock.advance(chrono::Duration::minutes(10));
+    server.stop().await;
+    clock.advance(chrono::Duration::hours(2));
+
+    let server = RunningServer::start(config).await;
+    assert_eq!(
+        call_of(&server, "P-stop").await,
+        (600, false),
+        "the call ended when the server stopped"
+    );
+    server.stop().await;
+}
+
+/// Writes a room of practitioner dr-a for the test day whose call has run
+/// since 09:30 UTC, as a server that crashed during the call leaves it, and
+/// returns the room's id.
+async fn store_room_with_running_call(
+    dir: &std::path::Path,
+    last_running_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> String {
+    let store = EmbeddedStore::open(&dir.join("rooms.redb")).unwrap();
+    let request = CreateRoomRequest {
+        date: Some("2026-12-04".to_owned()),
+        patient_id: Some("P-crash".to_owned()),
+        ..Default::default()
+    };
+    let mut room = request
+        .into_room(
+            "dr-a",
+            test_now() - chrono::Duration::hours(1),
+            Retention::default(),
+        )
+        .unwrap();
+    room.call.since = Some(test_now() - chrono::Duration::minutes(30));
+    RoomStore::insert(&store, &room).await.unwrap();
+    if let Some(at) = last_running_at {
+        store.record_running_at(at).await.unwrap();
+    }
+    room.id
+}
+
+#[tokio::test]
+async fn start_ends_call_left_running_by_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    // The server last recorded that it ran 20 minutes before this start.
+    store_room_with_running_call(dir.path(), Some(test_now() - chrono::Duration::minutes(20)))
+        .await;
+
+    let server = start(dir.path()).await;
+    assert_eq!(
+        call_of(&server, "P-crash").await,
+        (600, false),
+        "the call ends at the last record of the crashed run"
+    );
+    server.stop().await;
+
+    // Later starts leave the ended call as it is.
+    let later = Arc::new(FixedClock(test_now() + chrono::Duration::hours(3)));
+    let server = RunningServer::start(local_config(dir.path(), Some(later))).await;
+    assert_eq!(call_of(&server, "P-crash").await, (600, false));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn start_without_running_record_ends_call_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    // A database of a version before the records.
+    store_room_with_running_call(dir.path(), None).await;
+
+    let server = start(dir.path()).await;
+    assert_eq!(call_of(&server, "P-crash").await, (1800, false));
     server.stop().await;
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use axum::serve::ListenerExt;
+use chrono::{DateTime, Utc};
 use tokio::net::TcpListener;
 use video_core::clock::{Clock, SystemClock};
 use video_core::http::auth::{
@@ -19,6 +20,7 @@ use video_core::link::LinkKey;
 use video_core::mail::outbox::OutboxMailer;
 use video_core::morning::{Invitations, SendPolicy};
 use video_core::privacy::{Hosting, Operator, PrivacyFacts, PrivacyPage};
+use video_core::private_files::{PRIVATE_FILE_MODE, create_private_dir, restrict_to_owner};
 use video_core::random::{hex_encode, random_bytes};
 use video_core::room::Retention;
 use video_core::signaling::Signaling;
@@ -28,6 +30,10 @@ use video_core::turn::TurnServer;
 
 /// How often rooms past their retention are deleted from the embedded store.
 const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
+/// How often the server records in the store that it is running. A call that
+/// a crash left running is ended at the last record, so its call time comes
+/// out at most this much short.
+const RUNNING_RECORD_INTERVAL: Duration = Duration::from_secs(60);
 const LINK_KEY_FILE: &str = "link-key";
 const DATABASE_FILE: &str = "rooms.redb";
 const DEV_TOKEN_FILE: &str = "dev-token";
@@ -84,6 +90,7 @@ pub struct Server {
     morning_interval: Duration,
     outbox: OutboxMailer,
     retention: Retention,
+    clock: Arc<dyn Clock>,
 }
 
 /// The log filter, which caps the dependencies that log payloads at INFO.
@@ -110,8 +117,11 @@ pub fn normalize_public_url(text: &str) -> anyhow::Result<String> {
 pub fn load_or_create_link_key(data_dir: &Path) -> anyhow::Result<LinkKey> {
     let path = data_dir.join(LINK_KEY_FILE);
     match std::fs::read_to_string(&path) {
-        Ok(text) => LinkKey::from_hex(&text)
-            .with_context(|| format!("{} does not contain a 64-digit hex key", path.display())),
+        Ok(text) => {
+            restrict_file(&path)?;
+            LinkKey::from_hex(&text)
+                .with_context(|| format!("{} does not contain a 64-digit hex key", path.display()))
+        }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             let key = LinkKey::generate();
             write_private_file(&path, &key.to_hex())?;
@@ -129,6 +139,7 @@ pub fn load_or_create_dev_token(data_dir: &Path) -> anyhow::Result<String> {
     let path = data_dir.join(DEV_TOKEN_FILE);
     match std::fs::read_to_string(&path) {
         Ok(text) => {
+            restrict_file(&path)?;
             let token = text.trim().to_owned();
             if token.len() < 16 || !token.bytes().all(|byte| byte.is_ascii_graphic()) {
                 bail!(
@@ -148,16 +159,12 @@ pub fn load_or_create_dev_token(data_dir: &Path) -> anyhow::Result<String> {
     }
 }
 
-/// Restricts a file to its owner: the room database contains invitees' names
-/// and email addresses.
-fn make_private(path: &Path) -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("cannot restrict permissions of {}", path.display()))?;
-    }
-    Ok(())
+/// Restricts an existing file of the data directory to its owner, with a
+/// warning, when group or others may read it. The room database contains
+/// invitees' names and email addresses, and the other files are secrets.
+fn restrict_file(path: &Path) -> anyhow::Result<()> {
+    restrict_to_owner(path, PRIVATE_FILE_MODE)
+        .with_context(|| format!("cannot restrict permissions of {}", path.display()))
 }
 
 fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
@@ -207,6 +214,54 @@ fn spawn_purge(
     })
 }
 
+/// Records in the store every [`RUNNING_RECORD_INTERVAL`] that the server is
+/// running, starting at once.
+fn spawn_running_record(
+    store: EmbeddedStore,
+    clock: Arc<dyn Clock>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(RUNNING_RECORD_INTERVAL);
+        loop {
+            interval.tick().await;
+            if let Err(error) = store.record_running_at(clock.now()).await {
+                tracing::error!(error = %error, source = ?std::error::Error::source(&error), "recording the time at which the server runs failed");
+            }
+        }
+    })
+}
+
+/// Ends the stretches of call time that the previous run left running,
+/// because it stopped without ending them (a crash, SIGKILL, power loss).
+///
+/// They end at the last time that run recorded that it was running, at most
+/// [`RUNNING_RECORD_INTERVAL`] before it stopped. The browsers may have kept
+/// the call going peer to peer, but the server has no record of how long, and
+/// counting the downtime would show a practitioner hours of call for a call
+/// that may have ended with the crash. Browsers still in the call rejoin
+/// after the start, and their rejoining starts a new stretch. A database
+/// without such a record, written by a version before these records, ends
+/// them at `now`.
+async fn end_calls_left_running(store: &EmbeddedStore, now: DateTime<Utc>) -> anyhow::Result<()> {
+    let last_running = store
+        .last_running_at()
+        .await
+        .context("cannot read when the server last ran")?;
+    let end = last_running.map_or(now, |last| last.min(now));
+    let ended = store
+        .end_running_calls(end)
+        .await
+        .context("cannot end the calls the last run left running")?;
+    if ended > 0 {
+        tracing::warn!(
+            rooms = ended,
+            "ended the call time of calls that the last run left running, at {} (the last time it recorded)",
+            end.to_rfc3339()
+        );
+    }
+    Ok(())
+}
+
 /// Writes due invitations to the outbox every `every`.
 fn spawn_morning_run(morning: Arc<Invitations>, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -220,21 +275,54 @@ fn spawn_morning_run(morning: Arc<Invitations>, every: Duration) -> tokio::task:
     })
 }
 
+/// Ends the running calls' time at `now`, when the server stops, and records
+/// `now` as the last time it ran, so that the next start ends a call that a
+/// join started during the shutdown. Failures are only logged, because the
+/// next start ends what is left at the last record.
+async fn end_calls_at_shutdown(store: &EmbeddedStore, now: DateTime<Utc>) {
+    match store.end_running_calls(now).await {
+        Ok(0) => {}
+        Ok(ended) => tracing::info!(
+            rooms = ended,
+            "ended the call time of running calls at shutdown"
+        ),
+        Err(error) => {
+            tracing::error!(error = %error, source = ?std::error::Error::source(&error), "ending running calls at shutdown failed")
+        }
+    }
+    if let Err(error) = store.record_running_at(now).await {
+        tracing::error!(error = %error, source = ?std::error::Error::source(&error), "recording the shutdown time failed");
+    }
+}
+
 impl Server {
     /// Opens the store, binds the listener and builds the router.
     pub async fn bind(config: Config) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| {
-            format!("cannot create data directory {}", config.data_dir.display())
+        create_private_dir(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {} or restrict it to its owner",
+                config.data_dir.display()
+            )
         })?;
         let links = load_or_create_link_key(&config.data_dir)?;
         let database = config.data_dir.join(DATABASE_FILE);
+        // redb initializes an empty file, so a new database is owner-only
+        // from its first byte.
+        if !database.exists() {
+            write_private_file(&database, "")?;
+        }
         let store = EmbeddedStore::open(&database).with_context(|| {
             format!(
                 "cannot open database {} (is another video-local using this --data-dir?)",
                 database.display()
             )
         })?;
-        make_private(&database)?;
+        restrict_file(&database)?;
+        let clock: Arc<dyn Clock> = config
+            .clock
+            .clone()
+            .unwrap_or_else(|| Arc::new(SystemClock));
+        end_calls_left_running(&store, clock.now()).await?;
 
         let mut tokens = DevTokens::default();
         for pair in &config.dev_tokens {
@@ -266,10 +354,6 @@ impl Server {
             None => format!("http://{address}"),
         };
 
-        let clock: Arc<dyn Clock> = config
-            .clock
-            .clone()
-            .unwrap_or_else(|| Arc::new(SystemClock));
         let rooms = Arc::new(store.clone());
         let push = Arc::new(LocalPush::default());
         let signaling = Signaling {
@@ -341,17 +425,21 @@ impl Server {
             morning_interval: config.morning_interval,
             outbox: mailer,
             retention: config.retention,
+            clock,
         })
     }
 
     /// Serves until `shutdown` completes, purging expired rooms hourly and
-    /// writing due invitations to the outbox.
+    /// writing due invitations to the outbox. On shutdown, the time of
+    /// running calls ends. The browsers rejoin when the server is back, which
+    /// starts a new stretch.
     pub async fn serve(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let purge = spawn_purge(self.store.clone(), self.outbox.clone(), self.retention);
         let morning_task = spawn_morning_run(Arc::clone(&self.morning), self.morning_interval);
+        let running_record = spawn_running_record(self.store.clone(), Arc::clone(&self.clock));
 
         let push = self.push.clone();
         let shutdown = async move {
@@ -380,9 +468,12 @@ impl Server {
         // handles, so the database file is unlocked when this returns.
         purge.abort();
         morning_task.abort();
+        running_record.abort();
         let _ = purge.await;
         let _ = morning_task.await;
+        let _ = running_record.await;
         drop(self.morning);
+        end_calls_at_shutdown(&self.store, self.clock.now()).await;
 
         // axum finishes a connection's task just after `serve` returns, and
         // that task still owns a router clone with a store handle. Wait

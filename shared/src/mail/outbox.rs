@@ -17,9 +17,11 @@ pub struct OutboxMailer {
 }
 
 impl OutboxMailer {
-    /// Creates the folder when missing; `from` is the sender address.
+    /// Creates the folder when missing, readable by its owner only, and
+    /// restricts an existing one that others may read. `from` is the sender
+    /// address.
     pub fn new(dir: &Path, from: impl Into<String>) -> std::io::Result<Self> {
-        std::fs::create_dir_all(dir)?;
+        crate::private_files::create_private_dir(dir)?;
         Ok(Self {
             dir: dir.to_owned(),
             from: from.into(),
@@ -164,6 +166,26 @@ mod tests {
         assert!(text.contains("To: anna@example.org\r\n"));
         assert!(text.contains("Subject: =?UTF-8?B?"));
         assert!(text.contains("multipart/alternative"));
+    }
+
+    #[test]
+    fn outbox_folder_is_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let root = tempfile::tempdir().unwrap();
+        let new = root.path().join("outbox");
+        OutboxMailer::new(&new, "video@praxis.example").unwrap();
+        assert_eq!(mode(&new), 0o700, "a new outbox");
+
+        let open = root.path().join("open-outbox");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+        OutboxMailer::new(&open, "video@praxis.example").unwrap();
+        assert_eq!(
+            mode(&open),
+            0o700,
+            "an existing outbox that others could read"
+        );
     }
 
     #[tokio::test]

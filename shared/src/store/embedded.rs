@@ -23,6 +23,11 @@ const MAIL_DUE: TableDefinition<&str, ()> = TableDefinition::new("rooms_mail_due
 const HOLDING_EMAILS: TableDefinition<&str, ()> = TableDefinition::new("rooms_holding_emails");
 /// `practitioner \x1f patient` to whether the patient is "always video".
 const PREFERENCES: TableDefinition<&str, bool> = TableDefinition::new("patient_preferences");
+/// Facts about the server process that uses the store, by name.
+const SERVER_STATE: TableDefinition<&str, i64> = TableDefinition::new("server_state");
+/// Key in [`SERVER_STATE`] of the last time, in Unix seconds, at which the
+/// server recorded that it was running.
+const RUNNING_AT: &str = "running_at";
 const SEPARATOR: char = '\x1f';
 
 #[derive(Clone)]
@@ -108,6 +113,7 @@ impl EmbeddedStore {
         txn.open_table(MAIL_DUE).map_err(unavailable)?;
         txn.open_table(HOLDING_EMAILS).map_err(unavailable)?;
         txn.open_table(PREFERENCES).map_err(unavailable)?;
+        txn.open_table(SERVER_STATE).map_err(unavailable)?;
         txn.commit().map_err(unavailable)?;
         Ok(Self { db: Arc::new(db) })
     }
@@ -157,6 +163,77 @@ impl EmbeddedStore {
             }
             txn.commit().map_err(unavailable)?;
             Ok(expired.len())
+        })
+        .await
+    }
+}
+
+impl EmbeddedStore {
+    /// Records that the server was running at `at`, replacing the previous
+    /// record. [`Self::last_running_at`] reads it after a restart.
+    pub async fn record_running_at(&self, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut state = txn.open_table(SERVER_STATE).map_err(unavailable)?;
+                state
+                    .insert(RUNNING_AT, at.timestamp())
+                    .map_err(unavailable)?;
+            }
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    /// Returns the time [`Self::record_running_at`] stored last, or `None`
+    /// when the database has no record, as one written by a version before
+    /// these records.
+    pub async fn last_running_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.blocking(|db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let state = txn.open_table(SERVER_STATE).map_err(unavailable)?;
+            let seconds = state.get(RUNNING_AT).map_err(unavailable)?;
+            Ok(seconds.and_then(|seconds| DateTime::from_timestamp(seconds.value(), 0)))
+        })
+        .await
+    }
+
+    /// Ends every running stretch of call time at `at`, or at its room's day
+    /// end when that comes first, in one transaction, and returns how many
+    /// it ended. Each changed room gets a new version, so a concurrent
+    /// optimistic writer reads it again.
+    pub async fn end_running_calls(&self, at: DateTime<Utc>) -> Result<usize, StoreError> {
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            let running: Vec<Room> = {
+                let rooms = txn.open_table(ROOMS).map_err(unavailable)?;
+                let mut running = Vec::new();
+                for entry in rooms.iter().map_err(unavailable)? {
+                    let (_, value) = entry.map_err(unavailable)?;
+                    let room = decode(value.value())?;
+                    if room.call.since.is_some() {
+                        running.push(room);
+                    }
+                }
+                running
+            };
+            for previous in &running {
+                let mut room = previous.clone();
+                let day_end = room.window().until;
+                room.call.stop(at, day_end);
+                room.version += 1;
+                let bytes = encode(&room)?;
+                remove_from_indexes(&txn, previous)?;
+                {
+                    let mut rooms = txn.open_table(ROOMS).map_err(unavailable)?;
+                    rooms
+                        .insert(room.id.as_str(), bytes.as_slice())
+                        .map_err(unavailable)?;
+                }
+                add_to_indexes(&txn, &room)?;
+            }
+            txn.commit().map_err(unavailable)?;
+            Ok(running.len())
         })
         .await
     }
@@ -431,5 +508,86 @@ impl PreferenceStore for EmbeddedStore {
     ) -> Result<Option<StoredPreference>, StoreError> {
         let always_video = self.always_video(practitioner_id, patient_id).await?;
         Ok(always_video.then_some(StoredPreference { updated_at: None }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::store::contract::sample_room;
+
+    fn open(dir: &tempfile::TempDir) -> EmbeddedStore {
+        EmbeddedStore::open(&dir.path().join("rooms.redb")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn running_record_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = sample_room("dr-a", "2026-12-13").created_at;
+        {
+            let store = open(&dir);
+            assert_eq!(store.last_running_at().await.unwrap(), None);
+            store
+                .record_running_at(at - Duration::minutes(1))
+                .await
+                .unwrap();
+            store.record_running_at(at).await.unwrap();
+        }
+        assert_eq!(open(&dir).last_running_at().await.unwrap(), Some(at));
+    }
+
+    #[tokio::test]
+    async fn end_running_calls_ends_only_running_stretches() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir);
+        let mut running = sample_room("dr-a", "2026-12-13");
+        let start = running.window().from + Duration::hours(10);
+        running.call.seconds = 60;
+        running.call.since = Some(start);
+        let mut ended = sample_room("dr-a", "2026-12-13");
+        ended.call.seconds = 300;
+        RoomStore::insert(&store, &running).await.unwrap();
+        RoomStore::insert(&store, &ended).await.unwrap();
+
+        let at = start + Duration::minutes(10);
+        assert_eq!(store.end_running_calls(at).await.unwrap(), 1);
+        let read = |id: String| {
+            let store = store.clone();
+            async move { RoomStore::get(&store, &id, at).await.unwrap().unwrap() }
+        };
+        let stored = read(running.id.clone()).await;
+        assert_eq!(stored.call.since, None);
+        assert_eq!(stored.call.seconds, 60 + 600);
+        assert_eq!(stored.version, running.version + 1);
+        assert_eq!(
+            read(ended.id.clone()).await,
+            ended,
+            "a room without a running call is unchanged"
+        );
+
+        // Later calls find nothing left to end.
+        let later = at + Duration::hours(2);
+        assert_eq!(store.end_running_calls(later).await.unwrap(), 0);
+        assert_eq!(read(running.id.clone()).await.call_seconds(later), 660);
+    }
+
+    #[tokio::test]
+    async fn end_running_calls_stops_at_the_day_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir);
+        let mut room = sample_room("dr-a", "2026-12-13");
+        let day_end = room.window().until;
+        room.call.since = Some(day_end - Duration::minutes(5));
+        RoomStore::insert(&store, &room).await.unwrap();
+
+        let next_morning = day_end + Duration::hours(8);
+        assert_eq!(store.end_running_calls(next_morning).await.unwrap(), 1);
+        let stored = RoomStore::get(&store, &room.id, next_morning)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.call.seconds, 300);
     }
 }
