@@ -126,28 +126,37 @@ export function randomToken() {
  * @property {number} pid
  * @property {string[]} log recent lines of the server's standard error, or all of them with `keepFullLog`
  * @property {() => Promise<void>} stop sends SIGTERM, waits for the exit and the end of
- *   standard error, then removes the data directory
+ *   standard error, then removes the data directory unless the caller passed it
  */
 
 /**
  * Starts the server on a free loopback port and waits for its
  * "Video service listening on" line.
  *
- * @param {{ practitioner?: string, extraArgs?: string[], logLevel?: string, keepFullLog?: boolean }} [options]
+ * @param {{ practitioner?: string, extraArgs?: string[], logLevel?: string, keepFullLog?: boolean, dataDir?: string, listen?: string }} [options]
  *   `extraArgs` go after the default options, such as `['--morning-time', '23:59']`;
  *   `logLevel` sets `RUST_LOG` for this server only, over the environment's;
- *   `keepFullLog` keeps every line of standard error, not only the last ones
+ *   `keepFullLog` keeps every line of standard error, not only the last ones.
+ *   `dataDir` is an existing data directory, such as one of a stopped server, and
+ *   `stop` leaves it in place. `listen` is the address, `127.0.0.1:0` (a free port) by default.
  * @returns {Promise<TestServer>}
  */
-export async function startServer({ practitioner = 'test-practice', extraArgs = [], logLevel, keepFullLog = false } = {}) {
+export async function startServer({
+  practitioner = 'test-practice',
+  extraArgs = [],
+  logLevel,
+  keepFullLog = false,
+  dataDir: givenDataDir,
+  listen = '127.0.0.1:0',
+} = {}) {
   if (!existsSync(SERVER_BINARY)) {
     throw new Error(`server binary ${SERVER_BINARY} not found: run "cargo build -p video-local" first`);
   }
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'video-test-data-'));
+  const dataDir = givenDataDir ?? (await mkdtemp(path.join(tmpdir(), 'video-test-data-')));
   const apiToken = randomToken();
   const child = spawn(
     SERVER_BINARY,
-    ['--listen', '127.0.0.1:0', '--data-dir', dataDir, '--dev-token', `${apiToken}=${practitioner}`, ...extraArgs],
+    ['--listen', listen, '--data-dir', dataDir, '--dev-token', `${apiToken}=${practitioner}`, ...extraArgs],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, RUST_LOG: logLevel ?? process.env.RUST_LOG ?? 'info', NO_COLOR: '1' },
@@ -173,7 +182,7 @@ export async function startServer({ practitioner = 'test-practice', extraArgs = 
       }
     }
     await Promise.race([logEnded, sleep(SERVER_STOP_TIMEOUT_MS, null, { ref: false })]);
-    await rm(dataDir, { recursive: true, force: true });
+    if (givenDataDir === undefined) await rm(dataDir, { recursive: true, force: true });
   };
 
   const origin = await new Promise((resolve, reject) => {

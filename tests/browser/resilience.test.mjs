@@ -5,6 +5,9 @@
 //   unshare -n bash -c 'ip link set lo up && node --test tests/browser/resilience.test.mjs'
 
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -108,6 +111,58 @@ test('server-closed sockets keep call and peer ids', { timeout: TEST_TIMEOUT_MS 
     await waitForDecodedVideo(anna, { peerCount: 2 });
     await waitForDecodedVideo(ben, { peerCount: 2 });
     assert.equal((await markedPeerConnections(ben))[annaId], true, 'Ben still uses the first connection to Anna');
+  });
+});
+
+test('server restart: pages rejoin and rebuild the call', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('server restart during a call', async (resources) => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'video-test-data-'));
+    resources.closers.push({ name: `data directory ${dataDir}`, close: () => rm(dataDir, { recursive: true, force: true }) });
+    const first = await resources.startServer({ dataDir });
+    const room = await createRoom(first);
+    const browser = await resources.launchBrowser();
+    const anna = await resources.openPage(browser, { label: 'anna' });
+    const ben = await resources.openPage(browser, { label: 'ben' });
+    await joinCall(anna, room.joinUrl, 'Anna');
+    await joinCall(ben, room.joinUrl, 'Ben');
+    for (const page of [anna, ben]) await waitForDecodedVideo(page);
+    const [benId] = await markPeerConnections(anna);
+    const [annaId] = await markPeerConnections(ben);
+
+    // The server stops. The pages show a notice and keep reconnecting, while
+    // the peer connections carry the media on without the server.
+    await first.stop();
+    for (const page of [anna, ben]) {
+      await waitFor(async () => (await page.locator('#notice').textContent())?.includes('wird wiederhergestellt'), {
+        description: 'the reconnecting notice',
+        diagnose: () => describePage(page),
+      });
+      assert.equal(await page.evaluate(() => document.body.dataset.state), 'in-call', await describePage(page));
+    }
+    await assertVideoFlows(anna, 'anna while the server is down');
+    await assertVideoFlows(ben, 'ben while the server is down');
+
+    // On the same address and data directory, the server has the room but
+    // not the participants, which it kept in memory. So both pages join
+    // again under new peer ids and build new connections to each other.
+    const second = await resources.startServer({ dataDir, listen: new URL(first.origin).host });
+    const rebuilt = async (page, oldId) => {
+      const marks = await markedPeerConnections(page);
+      const ids = Object.keys(marks);
+      return ids.length === 1 && ids[0] !== oldId && marks[ids[0]] === false;
+    };
+    await waitFor(async () => (await rebuilt(anna, benId)) && (await rebuilt(ben, annaId)), {
+      description: 'new peer connections between the pages under new peer ids',
+      timeout: 60_000,
+      diagnose: async () => `anna: ${JSON.stringify(await markedPeerConnections(anna))}, ben: ${JSON.stringify(await markedPeerConnections(ben))}`,
+    });
+    for (const page of [anna, ben]) {
+      await waitForDecodedVideo(page);
+      assert.equal(await page.locator('#notice').isVisible(), false, `the notice is gone: ${await describePage(page)}`);
+    }
+    await assertVideoFlows(anna, 'anna after the restart');
+    await assertVideoFlows(ben, 'ben after the restart');
+    assert.ok(second.log.some((line) => line.includes('participant joined')), 'the pages joined the new server');
   });
 });
 
