@@ -45,6 +45,12 @@ pub enum PushError {
 pub trait Push: Send + Sync {
     async fn send(&self, connection_id: &str, text: &str) -> Result<(), PushError>;
 
+    /// Sends like [`Push::send`] a message that the caller no longer needs,
+    /// so that a transport which queues messages can keep it without a copy.
+    async fn send_owned(&self, connection_id: &str, text: String) -> Result<(), PushError> {
+        self.send(connection_id, &text).await
+    }
+
     /// Closes a connection with a WebSocket close code. Transports that cannot
     /// send a code (API Gateway) just disconnect.
     async fn close(&self, connection_id: &str, code: u16) -> Result<(), PushError>;
@@ -503,7 +509,11 @@ impl Signaling {
     }
 
     async fn relay(&self, connection_id: &str, signal: Signal) -> Result<(), SignalingError> {
-        let Some((sender, present)) = self.participants.with_room(connection_id).await? else {
+        let Some((sender, target)) = self
+            .participants
+            .sender_and_target(connection_id, &signal.to)
+            .await?
+        else {
             return self
                 .reply_error(
                     connection_id,
@@ -512,9 +522,6 @@ impl Signaling {
                 )
                 .await;
         };
-        let target = present
-            .into_iter()
-            .find(|other| other.peer_id == signal.to && other.peer_id != sender.peer_id);
         let Some(target) = target else {
             return self
                 .reply_error(
@@ -589,7 +596,7 @@ impl Signaling {
         }
         match self
             .push
-            .send(&target.connection_id, &message.to_json())
+            .send_owned(&target.connection_id, message.to_json())
             .await
         {
             Ok(()) => Ok(()),

@@ -844,6 +844,46 @@ pub async fn with_room_lists_the_sender_and_its_room(store: &dyn ParticipantStor
     );
 }
 
+pub async fn sender_and_target_finds_both_in_one_room(store: &dyn ParticipantStore) {
+    let (room, other_room) = (random_id(), random_id());
+    let sender = participant(&room, "t0");
+    let target = participant(&room, "t1");
+    let stranger = participant(&other_room, "t2");
+    for added in [&sender, &target, &stranger] {
+        store.add(added.clone(), 8).await.expect("add");
+    }
+
+    let (found_sender, found_target) = store
+        .sender_and_target("t0", &target.peer_id)
+        .await
+        .expect("sender_and_target")
+        .expect("t0 has joined");
+    assert_eq!(found_sender.peer_id, sender.peer_id);
+    let found_target = found_target.expect("t1 is in t0's room");
+    assert_eq!(
+        (found_target.peer_id, found_target.connection_id),
+        (target.peer_id.clone(), target.connection_id.clone())
+    );
+    for (peer_id, case) in [
+        (&sender.peer_id, "the sender itself"),
+        (&stranger.peer_id, "a participant of another room"),
+    ] {
+        let (_, found) = store
+            .sender_and_target("t0", peer_id)
+            .await
+            .expect("sender_and_target")
+            .expect("t0 has joined");
+        assert!(found.is_none(), "{case} is no target");
+    }
+    assert!(
+        store
+            .sender_and_target("unknown", &sender.peer_id)
+            .await
+            .expect("sender_and_target unknown")
+            .is_none()
+    );
+}
+
 /// Runs every participant store case against stores made by `make`.
 pub async fn participant_store_contract<S, F, Fut>(make: F)
 where
@@ -857,6 +897,7 @@ where
     resume_needs_matching_key(&make().await).await;
     away_participant_keeps_its_place_until_removed(&make().await).await;
     with_room_lists_the_sender_and_its_room(&make().await).await;
+    sender_and_target_finds_both_in_one_room(&make().await).await;
 }
 
 /// Checks the "always video" flag: per practitioner and patient, off by

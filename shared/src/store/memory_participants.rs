@@ -97,6 +97,30 @@ impl ParticipantStore for MemoryParticipants {
         Ok(found)
     }
 
+    async fn sender_and_target(
+        &self,
+        connection_id: &str,
+        peer_id: &str,
+    ) -> Result<Option<(Participant, Option<Participant>)>, StoreError> {
+        let state = self.lock();
+        let Some((room_id, sender_id)) = state.by_connection.get(connection_id) else {
+            return Ok(None);
+        };
+        let room = state
+            .by_room
+            .get(room_id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let Some(sender) = room.iter().find(|p| &p.peer_id == sender_id) else {
+            return Ok(None);
+        };
+        let target = room
+            .iter()
+            .find(|p| p.peer_id == peer_id && p.peer_id != *sender_id)
+            .cloned();
+        Ok(Some((sender.clone(), target)))
+    }
+
     async fn mark_away(
         &self,
         connection_id: &str,

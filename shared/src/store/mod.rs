@@ -268,6 +268,25 @@ pub trait ParticipantStore: Send + Sync {
         Ok(Some((participant, present)))
     }
 
+    /// Returns the participant using this connection and the other
+    /// participant of its room with `peer_id`, if any, or `None` when no
+    /// participant uses the connection. Relaying a signal needs only these
+    /// two, so a store that holds the room in memory can skip copying the
+    /// rest of it.
+    async fn sender_and_target(
+        &self,
+        connection_id: &str,
+        peer_id: &str,
+    ) -> Result<Option<(Participant, Option<Participant>)>, StoreError> {
+        let Some((sender, present)) = self.with_room(connection_id).await? else {
+            return Ok(None);
+        };
+        let target = present
+            .into_iter()
+            .find(|other| other.peer_id == peer_id && other.peer_id != sender.peer_id);
+        Ok(Some((sender, target)))
+    }
+
     /// Marks the participant using this connection as away since `at`, so
     /// that a resume can take the place back. Returns the participant, or
     /// `None` when no participant uses the connection any more. A resume
