@@ -2,6 +2,8 @@
 //! the participant limit, the signaling state machine, the storage ports with
 //! their adapters, and the HTTP router served both locally and on Lambda.
 
+#[cfg(feature = "aws-sdk-config")]
+pub mod aws_sdk;
 pub mod clock;
 pub mod env;
 pub mod http;

@@ -1,5 +1,7 @@
 //! AWS on loopback: a moto server started per test, SDK clients pointed at it,
-//! and a guard that fails any request to a host other than loopback.
+//! and a guard that fails any request to a host other than loopback. The
+//! clients use the Lambda functions' own HTTP client
+//! (`video_core::aws_sdk::http_client`), which also speaks plain HTTP.
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -115,6 +117,7 @@ pub fn management_config() -> aws_sdk_apigatewaymanagement::config::Builder {
             aws_sdk_apigatewaymanagement::config::retry::RetryConfig::standard()
                 .with_max_attempts(video_core::env::AWS_MAX_ATTEMPTS),
         )
+        .http_client(video_core::aws_sdk::http_client())
         .interceptor(LoopbackOnly)
 }
 
@@ -135,6 +138,7 @@ pub fn ses_client(endpoint: &str) -> aws_sdk_sesv2::Client {
                 .with_max_attempts(video_core::env::AWS_MAX_ATTEMPTS)
                 .with_initial_backoff(std::time::Duration::from_millis(20)),
         )
+        .http_client(video_core::aws_sdk::http_client())
         .interceptor(LoopbackOnly)
         .build();
     aws_sdk_sesv2::Client::from_conf(config)
@@ -154,6 +158,7 @@ pub fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
             aws_sdk_secretsmanager::config::retry::RetryConfig::standard()
                 .with_max_attempts(video_core::env::AWS_MAX_ATTEMPTS),
         )
+        .http_client(video_core::aws_sdk::http_client())
         .interceptor(LoopbackOnly)
         .build();
     aws_sdk_secretsmanager::Client::from_conf(config)
@@ -193,6 +198,7 @@ pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
             aws_sdk_dynamodb::config::retry::RetryConfig::standard()
                 .with_max_attempts(video_core::env::AWS_MAX_ATTEMPTS),
         )
+        .http_client(video_core::aws_sdk::http_client())
         .interceptor(LoopbackOnly)
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)

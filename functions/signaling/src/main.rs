@@ -9,23 +9,18 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // Honours AWS_LAMBDA_LOG_LEVEL and AWS_LAMBDA_LOG_FORMAT (JSON in the template),
     // but keeps the AWS SDK's request and response bodies out of the log.
     video_core::logging::init_lambda_tracing();
-    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .retry_config(
-            aws_config::retry::RetryConfig::standard()
-                .with_max_attempts(video_core::env::AWS_MAX_ATTEMPTS),
-        )
-        .load()
-        .await;
+    let aws = video_core::aws_sdk::sdk_config().await;
     let secrets = aws_sdk_secretsmanager::Client::new(&aws);
-    let link_key = video_core::link::link_key_from_env(&secrets).await?;
-    let mut settings = Settings::from_env(link_key)?;
-    settings.turn = video_core::turn::turn_server_from_secret(
-        &secrets,
-        &std::env::var("TURN_URLS").unwrap_or_default(),
-        std::env::var("TURN_SECRET_ARN").ok().as_deref(),
-    )
-    .await
-    .map_err(lambda_runtime::Error::from)?;
+    let turn_urls = std::env::var("TURN_URLS").unwrap_or_default();
+    let turn_secret_arn = std::env::var("TURN_SECRET_ARN").ok();
+    // Both secrets are read at once: each read is a round trip to Secrets
+    // Manager, and the cold start waits for the slower one only.
+    let (link_key, turn) = tokio::join!(
+        video_core::link::link_key_from_env(&secrets),
+        video_core::turn::turn_server_from_secret(&secrets, &turn_urls, turn_secret_arn.as_deref()),
+    );
+    let mut settings = Settings::from_env(link_key?)?;
+    settings.turn = turn.map_err(lambda_runtime::Error::from)?;
     let handler = Handler::new(
         settings,
         aws_sdk_dynamodb::Client::new(&aws),
