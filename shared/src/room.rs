@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::random::random_id;
-use crate::signaling::protocol::parse_display_name;
+use crate::signaling::protocol::{is_bidi_control, is_invisible};
 use crate::validity::{DayWindow, today_in};
 
 /// Participants per room, the practitioner included. In a full mesh each
@@ -511,25 +511,19 @@ fn parse_text(field: &str, text: &str, max_chars: usize) -> Result<String, Field
 }
 
 /// Checks an invitee's name like [`parse_text`], and also by the rule for
-/// names in a call ([`parse_display_name`]): the name needs a character that
-/// renders and may contain no bidirectional formatting character.
-///
-/// `parse_display_name` limits a name to 64 characters, fewer than an
-/// invitee name's 100, so the rule is applied one character at a time. A
-/// character renders when it is a valid name on its own. It is allowed when
-/// it keeps a name valid between two letters.
+/// names in a call (`signaling::protocol::parse_display_name`): the name
+/// needs a character that renders and may contain no bidirectional
+/// formatting character.
 fn parse_invitee_name(field: &str, text: &str) -> Result<String, FieldError> {
     let name = parse_text(field, text, MAX_INVITEE_NAME_CHARS)?;
-    let allowed = |c: char| parse_display_name(&format!("a{c}a")).is_some();
-    if !name.chars().all(allowed) {
+    if name.chars().any(is_bidi_control) {
         return Err(FieldError::new(
             field,
             "must not contain bidirectional formatting characters such as U+202E, \
              which change the order in which the name is displayed",
         ));
     }
-    let renders = |c: char| parse_display_name(c.encode_utf8(&mut [0; 4])).is_some();
-    if !name.chars().any(renders) {
+    if name.chars().all(is_invisible) {
         return Err(FieldError::new(
             field,
             "must contain at least one visible character; spaces, zero-width \
