@@ -301,7 +301,7 @@ class RuntimeApiHandler(http.server.BaseHTTPRequestHandler):
                 "Lambda-Runtime-Trace-Id": "Root=1-00000000-000000000000000000000000",
             })
             return
-        # The function answered every event and waits for the next one: its
+        # The function responded to every event and waits for the next one: its
         # memory high-water mark is final for this run.
         invocation.peak_at_idle_kb = read_vm_hwm_kb(invocation.pid)
         invocation.finished.set()
@@ -416,7 +416,7 @@ def read_vm_hwm_kb(pid):
 
 
 def check_result(name, kind, result):
-    """Raises unless the function answered an event with success."""
+    """Raises unless the function responded to an event with success."""
     if kind != "response":
         raise RuntimeError(f"{name} posted {kind}: {result[:500]!r}")
     body = json.loads(result)
@@ -454,7 +454,7 @@ def run_once(server, name, function, binary, environment, event, warm, timeout_s
     invocation.pid = pid
     try:
         if not invocation.finished.wait(RUN_TIMEOUT_SECONDS):
-            raise RuntimeError(f"{name} did not answer its {1 + warm} events within "
+            raise RuntimeError(f"{name} did not respond to its {1 + warm} events within "
                                f"{RUN_TIMEOUT_SECONDS} s{log_tail(log_path)}")
     finally:
         try:
