@@ -16,7 +16,7 @@ use video_core::link::LinkKey;
 use video_core::random::is_random_id;
 use video_core::signaling::protocol::{
     ClientMessage, ErrorCode, MAX_MESSAGE_BYTES, MAX_NAME_CHARS, Rejected, ServerMessage,
-    is_bidi_control, is_invisible, parse_client_message, parse_display_name,
+    is_bidi_control, is_invisible, parse_client_message, parse_display_name, signal_json,
 };
 
 /// Link key for the token checks: 64 hex digits, as stored beside the database.
@@ -135,7 +135,7 @@ fn check_accepted(message: ClientMessage) {
             check_display_name(&join.name);
         }
         ClientMessage::Signal(signal) => {
-            check_relayed(&signal.data);
+            check_relayed(signal.data.get());
             // JSON allows numbers beyond the range of `f64`, and the relay
             // passes them on as text, but a `Value` cannot hold them, so such
             // a message cannot take the round trip below.
@@ -189,11 +189,11 @@ fn check_display_name(name: &str) {
 }
 
 /// Checks the signal data rule and the `signal` message the relay sends on.
-fn check_relayed(raw: &RawValue) {
+fn check_relayed(raw: &str) {
     // Members read as raw text, the last of a repeated name winning, as a
     // browser's `JSON.parse` reads them.
     let object: BTreeMap<String, Box<RawValue>> =
-        serde_json::from_str(raw.get()).expect("accepted signal data is a JSON object");
+        serde_json::from_str(raw).expect("accepted signal data is a JSON object");
     assert_eq!(object.len(), 1, "signal data has one field: {raw}");
     let shape_ok = match object.iter().next() {
         Some((key, value)) => match (key.as_str(), value.get()) {
@@ -206,16 +206,17 @@ fn check_relayed(raw: &RawValue) {
     };
     assert!(shape_ok, "signal data {raw} was accepted");
 
-    let relayed = ServerMessage::Signal {
-        from: "peer".to_owned(),
-        data: raw.to_owned(),
-    }
-    .to_json();
+    let relayed = signal_json("peer", raw);
     assert!(
-        relayed.ends_with(&format!(r#""data":{}}}"#, raw.get())),
+        relayed.ends_with(&format!(r#""data":{raw}}}"#)),
         "the relay passes data on as it came: {relayed}"
     );
-    let Ok(data) = serde_json::from_str::<Value>(raw.get()) else {
+    let message = ServerMessage::Signal {
+        from: "peer".to_owned(),
+        data: RawValue::from_string(raw.to_owned()).expect("accepted signal data is JSON"),
+    };
+    assert_eq!(relayed, message.to_json());
+    let Ok(data) = serde_json::from_str::<Value>(raw) else {
         return;
     };
     let relayed: Value = serde_json::from_str(&relayed).expect("a relayed signal is valid JSON");
@@ -258,7 +259,9 @@ fn to_json(message: &ClientMessage) -> Value {
             Value::Object(object)
         }
         ClientMessage::Signal(signal) => {
-            json!({"type": "signal", "to": signal.to, "data": signal.data})
+            let data: &RawValue =
+                serde_json::from_str(signal.data.get()).expect("accepted signal data is JSON");
+            json!({"type": "signal", "to": signal.to, "data": data})
         }
         ClientMessage::IceServers => json!({"type": "ice-servers"}),
         ClientMessage::Ping => json!({"type": "ping"}),

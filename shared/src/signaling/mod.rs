@@ -27,7 +27,7 @@ pub mod protocol;
 
 use protocol::{
     Check, ClientMessage, ErrorCode, Join, PROTOCOL_VERSION, PeerInfo, ServerMessage, Signal,
-    parse_client_message, parse_display_name,
+    parse_client_message, parse_display_name, signal_json,
 };
 
 /// Failure of a push to a connection.
@@ -508,7 +508,7 @@ impl Signaling {
         }
     }
 
-    async fn relay(&self, connection_id: &str, signal: Signal) -> Result<(), SignalingError> {
+    async fn relay(&self, connection_id: &str, signal: Signal<'_>) -> Result<(), SignalingError> {
         let Some((sender, target)) = self
             .participants
             .sender_and_target(connection_id, &signal.to)
@@ -531,11 +531,10 @@ impl Signaling {
                 )
                 .await;
         };
-        let message = ServerMessage::Signal {
-            from: sender.peer_id,
-            data: signal.data,
-        };
-        self.deliver(&target, &message).await
+        // Written here rather than as a `ServerMessage`, which would need
+        // its own copy of the data.
+        let text = signal_json(&sender.peer_id, signal.data.get());
+        self.deliver_text(&target, text).await
     }
 
     async fn leave(&self, connection_id: &str) -> Result<(), SignalingError> {
@@ -594,11 +593,17 @@ impl Signaling {
             debug!(room_id = %target.room_id, peer_id = %target.peer_id, "peer is away; message dropped");
             return Ok(());
         }
-        match self
-            .push
-            .send_owned(&target.connection_id, message.to_json())
-            .await
-        {
+        self.deliver_text(target, message.to_json()).await
+    }
+
+    /// Pushes a message already written as JSON text to one participant, as
+    /// [`Signaling::deliver`] does.
+    async fn deliver_text(&self, target: &Participant, text: String) -> Result<(), SignalingError> {
+        if target.away_since.is_some() {
+            debug!(room_id = %target.room_id, peer_id = %target.peer_id, "peer is away; message dropped");
+            return Ok(());
+        }
+        match self.push.send_owned(&target.connection_id, text).await {
             Ok(()) => Ok(()),
             Err(PushError::Gone) => {
                 info!(room_id = %target.room_id, peer_id = %target.peer_id, "peer connection gone; removing it");

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{MapAccess, Visitor};
+use serde::de::{DeserializeSeed, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -42,19 +42,33 @@ pub struct Resume {
 
 /// A `signal` message. `data` is kept as the client wrote it and relayed
 /// byte for byte, so the server never builds or prints the SDP's JSON tree.
+/// Both borrow from the message text unless they had to be rewritten.
 #[derive(Debug, Clone)]
-pub struct Signal {
-    pub to: String,
-    pub data: Box<RawValue>,
+pub struct Signal<'a> {
+    pub to: Cow<'a, str>,
+    pub data: SignalData<'a>,
+}
+
+/// The JSON text of a signal's `data`: an object that passed
+/// [`check_signal_data`], without surrounding white space. Only the parser
+/// creates it, so it is always valid JSON.
+#[derive(Debug, Clone)]
+pub struct SignalData<'a>(Cow<'a, str>);
+
+impl SignalData<'_> {
+    /// Returns the JSON text.
+    pub fn get(&self) -> &str {
+        &self.0
+    }
 }
 
 /// Two signals are equal when their targets and their data as JSON values
 /// are, whatever the white space or escapes of the data's text. Data that
 /// `Value` cannot hold, such as a number beyond the range of `f64`, is
 /// compared as text.
-impl PartialEq for Signal {
+impl PartialEq for Signal<'_> {
     fn eq(&self, other: &Self) -> bool {
-        let value = |raw: &RawValue| serde_json::from_str::<Value>(raw.get()).ok();
+        let value = |data: &SignalData| serde_json::from_str::<Value>(data.get()).ok();
         let same_data = match (value(&self.data), value(&other.data)) {
             (Some(data), Some(other_data)) => data == other_data,
             _ => self.data.get() == other.data.get(),
@@ -72,11 +86,13 @@ struct SignalFields {
     data: Value,
 }
 
+/// A parsed client message. A `signal` borrows from the text it was read
+/// from.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ClientMessage {
+pub enum ClientMessage<'a> {
     Check(Check),
     Join(Join),
-    Signal(Signal),
+    Signal(Signal<'a>),
     /// A request for fresh `iceServers`. The server replies with `ice-servers`.
     IceServers,
     Ping,
@@ -191,22 +207,38 @@ impl ServerMessage {
 
     pub fn to_json(&self) -> String {
         if let Self::Signal { from, data } = self {
-            return signal_json(from, data);
+            return signal_json(from, data.get());
         }
         serde_json::to_string(self).expect("server messages contain only serializable values")
     }
 }
 
-/// Writes a relayed signal as the derived `Serialize` of
-/// [`ServerMessage::Signal`] does, but into a string of its final size and
-/// with `data` copied as it is.
-fn signal_json(from: &str, data: &RawValue) -> String {
-    let from = serde_json::to_string(from).expect("a string serializes");
-    let data = data.get();
-    let mut text = String::with_capacity(data.len() + from.len() + 36);
-    text.push_str(r#"{"type":"signal","from":"#);
-    text.push_str(&from);
-    text.push_str(r#","data":"#);
+/// Writes a relayed `signal` message, `{"type":"signal","from":…,"data":…}`,
+/// as the derived `Serialize` of [`ServerMessage::Signal`] does, but into a
+/// string of its final size and with `data`, which must be JSON text, copied
+/// as it is. The relay sends this string without building a
+/// [`ServerMessage`].
+pub fn signal_json(from: &str, data: &str) -> String {
+    const PREFIX: &str = r#"{"type":"signal","from":""#;
+    const MIDDLE: &str = r#"","data":"#;
+    // Peer ids are random ids, which JSON never escapes, so the general
+    // path through serde_json is only for other text.
+    let plain = from
+        .bytes()
+        .all(|byte| byte >= 0x20 && byte != b'"' && byte != b'\\');
+    let escaped;
+    let from = if plain {
+        from
+    } else {
+        escaped = serde_json::to_string(from).expect("a string serializes");
+        &escaped[1..escaped.len() - 1]
+    };
+    // The exact size, so that the text turns into `Bytes` for the socket
+    // without another allocation.
+    let mut text = String::with_capacity(PREFIX.len() + from.len() + MIDDLE.len() + data.len() + 1);
+    text.push_str(PREFIX);
+    text.push_str(from);
+    text.push_str(MIDDLE);
     text.push_str(data);
     text.push('}');
     text
@@ -302,7 +334,7 @@ impl<'de> Deserialize<'de> for Members<'de> {
 }
 
 /// Parses one client message, checking size, JSON shape and fields.
-pub fn parse_client_message(text: &str) -> Result<ClientMessage, Rejected> {
+pub fn parse_client_message(text: &str) -> Result<ClientMessage<'_>, Rejected> {
     if text.len() > MAX_MESSAGE_BYTES {
         return Err(Rejected::new(
             ErrorCode::MessageTooLarge,
@@ -322,6 +354,15 @@ pub fn parse_client_message(text: &str) -> Result<ClientMessage, Rejected> {
             )
         })?;
     }
+    match parse_valid_signal(text) {
+        Some(signal) => Ok(ClientMessage::Signal(signal)),
+        None => parse_members(text),
+    }
+}
+
+/// Parses a message of any type, with a size and nesting already checked,
+/// by reading its members.
+fn parse_members(text: &str) -> Result<ClientMessage<'_>, Rejected> {
     let Ok(members) = serde_json::from_str::<Members>(text) else {
         return Err(not_an_object(text));
     };
@@ -393,7 +434,7 @@ fn not_an_object(text: &str) -> Rejected {
 /// Reads a `signal` message: `to`, a string, and `data`, kept as its JSON
 /// text. A message with other members or types takes serde's path through
 /// [`SignalFields`], which words the error.
-fn parse_signal(members: &Members) -> Result<Signal, Rejected> {
+fn parse_signal<'a>(members: &Members<'a>) -> Result<Signal<'a>, Rejected> {
     let mut to = None;
     let mut data = None;
     let mut others = false;
@@ -410,8 +451,8 @@ fn parse_signal(members: &Members) -> Result<Signal, Rejected> {
             serde_json::from_str::<String>(to.get())
                 .ok()
                 .map(|to| Signal {
-                    to,
-                    data: data.to_owned(),
+                    to: Cow::Owned(to),
+                    data: SignalData(Cow::Borrowed(data.get())),
                 })
         }
         _ => None,
@@ -421,13 +462,12 @@ fn parse_signal(members: &Members) -> Result<Signal, Rejected> {
         None => {
             let fields: SignalFields = parse_body("signal", members.body()?)?;
             Signal {
-                to: fields.to,
-                data: serde_json::value::to_raw_value(&fields.data)
-                    .expect("a JSON value serializes"),
+                to: Cow::Owned(fields.to),
+                data: SignalData(Cow::Owned(fields.data.to_string())),
             }
         }
     };
-    check_signal_data(&signal.data)?;
+    check_signal_data(signal.data.get())?;
     Ok(signal)
 }
 
@@ -435,14 +475,14 @@ fn parse_signal(members: &Members) -> Result<Signal, Rejected> {
 /// `candidate`, so the relay passes on nothing but WebRTC negotiation.
 /// Members repeated under one name count once, with the last value, as a
 /// browser's `JSON.parse` reads them.
-fn check_signal_data(data: &RawValue) -> Result<(), Rejected> {
+fn check_signal_data(data: &str) -> Result<(), Rejected> {
     let invalid = || {
         Rejected::new(
             ErrorCode::InvalidMessage,
             "signal data must be an object with exactly one of \"description\", \"candidate\" or \"rebuild\": true",
         )
     };
-    let members: Members = serde_json::from_str(data.get()).map_err(|_| invalid())?;
+    let members: Members = serde_json::from_str(data).map_err(|_| invalid())?;
     let Some((name, _)) = members.0.first() else {
         return Err(invalid());
     };
@@ -450,16 +490,152 @@ fn check_signal_data(data: &RawValue) -> Result<(), Rejected> {
         return Err(invalid());
     }
     let value = members.get(name).map(RawValue::get);
-    // The value is valid JSON without surrounding white space, so its first
-    // character gives its type.
-    let is_object = value.is_some_and(|value| value.starts_with('{'));
-    let valid = match name.as_ref() {
+    if value.is_some_and(|value| is_valid_signal_member(name, value)) {
+        Ok(())
+    } else {
+        Err(invalid())
+    }
+}
+
+/// Returns whether the member `name` with the JSON text `value`, without
+/// surrounding white space, may be a signal's `data`.
+fn is_valid_signal_member(name: &str, value: &str) -> bool {
+    // The value is valid JSON, so its first character gives its type.
+    let is_object = value.starts_with('{');
+    match name {
         "description" => is_object,
-        "candidate" => is_object || value == Some("null"),
-        "rebuild" => value == Some("true"),
+        "candidate" => is_object || value == "null",
+        "rebuild" => value == "true",
         _ => false,
+    }
+}
+
+/// Reads a `signal` message in one pass over its text, the SDP included, and
+/// returns it if it is valid. Anything else, an invalid message or one of
+/// another type, returns `None` and takes the general path, which words the
+/// error. So this path decides nothing the general one would decide
+/// otherwise: it accepts only what [`parse_signal`] accepts, with the same
+/// `to` and the same `data` text.
+fn parse_valid_signal(text: &str) -> Option<Signal<'_>> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let signal =
+        serde::Deserializer::deserialize_map(&mut deserializer, SignalVisitor { text }).ok()??;
+    deserializer.end().ok()?;
+    Some(signal)
+}
+
+/// Visits the members of a message for [`parse_valid_signal`]. It gives up,
+/// with `None` or an error, at the first sign of a message that is not a
+/// valid `signal`.
+struct SignalVisitor<'a> {
+    /// The whole message, into which `data`'s members point.
+    text: &'a str,
+}
+
+impl<'de> Visitor<'de> for SignalVisitor<'de> {
+    type Value = Option<Signal<'de>>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a signal message")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        // Of a member named more than once the last counts, as in `Members`.
+        let mut to = None;
+        let mut data = None;
+        let mut is_signal = false;
+        while let Some(Name(name)) = map.next_key()? {
+            match name.as_ref() {
+                "type" => {
+                    let Name(kind) = map.next_value()?;
+                    is_signal = kind == "signal";
+                    if !is_signal {
+                        return Ok(None);
+                    }
+                }
+                "to" => to = Some(map.next_value::<Name>()?.0),
+                "data" => data = map.next_value_seed(DataSeed { text: self.text })?,
+                _ => return Ok(None),
+            }
+        }
+        Ok(match (is_signal, to, data) {
+            (true, Some(to), Some(data)) => Some(Signal {
+                to,
+                data: SignalData(Cow::Borrowed(data)),
+            }),
+            _ => None,
+        })
+    }
+}
+
+/// Reads a signal's `data` for [`SignalVisitor`]: checks it as
+/// [`check_signal_data`] does and returns its text, or `None` if it is
+/// invalid or its text cannot be located. The text spans from the object's
+/// `{` to its `}`, which the positions of its first member name and its last
+/// value give.
+struct DataSeed<'a> {
+    text: &'a str,
+}
+
+impl<'de> DeserializeSeed<'de> for DataSeed<'de> {
+    type Value = Option<&'de str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DataSeed<'de> {
+    type Value = Option<&'de str>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("signal data")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut first_name: Option<Cow<'de, str>> = None;
+        let mut last_value: Option<&'de RawValue> = None;
+        let mut one_name = true;
+        while let Some(Name(name)) = map.next_key()? {
+            last_value = Some(map.next_value()?);
+            match &first_name {
+                None => first_name = Some(name),
+                Some(first) => one_name &= *first == name,
+            }
+        }
+        // A name with escapes is no slice of the text, so its position is
+        // unknown.
+        let (Some(Cow::Borrowed(first_name)), Some(last_value)) = (first_name, last_value) else {
+            return Ok(None);
+        };
+        if !one_name || !is_valid_signal_member(first_name, last_value.get()) {
+            return Ok(None);
+        }
+        Ok(object_text(self.text, first_name, last_value.get()))
+    }
+}
+
+/// Returns the text of the JSON object in `text` whose first member name is
+/// the slice `first_name` and whose last value is the slice `last_value`, or
+/// `None` if they are not slices of `text` with only white space between
+/// them and the object's brackets.
+fn object_text<'a>(text: &'a str, first_name: &str, last_value: &str) -> Option<&'a str> {
+    let offset_of = |slice: &str| {
+        (slice.as_ptr() as usize)
+            .checked_sub(text.as_ptr() as usize)
+            .filter(|offset| offset + slice.len() <= text.len())
     };
-    if valid { Ok(()) } else { Err(invalid()) }
+    // The name's opening quote comes right before it.
+    let quote = offset_of(first_name)?.checked_sub(1)?;
+    let value_end = offset_of(last_value)? + last_value.len();
+    let is_white_space = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
+    let before = text.get(..quote)?.trim_end_matches(is_white_space);
+    let after = text.get(value_end..)?.trim_start_matches(is_white_space);
+    let valid =
+        text.get(quote..=quote) == Some("\"") && before.ends_with('{') && after.starts_with('}');
+    let open = before.len() - 1;
+    let close = text.len() - after.len();
+    valid.then(|| &text[open..=close])
 }
 
 fn truncate(text: &str, max_chars: usize) -> String {
@@ -608,9 +784,12 @@ mod tests {
         }
     }
 
-    fn signal_of(text: &str) -> Signal {
+    fn signal_of(text: &str) -> Signal<'static> {
         match parse_client_message(text) {
-            Ok(ClientMessage::Signal(signal)) => signal,
+            Ok(ClientMessage::Signal(signal)) => Signal {
+                to: Cow::Owned(signal.to.into_owned()),
+                data: SignalData(Cow::Owned(signal.data.0.into_owned())),
+            },
             other => panic!("{text}: {other:?}"),
         }
     }
@@ -626,15 +805,89 @@ mod tests {
         assert_eq!(signal.to, "p");
         assert_eq!(signal.data.get(), data.trim());
 
-        let relayed = ServerMessage::Signal {
-            from: "q".to_owned(),
-            data: signal.data,
-        };
+        let relayed = signal_json("q", signal.data.get());
         assert_eq!(
-            relayed.to_json(),
+            relayed,
             format!(r#"{{"type":"signal","from":"q","data":{}}}"#, data.trim())
         );
-        assert_eq!(relayed.to_json(), serde_json::to_string(&relayed).unwrap());
+        let message = ServerMessage::Signal {
+            from: "q".to_owned(),
+            data: RawValue::from_string(signal.data.get().to_owned()).unwrap(),
+        };
+        assert_eq!(relayed, message.to_json());
+        assert_eq!(relayed, serde_json::to_string(&message).unwrap());
+        assert_eq!(relayed.len(), relayed.capacity());
+    }
+
+    #[test]
+    fn signal_json_escapes_sender() {
+        for from in ["p\"q", "a\\b", "tab\there", "ä"] {
+            let message = ServerMessage::Signal {
+                from: from.to_owned(),
+                data: RawValue::from_string("{}".to_owned()).unwrap(),
+            };
+            let expected = serde_json::to_string(&message).unwrap();
+            assert_eq!(signal_json(from, "{}"), expected, "{from:?}");
+        }
+    }
+
+    /// Returns what the one-pass path and the general path make of a text.
+    fn both_paths(text: &str) -> (Option<Signal<'_>>, Option<Signal<'_>>) {
+        let general = match parse_members(text) {
+            Ok(ClientMessage::Signal(signal)) => Some(signal),
+            _ => None,
+        };
+        (parse_valid_signal(text), general)
+    }
+
+    #[test]
+    fn one_pass_signal_matches_general_path() {
+        let huge = format!("1{}", "0".repeat(400));
+        let accepted = [
+            r#"{"type":"signal","to":"p","data":{"description":{"type":"offer","sdp":"v=0"}}}"#.to_owned(),
+            r#"{"to":"p","type":"signal","data":{"candidate":null}}"#.to_owned(),
+            r#"{"data":{"rebuild":true},"to":"p","type":"signal"}"#.to_owned(),
+            " \t{ \"type\" : \"signal\" ,\n\"to\":\"p\", \"data\" :\r{ \"candidate\" : { } \t} } \n".to_owned(),
+            r#"{"type":"signal","to":"x","to":"p","data":{"description":"x","description":{}}}"#.to_owned(),
+            r#"{"type":"signal","to":"p","data":{"sdp":{}},"data":{"candidate":{}}}"#.to_owned(),
+            r#"{"type":"signal","to":"p\u0041","data":{"candidate":{"a":"}{\""}}}"#.to_owned(),
+            r#"{"type":"sign\u0061l","to":"p","data":{"candidate":{}}}"#.to_owned(),
+            format!(r#"{{"type":"signal","to":"p","data":{{"candidate":{{"x":{huge}}}}}}}"#),
+        ];
+        for text in &accepted {
+            let (one_pass, general) = both_paths(text);
+            let one_pass = one_pass.unwrap_or_else(|| panic!("one pass rejected {text}"));
+            let general = general.unwrap_or_else(|| panic!("general path rejected {text}"));
+            assert_eq!(one_pass.to, general.to, "{text}");
+            assert_eq!(one_pass.data.get(), general.data.get(), "{text}");
+        }
+
+        // Valid signals that the one-pass path leaves to the general path,
+        // because a name with escapes gives no position in the text.
+        let text = r#"{"type":"signal","to":"p","data":{"c\u0061ndidate":null}}"#;
+        assert!(both_paths(text).0.is_none());
+        assert!(both_paths(text).1.is_some());
+
+        for text in [
+            r#"{"type":"signal","to":"p","data":{"candidate":null},"x":1}"#,
+            r#"{"type":"signal","data":{"candidate":null}}"#,
+            r#"{"type":"signal","to":5,"data":{"candidate":null}}"#,
+            r#"{"type":"signal","to":"p"}"#,
+            r#"{"type":"signal","to":"p","data":{}}"#,
+            r#"{"type":"signal","to":"p","data":[]}"#,
+            r#"{"type":"signal","to":"p","data":{"candidate":{}},"data":{"sdp":{}}}"#,
+            r#"{"type":"signal","to":"p","data":{"candidate":{},"description":{}}}"#,
+            r#"{"type":"signal","to":"p","data":{"description":{},"description":"x"}}"#,
+            r#"{"type":"signal","to":"p","data":{"rebuild":false}}"#,
+            r#"{"type":"signal","type":"ping","to":"p","data":{"candidate":null}}"#,
+            r#"{"type":"signal","to":"p","data":{"candidate":null}} x"#,
+            r#"{"type":"signal","to":"p","data":{"candidate":null}"#,
+            r#"{"type":"ping"}"#,
+        ] {
+            let (one_pass, general) = both_paths(text);
+            assert!(one_pass.is_none(), "one pass accepted {text}");
+            assert!(general.is_none(), "general path accepted {text}");
+        }
     }
 
     #[test]
