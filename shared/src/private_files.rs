@@ -36,7 +36,7 @@ pub fn restrict_to_owner(path: &Path, mode: u32) -> io::Result<()> {
             tracing::warn!(
                 path = %path.display(),
                 "group or others had access (mode {previous:o}); restricted to the owner \
-                 (mode {mode:o}), because it holds patient data"
+                 (mode {mode:o}), because it holds patient data or a secret"
             );
         }
     }

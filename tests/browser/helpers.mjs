@@ -159,7 +159,7 @@ export async function startServer({
     ['--listen', listen, '--data-dir', dataDir, '--dev-token', `${apiToken}=${practitioner}`, ...extraArgs],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, RUST_LOG: logLevel ?? process.env.RUST_LOG ?? 'info', NO_COLOR: '1' },
+      env: { ...process.env, RUST_LOG: logLevel ?? process.env.RUST_LOG ?? 'info' },
     },
   );
 

@@ -345,6 +345,9 @@ test('a full call at trace level logs no secret, name, address or SDP', { timeou
     // The search must have a log worth searching.
     const { log } = server;
     assert.ok(log.length > 0, 'the server wrote log lines');
+    // The log goes to a pipe here, where colour codes would be noise.
+    const coloured = log.filter((line) => line.includes('\u001b['));
+    assert.deepEqual(coloured, [], 'a log written to a pipe has no ANSI colour codes');
     for (const expected of ['room created', 'invitation written to the outbox', 'participant joined', 'participant left']) {
       assert.ok(countLines(server, expected) > 0, `the log contains ${JSON.stringify(expected)}`);
     }

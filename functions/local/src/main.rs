@@ -2,6 +2,7 @@
 //!
 //! Run: `cargo run --release -p video-local` and open the printed address.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -217,8 +218,11 @@ fn turn_server(
 fn init_tracing(format: LogFormat) {
     let directives = std::env::var(EnvFilter::DEFAULT_ENV).unwrap_or_else(|_| "info".to_owned());
     let filter = log_filter(&directives);
+    // Colours only on a terminal: in a log file or a pipe, ANSI escape codes
+    // are noise.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
