@@ -250,12 +250,20 @@ test('invitee name follows the API rules', { timeout: TEST_TIMEOUT_MS }, async (
     await waitForText(page, page.locator('#list-status'), (text) => text !== '' && !text.endsWith('…'), 'the overview to load');
     const tomorrow = addDays(dateInTimeZone('Europe/Berlin'), 1);
 
-    // The input allows the API's 100 characters, and such a name arrives whole.
+    // A name of 101 characters is caught at the field, before any request.
     await page.locator('#room-date').fill(tomorrow);
     await page.locator('#add-invitee').click();
     const nameInput = page.locator('#invitee-rows [name="name"]');
-    assert.equal(await nameInput.evaluate((input) => input.maxLength), 100, 'maxlength of the invitee name');
-    const longName = 'ä'.repeat(100);
+    await nameInput.fill('ä'.repeat(101));
+    await page.locator('#invitee-rows [name="email"]').fill('anna@example.org');
+    await page.getByTestId('create-room').click();
+    const tooLong = await waitForText(page, page.getByTestId('error'), (value) => value !== '', 'an error message');
+    assert.match(tooLong, /höchstens 100 Zeichen/);
+    assert.equal(await nameInput.getAttribute('aria-invalid'), 'true');
+
+    // The API's 100 characters arrive whole, also where emoji take two
+    // UTF-16 code units each, which an input's maxlength would count.
+    const longName = `${'ä'.repeat(50)}${'😀'.repeat(50)}`;
     await nameInput.fill(longName);
     await page.locator('#invitee-rows [name="email"]').fill('anna@example.org');
     await page.getByTestId('create-room').click();

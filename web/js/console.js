@@ -456,7 +456,8 @@ function addInviteeRow() {
   const nameInput = document.createElement('input');
   nameInput.name = 'name';
   nameInput.type = 'text';
-  nameInput.maxLength = MAX_INVITEE_NAME_LENGTH;
+  // No maxLength: it counts UTF-16 code units and would cut a name with
+  // emoji short, while the limit counts characters (checked in readInvitees).
   nameInput.autocomplete = 'off';
 
   const emailInput = document.createElement('input');
@@ -526,7 +527,7 @@ function readInvitees() {
     const email = emailInput.value.trim();
     const language = /** @type {HTMLSelectElement} */ (row.querySelector('[name="locale"]')).value;
     if (!name && !email) continue;
-    if (!name) {
+    if (!name || [...name].length > MAX_INVITEE_NAME_LENGTH) {
       throw new InputError({
         text: t('console.checkField', { label: t('console.fieldInviteeName', { number: index + 1 }) }),
         help: t('console.hintInviteeName', { max: MAX_INVITEE_NAME_LENGTH }),
