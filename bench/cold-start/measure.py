@@ -527,11 +527,12 @@ def print_report(results, rows, runs, load_start, load_end):
     hello_ms = median(hello["response_ms"])
     hello_own_ms = median(own_ms(hello))
     print()
-    print(f"Medians of {runs} runs per function; ratios are to hello in this run.")
+    print(f"Medians of {runs} run{'' if runs == 1 else 's'} per function; "
+          "ratios are to hello in this run.")
     print("'Without AWS' subtracts the time the function waited for moto's answers.")
     print()
     print("| function | binary (MB) | to first /next (ms) | to response (ms) | ratio"
-          " | AWS calls (ms) | without AWS (ms) | ratio | warm, without AWS (ms)"
+          " | AWS calls (ms) | without AWS (ms) | ratio without AWS | warm, without AWS (ms)"
           " | peak RSS (MiB) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name, _, binary in rows:
@@ -572,10 +573,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20,
                         help="measured runs per function, 1 to 200 (default 20)")
-    parser.add_argument("--bin-dir", type=Path, required=True,
-                        help="directory with the release binaries of the four functions")
-    parser.add_argument("--hello", type=Path, required=True,
-                        help="release binary of bench/cold-start/hello")
+    parser.add_argument("--bin-dir", type=Path, default=Path("target/release"),
+                        help="directory with the release binaries of the four functions "
+                             "(default target/release)")
+    parser.add_argument("--hello", type=Path, default=Path("target/release/cold-start-hello"),
+                        help="release binary of bench/cold-start/hello "
+                             "(default target/release/cold-start-hello)")
     parser.add_argument("--warm", type=int, default=5,
                         help="warm invocations after the cold one in each run, 0 to 100 "
                              "(default 5)")
@@ -583,6 +586,9 @@ def main():
                         help="also measure the four functions' binaries in DIR, such as a "
                              "build with another profile, in the same rounds; repeatable")
     parser.add_argument("--json", type=Path, help="also write every run's numbers to this file")
+    parser.add_argument("--check-arguments", action="store_true",
+                        help="only check the arguments and exit; the run script calls this "
+                             "before its build")
     args = parser.parse_args()
     if not 1 <= args.runs <= 200:
         parser.error(f"--runs must be 1 to 200, got {args.runs}")
@@ -599,6 +605,8 @@ def main():
             parser.error(f"--variant must be LABEL=DIR, got {variant!r}")
         rows += [(f"{name} [{label}]", name, str(Path(directory) / name))
                  for name in FUNCTIONS if name != "hello"]
+    if args.check_arguments:
+        return
     for label, _, path in rows:
         if not os.access(path, os.X_OK):
             sys.exit(f"measure.py: binary of {label} not found or not executable: {path}")
