@@ -47,6 +47,8 @@ const LOAD_SAMPLE_INTERVAL_MS = 5_000;
 /** Interval of the load-average checks while waiting for an idle machine. */
 const IDLE_CHECK_INTERVAL_MS = 30_000;
 
+/** Server CPU, in % of its core, below which a saturation step did not saturate the server. */
+const UNSATURATED_CPU_PERCENT = 95;
 const EXIT_FAILED = 1;
 const EXIT_SETUP_FAILED = 2;
 const EXIT_INTERRUPTED = 130;
@@ -439,7 +441,7 @@ async function main() {
   console.log(`Signaling relay benchmark, ${new Date().toISOString()}`);
   console.log(`Command: node ${path.relative(process.cwd(), fileURLToPath(import.meta.url))} ${process.argv.slice(2).join(' ')}`.trimEnd());
   console.log(`Machine: ${machine.cpu}, ${machine.cores} logical cores, ${machine.memory}, ${machine.kernel}; Node.js ${machine.node}`);
-  console.log(`Servers: video-local ${path.relative(REPO_ROOT, SERVER_BINARY)} at commit ${machine.commit}; PeerJS server peer ${machine.peer}; load generator ${path.relative(REPO_ROOT, LOAD_BINARY)}`);
+  console.log(`Servers: video-local ${path.relative(REPO_ROOT, SERVER_BINARY)} (checkout at commit ${machine.commit}; the binary may be older); PeerJS server peer ${machine.peer}; load generator ${path.relative(REPO_ROOT, LOAD_BINARY)}`);
   console.log(
     `Load: ${options.rooms} rooms x ${PARTICIPANTS_PER_ROOM} participants, server on cores ${options.serverCpus}, load generator on cores ${options.loadCpus}, windows ${options.windows.join(', ')}, ` +
       `${options.warmUpSeconds} s warm-up + ${options.measureSeconds} s per step, fixed rate ${options.rate === null ? `${options.rateFraction} x PeerJS saturation` : `${options.rate}/s`} for ${options.pacedSeconds} s`,
@@ -531,6 +533,17 @@ async function main() {
   console.log(`  throughput ratio video-local / PeerJS: ${fixed(ratio, 2)}x; server CPU per signal, PeerJS / video-local: ${fixed(cpuRatio, 2)}x`);
   console.log(`  p99 latency at ${thousands(theirs.latency.rate)}/s: video-local ${fixed(ours.latency.p99, 3)} ms, PeerJS ${fixed(theirs.latency.p99, 3)} ms`);
   console.log(`  target (at least 5x the throughput and a lower p99): ${targetMet ? 'met' : 'MISSED'}`);
+  // A server below its whole core was held back by the load generator or
+  // by other work on its core, so its "saturation" figure is a lower bound.
+  for (const name of ['video-local', 'PeerJS']) {
+    const { best } = results[name];
+    if (best.serverCpuPercent < UNSATURATED_CPU_PERCENT) {
+      console.log(
+        `  NOTE: ${name} used only ${fixed(best.serverCpuPercent, 0)} % of its core at its best window, so it was not saturated ` +
+          'and its throughput is a lower bound; check the load average and rerun on an idle machine',
+      );
+    }
+  }
   console.log(
     `  load average 1 min: ${loadAtStart.toFixed(2)} at the start, ${loadAtEnd.toFixed(2)} at the end, ` +
       `${Math.min(...loadSamples).toFixed(2)} to ${Math.max(...loadSamples).toFixed(2)} during the run`,
