@@ -527,7 +527,8 @@ fn parse_invitee_name(field: &str, text: &str) -> Result<String, FieldError> {
         return Err(FieldError::new(
             field,
             "must contain at least one visible character; spaces, zero-width \
-             characters, Hangul fillers and the blank Braille pattern display as nothing",
+             characters, Hangul fillers, the blank Braille pattern and lone \
+             combining marks display as nothing",
         ));
     }
     Ok(name)
@@ -917,6 +918,7 @@ mod tests {
             "\u{2800}\u{2800}",
             "\u{00A0}\u{00AD}",
             " \u{FE0F} ",
+            "\u{0301}\u{0301}",
             long_invisible.as_str(),
         ] {
             let error = invitee_name_error(name);

@@ -27,7 +27,7 @@ import {
 const TEST_TIMEOUT_MS = 180_000;
 
 /** Names that render as nothing (zero-width, fillers, blank Braille) or reorder text. */
-const REJECTED_NAMES = ['\u200B', '\u3164\u3164', '\u2800', '\u200B\u2060\uFE0F', 'Anna\u202Ekeb', '\u2067Ben'];
+const REJECTED_NAMES = ['\u200B', '\u3164\u3164', '\u2800', '\u200B\u2060\uFE0F', '\u0301', 'Anna\u202Ekeb', '\u2067Ben'];
 
 /** Returns the sorted names on the remote tiles of `page`. */
 async function remoteNames(page) {

@@ -841,7 +841,8 @@ export function validateName(raw) {
   if (name === '') return { error: 'name.empty' };
   if ([...name].length > MAX_NAME_LENGTH) return { error: 'name.tooLong' };
   if (/[\p{Cc}\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/u.test(name)) return { error: 'name.invalid' };
-  if (!/[^\p{White_Space}\p{Default_Ignorable_Code_Point}\u2800]/u.test(name)) return { error: 'name.invalid' };
+  // A combining mark (Mn, Me) alone only changes a character that is not there.
+  if (!/[^\p{White_Space}\p{Default_Ignorable_Code_Point}\p{Mn}\p{Me}\u2800]/u.test(name)) return { error: 'name.invalid' };
   return { name };
 }
 

@@ -648,19 +648,22 @@ pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// Returns whether `c` renders as nothing: white space, Unicode's
+/// Returns whether `c` renders as nothing on its own: white space, Unicode's
 /// default-ignorable code points (zero-width spaces, joiners, fillers,
-/// variation selectors, tags) or the blank Braille pattern.
+/// variation selectors, tags), the blank Braille pattern, or a combining mark
+/// of the main combining blocks, which only changes the character before it.
 ///
 /// NOTE: the ranges are written out here, while the web client uses the
-/// regular expression property `Default_Ignorable_Code_Point`; a future
+/// regular expression properties `Default_Ignorable_Code_Point`, `Mn` and
+/// `Me`, which also cover combining marks outside these blocks; a future
 /// Unicode version may add code points that only the client rejects.
 pub fn is_invisible(c: char) -> bool {
     c.is_whitespace()
         || matches!(
             c,
             '\u{00AD}'
-                | '\u{034F}'
+                | '\u{0300}'..='\u{036F}'
+                | '\u{0483}'..='\u{0489}'
                 | '\u{061C}'
                 | '\u{115F}'..='\u{1160}'
                 | '\u{17B4}'..='\u{17B5}'
@@ -674,6 +677,10 @@ pub fn is_invisible(c: char) -> bool {
                 | '\u{FEFF}'
                 | '\u{FFA0}'
                 | '\u{FFF0}'..='\u{FFF8}'
+                | '\u{1AB0}'..='\u{1AFF}'
+                | '\u{1DC0}'..='\u{1DFF}'
+                | '\u{20D0}'..='\u{20FF}'
+                | '\u{FE20}'..='\u{FE2F}'
                 | '\u{1BCA0}'..='\u{1BCA3}'
                 | '\u{1D173}'..='\u{1D17A}'
                 | '\u{E0000}'..='\u{E0FFF}'
@@ -997,6 +1004,8 @@ mod tests {
             "\u{00A0}\u{00AD}",
             "\u{E0041}\u{E0042}",
             "\u{FE0F}",
+            "\u{0301}",
+            " \u{0308}\u{20DD} ",
         ] {
             assert!(parse_display_name(name).is_none(), "{name:?}");
         }
@@ -1018,6 +1027,7 @@ mod tests {
             "Łukasz Żółć",
             "محمد",
             "李雷",
+            "Zoe\u{0308} Mu\u{0308}ller",
         ] {
             assert_eq!(parse_display_name(name).as_deref(), Some(name), "{name:?}");
         }
