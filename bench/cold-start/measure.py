@@ -231,7 +231,7 @@ class Invocation:
 
     def aws_ns(self, index):
         """Time during event `index` in which at least one AWS call was
-        waiting for its answer. Calls made at the same time count once, so
+        waiting for its response. Calls made at the same time count once, so
         reading two secrets at once is not subtracted twice."""
         total = 0
         covered_until = 0

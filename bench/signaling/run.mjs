@@ -184,7 +184,7 @@ async function waitForIdleMachine(threshold, minutes) {
 /**
  * The load generator, `bench/signaling/load`: one process on one thread,
  * pinned to the load cores. It takes one JSON command per line on its
- * standard input and answers each with one JSON line.
+ * standard input and replies to each with one JSON line.
  */
 class LoadGenerator {
   constructor(cpus) {

@@ -236,8 +236,8 @@ fn spawn_running_record(
 ///
 /// They end at the last time that run recorded that it was running, at most
 /// [`RUNNING_RECORD_INTERVAL`] before it stopped. The browsers may have kept
-/// the call going peer to peer, but the server has no record of how long, and
-/// counting the downtime would show a practitioner hours of call for a call
+/// the call going peer to peer, but the server has no record of how long.
+/// Counting the downtime would show a practitioner hours of call for a call
 /// that may have ended with the crash. Browsers still in the call rejoin
 /// after the start, and their rejoining starts a new stretch. A database
 /// without such a record, written by a version before these records, ends

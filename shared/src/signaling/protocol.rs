@@ -616,9 +616,9 @@ impl<'de> Visitor<'de> for DataSeed<'de> {
 }
 
 /// Returns the text of the JSON object in `text` whose first member name is
-/// the slice `first_name` and whose last value is the slice `last_value`, or
-/// `None` if they are not slices of `text` with only white space between
-/// them and the object's brackets.
+/// the slice `first_name` and whose last value is the slice `last_value`.
+/// Returns `None` if they are not slices of `text`, or if anything but white
+/// space lies between them and the object's brackets.
 fn object_text<'a>(text: &'a str, first_name: &str, last_value: &str) -> Option<&'a str> {
     let offset_of = |slice: &str| {
         (slice.as_ptr() as usize)

@@ -271,7 +271,7 @@ pub trait ParticipantStore: Send + Sync {
     /// Returns the participant using this connection and the other
     /// participant of its room with `peer_id`, if any, or `None` when no
     /// participant uses the connection. Relaying a signal needs only these
-    /// two, so a store that holds the room in memory can skip copying the
+    /// two, so a store that keeps the room in memory can skip copying the
     /// rest of it.
     async fn sender_and_target(
         &self,

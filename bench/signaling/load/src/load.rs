@@ -194,7 +194,7 @@ impl State {
         let description = (seq - 1).is_multiple_of(CANDIDATES_PER_DESCRIPTION + 1);
         if description {
             let sdp = &self.sdp_pool[(from as usize * 7 + seq as usize) % self.sdp_pool.len()];
-            // The participant with the smaller id offers, the other answers.
+            // The participant with the smaller id sends the offer, the other the answer.
             let offer = self.participants[sender_index].id < target.id;
             self.protocol.description(
                 &mut text,
@@ -749,7 +749,7 @@ async fn finish(generator: &Rc<Generator>) -> anyhow::Result<Value> {
                 continue;
             }
             match state.protocol {
-                // The server answers `leave` with a close frame with 1000.
+                // The server replies to `leave` with a close frame with code 1000.
                 Protocol::VideoLocal => state.queue_text(index, br#"{"type":"leave"}"#),
                 // The PeerJS client's `destroy()` closes the socket.
                 Protocol::PeerJs => state.queue_close(index, 1000),

@@ -1,7 +1,7 @@
 //! Load generator of the signaling relay benchmark (bench/signaling/README.md).
 //!
 //! `run.mjs` starts it and sends it one JSON command per line on standard
-//! input; it answers each with one JSON line on standard output. It plays
+//! input, and it replies to each with one JSON line on standard output. It plays
 //! every participant of every room over bare WebSockets on one thread, so it
 //! can be pinned to one core, and checks every relayed signal.
 
