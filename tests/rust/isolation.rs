@@ -12,6 +12,9 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
 use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
@@ -57,9 +60,11 @@ fn log_capture() -> &'static Captured {
         let captured = Captured::default();
         let writer = captured.clone();
         tracing_subscriber::fmt()
-            .with_env_filter(video_local::log_filter("trace"))
+            .with_max_level(tracing_subscriber::filter::LevelFilter::TRACE)
             .with_writer(move || writer.clone())
             .with_ansi(false)
+            .finish()
+            .with(video_local::log_filter("trace"))
             .init();
         captured
     })

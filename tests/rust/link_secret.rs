@@ -3,7 +3,7 @@
 
 use video_core::link::{LinkKey, LinkKeyError, link_key_from_secret};
 use video_core::turn::{TurnSecret, turn_server_from_secret};
-use video_tests::aws::{Moto, secrets_client};
+use video_tests::aws::{LoopbackOnly, Moto, secrets_client};
 
 #[tokio::test]
 async fn generated_secret_becomes_link_key() {
@@ -95,4 +95,43 @@ async fn turn_secret_configures_the_turn_server() {
         .await
         .unwrap_err();
     assert!(error.contains("at least 32"), "{error}");
+}
+
+/// The functions' own SDK configuration, built from the variables Lambda
+/// sets, with `AWS_ENDPOINT_URL` aimed at moto, reads the link key.
+#[tokio::test]
+async fn lambda_environment_configuration_reads_the_link_key() {
+    let moto = Moto::start();
+    let password = "q7Lr2vN9xK4mT8wZ3pB6cH1sD5fG0jYaE2uR";
+    let created = secrets_client(&moto.endpoint)
+        .create_secret()
+        .name("link-key")
+        .secret_string(password)
+        .send()
+        .await
+        .unwrap();
+    let endpoint = moto.endpoint.clone();
+    let config = video_core::aws_sdk::sdk_config_from(|name| {
+        match name {
+            "AWS_REGION" => Some("eu-central-1"),
+            "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("test"),
+            "AWS_SESSION_TOKEN" => Some("session"),
+            "AWS_ENDPOINT_URL" => Some(endpoint.as_str()),
+            _ => None,
+        }
+        .map(str::to_owned)
+    })
+    .unwrap();
+    let secrets = aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::config::Builder::from(&config)
+            .interceptor(LoopbackOnly)
+            .build(),
+    );
+    let key = link_key_from_secret(&secrets, created.arn().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        key.to_hex(),
+        LinkKey::from_secret(password).unwrap().to_hex()
+    );
 }

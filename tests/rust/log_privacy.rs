@@ -7,6 +7,9 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
 use serde_json::{Value, json};
 use video_core::clock::FixedClock;
 use video_tests::{
@@ -35,9 +38,11 @@ fn log_capture() -> &'static Captured {
         let captured = Captured::default();
         let writer = captured.clone();
         tracing_subscriber::fmt()
-            .with_env_filter(video_local::log_filter("trace"))
+            .with_max_level(tracing_subscriber::filter::LevelFilter::TRACE)
             .with_writer(move || writer.clone())
             .with_ansi(false)
+            .finish()
+            .with(video_local::log_filter("trace"))
             .init();
         captured
     })
@@ -493,7 +498,6 @@ fn search_finds_secrets_and_addresses() {
 #[tokio::test]
 async fn signaling_function_logs_no_secrets_or_addresses() {
     use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
-    use tracing_subscriber::util::SubscriberInitExt;
     use video_core::store::RoomStore;
     use video_tests::aws::{
         Moto, create_connections_table, create_rooms_table, dynamodb_client, management_config,
@@ -507,11 +511,13 @@ async fn signaling_function_logs_no_secrets_or_addresses() {
     // What `init_lambda_tracing` sets up with AWS_LAMBDA_LOG_LEVEL=TRACE and
     // the template's JSON format.
     let _guard = tracing_subscriber::fmt()
-        .with_env_filter(video_core::logging::log_filter("TRACE"))
+        .with_max_level(tracing_subscriber::filter::LevelFilter::TRACE)
         .with_target(false)
         .without_time()
         .json()
         .with_writer(move || writer.clone())
+        .finish()
+        .with(video_core::logging::log_filter("TRACE"))
         .set_default();
 
     let posts = Posts::default();

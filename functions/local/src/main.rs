@@ -8,7 +8,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 use video_core::privacy::{Operator, OperatorField, OperatorSettings, check_value};
 use video_core::turn::{TurnSecret, TurnServer};
 use video_local::{Config, Server, log_filter};
@@ -216,17 +218,17 @@ fn turn_server(
 }
 
 fn init_tracing(format: LogFormat) {
-    let directives = std::env::var(EnvFilter::DEFAULT_ENV).unwrap_or_else(|_| "info".to_owned());
+    let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned());
     let filter = log_filter(&directives);
     // Colours only on a terminal: in a log file or a pipe, ANSI escape codes
     // are noise.
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_max_level(LevelFilter::TRACE)
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.finish().with(filter).init(),
+        LogFormat::Json => builder.json().finish().with(filter).init(),
     }
 }
 

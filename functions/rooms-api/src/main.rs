@@ -8,7 +8,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     // Honours AWS_LAMBDA_LOG_LEVEL and AWS_LAMBDA_LOG_FORMAT (JSON in the template),
     // but keeps the AWS SDK's request and response bodies out of the log.
     video_core::logging::init_lambda_tracing();
-    let aws = video_core::aws_sdk::sdk_config().await;
+    let aws = video_core::aws_sdk::sdk_config()?;
     let link_key =
         video_core::link::link_key_from_env(&aws_sdk_secretsmanager::Client::new(&aws)).await?;
     let settings = Settings::from_env(link_key)?;

@@ -9,7 +9,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // Honours AWS_LAMBDA_LOG_LEVEL and AWS_LAMBDA_LOG_FORMAT (JSON in the template),
     // but keeps the AWS SDK's request and response bodies out of the log.
     video_core::logging::init_lambda_tracing();
-    let aws = video_core::aws_sdk::sdk_config().await;
+    let aws = video_core::aws_sdk::sdk_config()?;
     let secrets = aws_sdk_secretsmanager::Client::new(&aws);
     let turn_urls = std::env::var("TURN_URLS").unwrap_or_default();
     let turn_secret_arn = std::env::var("TURN_SECRET_ARN").ok();
