@@ -712,6 +712,75 @@ async fn invalid_links_are_throttled() {
     server.stop().await;
 }
 
+/// Opens a signaling socket with `X-Forwarded-For: forwarded_for` and sends
+/// `join`; returns the reply, or the HTTP status when the upgrade is refused.
+async fn join_forwarded_for(
+    server: &RunningServer,
+    forwarded_for: &str,
+    token: &str,
+) -> Result<Value, u16> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{}/ws", server.address)
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("x-forwarded-for", forwarded_for.parse().unwrap());
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((mut socket, _)) => {
+            send_json(
+                &mut socket,
+                json!({"type": "join", "v": 1, "token": token, "name": "Mallory"}),
+            )
+            .await;
+            Ok(receive_json(&mut socket).await)
+        }
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Err(response.status().as_u16())
+        }
+        Err(other) => panic!("connecting failed: {other}"),
+    }
+}
+
+/// Behind a trusted reverse proxy, a guesser is blocked under the client
+/// address the proxy forwards, and other clients behind the same proxy
+/// still join. Without `--trusted-proxy`, the header changes nothing, so a
+/// client cannot escape the block by writing another address into it.
+#[tokio::test]
+async fn a_trusted_proxy_keeps_a_guesser_from_blocking_everyone() {
+    const GUESSER: &str = "203.0.113.7";
+    const PATIENT: &str = "198.51.100.9";
+    for trusted in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = local_config(dir.path(), fixed_clock());
+        if trusted {
+            config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        }
+        let server = RunningServer::start(config).await;
+        let token = token_of(&create_room(&server, "2026-12-04").await);
+        let (room_id, _) = token.split_once('.').unwrap();
+        let guessed = format!("{room_id}.{}", "A".repeat(43));
+
+        for _ in 0..20 {
+            let reply = join_forwarded_for(&server, GUESSER, &guessed).await;
+            assert_eq!(reply.unwrap()["code"], "invalid-link");
+        }
+        let guesser = join_forwarded_for(&server, GUESSER, &token).await;
+        assert_eq!(guesser, Err(429), "trusted proxy: {trusted}");
+        let patient = join_forwarded_for(&server, &format!("{GUESSER}, {PATIENT}"), &token).await;
+        if trusted {
+            assert_eq!(patient.unwrap()["type"], "joined");
+        } else {
+            assert_eq!(
+                patient,
+                Err(429),
+                "the header alone must not lift the block"
+            );
+        }
+        server.stop().await;
+    }
+}
+
 /// A participant that left without `leave` must not keep a stopping server
 /// waiting for its grace time.
 #[tokio::test]

@@ -213,6 +213,7 @@ pub fn local_config(
         away_grace: AWAY_GRACE_FOR_TESTS,
         max_connection_age: Duration::from_secs(7200),
         operator: None,
+        trusted_proxies: Vec::new(),
     }
 }
 

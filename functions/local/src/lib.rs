@@ -28,6 +28,9 @@ use video_core::store::embedded::EmbeddedStore;
 use video_core::store::memory_participants::MemoryParticipants;
 use video_core::turn::TurnServer;
 
+pub mod forwarded;
+use forwarded::TrustedProxies;
+
 /// How often rooms past their retention are deleted from the embedded store.
 const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
 /// How often the server records in the store that it is running. A call that
@@ -74,6 +77,9 @@ pub struct Config {
     /// Operator of the service, named on the privacy page. `None` makes the
     /// page state that no details were given.
     pub operator: Option<Operator>,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` names the client
+    /// for the link and token throttles; see [`forwarded`].
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// A bound, not yet serving server.
@@ -388,6 +394,12 @@ impl Server {
                  (set --operator-name with --operator-address or --operator-email)"
             );
         }
+        if !config.trusted_proxies.is_empty() {
+            tracing::info!(
+                proxies = config.trusted_proxies.len(),
+                "the throttles take client addresses from X-Forwarded-For of the trusted proxies"
+            );
+        }
         let privacy = PrivacyPage::new(&PrivacyFacts {
             operator: config.operator.clone(),
             hosting: Hosting::Local {
@@ -418,7 +430,10 @@ impl Server {
             public_url,
             generated_token,
             listener,
-            app: router(state),
+            app: router(state).layer(axum::middleware::from_fn_with_state(
+                Arc::new(TrustedProxies::new(&config.trusted_proxies)),
+                forwarded::resolve_client_address,
+            )),
             store,
             push,
             morning,

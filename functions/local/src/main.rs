@@ -107,6 +107,13 @@ struct Args {
     #[arg(long, default_value_t = 7200, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=7200))]
     max_connection_age: u64,
 
+    /// Address of a reverse proxy in front of the server, such as 127.0.0.1;
+    /// repeatable. For requests from it, the link and token throttles count
+    /// the client address that it appends to X-Forwarded-For, instead of
+    /// its own address for every client.
+    #[arg(long = "trusted-proxy", value_name = "IP")]
+    trusted_proxies: Vec<std::net::IpAddr>,
+
     /// Log format on standard error.
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -273,6 +280,7 @@ async fn main() -> anyhow::Result<()> {
         away_grace: video_core::signaling::AWAY_GRACE,
         max_connection_age: std::time::Duration::from_secs(args.max_connection_age),
         operator,
+        trusted_proxies: args.trusted_proxies,
     };
     let server = match Server::bind(config).await {
         Ok(server) => server,
