@@ -3,7 +3,10 @@
 
 use rooms_api::{Settings, app};
 
-#[tokio::main]
+// One thread: Lambda hands an instance one event at a time, and below 1,769
+// MB of memory it gets less than one vCPU, so worker threads would only add
+// start time, memory and wake-ups between threads (bench/cold-start).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     // Honours AWS_LAMBDA_LOG_LEVEL and AWS_LAMBDA_LOG_FORMAT (JSON in the template),
     // but keeps the AWS SDK's request and response bodies out of the log.
