@@ -282,6 +282,69 @@ test('ICE candidates that overtake their description are kept', { timeout: TEST_
   });
 });
 
+/**
+ * Holds back the `joined` reply to `page` until `release` is called, while
+ * every later message passes, as when the server handles two joins side by
+ * side. Counts the `peer-joined` and `signal` messages that overtake it.
+ */
+async function holdJoined(page) {
+  const held = { joined: false, overtaking: { 'peer-joined': 0, signal: 0 }, release: () => {} };
+  await page.routeWebSocket(/\/ws$/, (socket) => {
+    const server = socket.connectToServer();
+    /** @type {string | null} */
+    let joined = null;
+    server.onMessage((text) => {
+      const message = JSON.parse(String(text));
+      if (message.type === 'joined' && !held.joined) {
+        held.joined = true;
+        joined = String(text);
+        return;
+      }
+      if (joined !== null && message.type in held.overtaking) held.overtaking[message.type] += 1;
+      socket.send(text);
+    });
+    socket.onMessage((text) => server.send(text));
+    held.release = () => {
+      if (joined !== null) socket.send(joined);
+      joined = null;
+    };
+  });
+  return held;
+}
+
+test('someone who joins at the same moment is neither missed nor nameless', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('simultaneous joins', async (resources) => {
+    const server = await resources.startServer();
+    const room = await createRoom(server);
+    const browser = await resources.launchBrowser();
+    const anna = await resources.openPage(browser, { label: 'anna' });
+    const ben = await resources.openPage(browser, { label: 'ben' });
+    const held = await holdJoined(anna);
+
+    await openJoinPage(anna, room.joinUrl);
+    await anna.getByTestId('display-name').fill('Anna');
+    await anna.getByTestId('join').click();
+    await waitFor(async () => held.joined, { description: "the server's joined reply to Anna" });
+    await joinCall(ben, room.joinUrl, 'Ben');
+    await waitFor(async () => held.overtaking['peer-joined'] === 1 && held.overtaking.signal > 0, {
+      description: "Ben's arrival and first signal reaching Anna before her joined",
+      diagnose: async () => JSON.stringify(held.overtaking),
+    });
+    held.release();
+
+    await waitForState(anna, 'in-call');
+    await waitForDecodedVideo(anna);
+    await waitForDecodedVideo(ben);
+    const names = await anna.locator('.tile-remote:visible .tile-name').allTextContents();
+    assert.deepEqual(names, ['Ben'], "Anna's page names Ben's tile");
+    const arrival = anna.locator('.call-notice').filter({ hasText: 'Ben' });
+    await waitFor(async () => (await arrival.count()) === 1, {
+      description: 'a notice on Anna\'s page that Ben joined',
+      diagnose: () => describePage(anna),
+    });
+  });
+});
+
 test('camera and microphone off are shown to the other side', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withResources('media state shown', async (resources) => {
     const { anna, ben } = await startTwoPersonCall(resources);

@@ -28,6 +28,7 @@ import { MAX_CHAT_LENGTH } from './peer.js';
  * @typedef {import('./signaling.js').ServerMessage} ServerMessage
  * @typedef {import('./signaling.js').ErrorMessage} ErrorMessage
  * @typedef {import('./signaling.js').JoinedMessage} JoinedMessage
+ * @typedef {import('./signaling.js').PeerJoinedMessage | import('./signaling.js').PeerLeftMessage | import('./signaling.js').IncomingSignalMessage} PeerMessage
  * @typedef {import('./signaling.js').CloseDetail} CloseDetail
  * @typedef {import('./peer.js').MediaState} MediaState
  */
@@ -38,6 +39,12 @@ const STORAGE_MICROPHONE = 'videoCall.microphoneId';
 const STORAGE_CAMERA = 'videoCall.cameraId';
 
 const MAX_NAME_LENGTH = 64;
+
+/**
+ * Most messages about other participants kept between `join` and `joined`.
+ * A room has at most 8 participants, and each sends a few signals at first.
+ */
+const MAX_EARLY_MESSAGES = 200;
 
 const ui = {
   header: byId('page-header', HTMLElement),
@@ -136,6 +143,12 @@ const page = {
   chat: new ChatView(ui.chatMessages, ui.chatPanel, ui.chatUnread),
   notices: new NoticeList(ui.callNotices),
   microphoneLevel: new MicrophoneLevel(),
+  /**
+   * Messages about other participants that arrived after `join` but before
+   * `joined`, applied once the call has started.
+   * @type {PeerMessage[]}
+   */
+  earlyMessages: [],
 };
 
 // ---------------------------------------------------------------------------
@@ -364,19 +377,51 @@ function handleServerMessage(message) {
       handleJoined(message);
       return;
     case 'peer-joined':
-      page.call?.handlePeerJoined(message);
-      return;
     case 'peer-left':
-      page.call?.handlePeerLeft(message);
-      return;
     case 'signal':
-      page.call?.handleSignal(message);
+      handlePeerMessage(message);
       return;
     case 'error':
       handleServerError(message);
       return;
     case 'pong':
       return;
+  }
+}
+
+/**
+ * Hands a message about another participant to the call. Before `joined`
+ * there is no call yet. But the server handles joins at the same moment side
+ * by side, so `peer-joined` for someone who joined just after this page, and
+ * that person's first offer, can arrive before this page's own `joined`.
+ * Such messages are kept and applied after `joined`.
+ *
+ * @param {PeerMessage} message
+ */
+function handlePeerMessage(message) {
+  const call = page.call;
+  if (!call) {
+    if (page.state === 'joining' && page.earlyMessages.length < MAX_EARLY_MESSAGES) page.earlyMessages.push(message);
+    return;
+  }
+  if (message.type === 'peer-joined') call.handlePeerJoined(message);
+  else if (message.type === 'peer-left') call.handlePeerLeft(message);
+  else call.handleSignal(message);
+}
+
+/**
+ * Applies the messages kept by handlePeerMessage. `joined` may list a
+ * participant whose `peer-joined` came first; that one is skipped.
+ *
+ * @param {JoinedMessage} joined
+ */
+function applyEarlyMessages(joined) {
+  const early = page.earlyMessages;
+  page.earlyMessages = [];
+  const listed = new Set(joined.peers.map((peer) => peer.peerId));
+  for (const message of early) {
+    if (message.type === 'peer-joined' && listed.has(message.peerId)) continue;
+    handlePeerMessage(message);
   }
 }
 
@@ -861,6 +906,7 @@ async function requestJoin() {
   clearError('name');
   clearError('join');
   clearError('connection');
+  page.earlyMessages = [];
   setState('joining');
 
   // The call sends the preview's tracks, so a visitor who clicks before the
@@ -955,6 +1001,7 @@ function enterCall(message, signaling) {
     onConnectionChanged: (peerId) => void page.securityPanel?.refresh(peerId),
   });
   page.call.applyJoined(message);
+  applyEarlyMessages(message);
   updateMediaView();
   updateWaitingNote();
   void refreshDeviceLists();
