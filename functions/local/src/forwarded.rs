@@ -26,6 +26,8 @@ pub struct TrustedProxies {
     /// Whether the server has warned that requests carry the header while no
     /// proxy is trusted.
     warned_untrusted_header: AtomicBool,
+    /// Whether the server has warned that a trusted proxy sent no header.
+    warned_missing_header: AtomicBool,
 }
 
 impl TrustedProxies {
@@ -33,6 +35,7 @@ impl TrustedProxies {
         Self {
             addresses: addresses.iter().copied().map(canonical).collect(),
             warned_untrusted_header: AtomicBool::new(false),
+            warned_missing_header: AtomicBool::new(false),
         }
     }
 
@@ -94,10 +97,10 @@ fn canonical(address: IpAddr) -> IpAddr {
 }
 
 /// Replaces the connection's address in `ConnectInfo` with
-/// [`TrustedProxies::client_address`], before the throttles read it. With
-/// no trusted proxy, it warns once when a request carries `X-Forwarded-For`,
-/// which suggests a proxy that is not configured. Addresses are never
-/// logged.
+/// [`TrustedProxies::client_address`], before the throttles read it. It
+/// warns once when a request carries `X-Forwarded-For` but no proxy is
+/// trusted, which suggests a proxy that is not configured, and once when a
+/// trusted proxy sends no such header. Addresses are never logged.
 pub async fn resolve_client_address(
     State(proxies): State<Arc<TrustedProxies>>,
     mut request: Request,
@@ -121,6 +124,16 @@ pub async fn resolve_client_address(
         .get::<ConnectInfo<SocketAddr>>()
         .copied();
     if let Some(ConnectInfo(peer)) = connect_info {
+        if proxies.trusts(peer.ip())
+            && !request.headers().contains_key(FORWARDED_FOR)
+            && !proxies.warned_missing_header.swap(true, Ordering::Relaxed)
+        {
+            tracing::warn!(
+                "a request from a trusted proxy's address carries no X-Forwarded-For and counts \
+                 under that address; if it came through the proxy, have the proxy append the \
+                 client address to that header"
+            );
+        }
         let client = proxies.client_address(peer.ip(), request.headers());
         request
             .extensions_mut()
