@@ -1,8 +1,8 @@
 //! The invitation email of a room's day, in German or English, as HTML with a
 //! plain-text alternative.
 
+use crate::zone::Zone;
 use chrono::{Datelike, NaiveDate};
-use chrono_tz::Tz;
 
 use crate::mail::Email;
 use crate::room::{Invitee, Locale, Room};
@@ -71,10 +71,10 @@ const GERMAN_MONTHS: [&str; 12] = [
 /// in rooms in Europe/Vienna because Austrian German uses that name. chrono
 /// names weekdays and months only in English unless its `unstable-locales`
 /// feature is enabled.
-fn german_long_date(date: NaiveDate, time_zone: Tz) -> String {
+fn german_long_date(date: NaiveDate, time_zone: Zone) -> String {
     let weekday = GERMAN_WEEKDAYS[date.weekday().num_days_from_monday() as usize];
     let month = match (date.month(), time_zone) {
-        (1, Tz::Europe__Vienna) => "Jänner",
+        (1, Zone::VIENNA) => "Jänner",
         _ => GERMAN_MONTHS[date.month0() as usize],
     };
     format!("{weekday}, {}. {month} {}", date.day(), date.year())
@@ -84,11 +84,11 @@ fn german_long_date(date: NaiveDate, time_zone: Tz) -> String {
 /// Europe/Berlin, Europe/Vienna and Europe/Zurich, the IANA name otherwise.
 /// Europe/Busingen (a German town) and Europe/Vaduz (Liechtenstein) run on
 /// Swiss time but lie outside Switzerland, so they keep the IANA name.
-fn time_zone_label(time_zone: Tz, locale: Locale) -> String {
+fn time_zone_label(time_zone: Zone, locale: Locale) -> String {
     let readable = match time_zone {
-        Tz::Europe__Berlin => Some(("deutsche Zeit", "German time")),
-        Tz::Europe__Vienna => Some(("österreichische Zeit", "Austrian time")),
-        Tz::Europe__Zurich => Some(("Schweizer Zeit", "Swiss time")),
+        Zone::BERLIN => Some(("deutsche Zeit", "German time")),
+        Zone::VIENNA => Some(("österreichische Zeit", "Austrian time")),
+        Zone::ZURICH => Some(("Schweizer Zeit", "Swiss time")),
         _ => None,
     };
     match (readable, locale) {
@@ -151,7 +151,7 @@ fn german_wording(room: &Room, invitee: &Invitee, practice: Option<&str>) -> Wor
         privacy: "Das Gespräch wird nicht aufgezeichnet. Bild, Ton und Chat werden zwischen den Geräten der Teilnehmenden Ende-zu-Ende-verschlüsselt übertragen, direkt oder über einen Weiterleitungsserver, der sie nicht entschlüsseln kann.",
         privacy_link_intro: "Welche Daten der Videodienst speichert und wie lange, lesen Sie in den Datenschutzhinweisen:",
         // Swiss German writes "ss" for "ß".
-        closing: if room.time_zone == Tz::Europe__Zurich {
+        closing: if room.time_zone == Zone::ZURICH {
             "Mit freundlichen Grüssen"
         } else {
             "Mit freundlichen Grüßen"
@@ -323,7 +323,7 @@ mod tests {
     fn preview_room() -> Room {
         let mut room = sample_room("dr-weber", "2026-12-14");
         room.start_time = chrono::NaiveTime::from_hms_opt(9, 30, 0);
-        room.time_zone = chrono_tz::Europe::Berlin;
+        room.time_zone = Zone::BERLIN;
         room
     }
 
@@ -396,7 +396,7 @@ mod tests {
     #[test]
     fn zurich_invitation_writes_ss() {
         let mut room = sample_room("dr-a", "2026-12-13");
-        room.time_zone = chrono_tz::Europe::Zurich;
+        room.time_zone = Zone::ZURICH;
         let email = render(
             &room,
             &invitee(Locale::De, "Anna"),
@@ -482,7 +482,7 @@ mod tests {
     fn english_invitation_has_time_and_help() {
         let mut room = sample_room("dr-a", "2026-12-13");
         room.start_time = chrono::NaiveTime::from_hms_opt(16, 5, 0);
-        room.time_zone = chrono_tz::Europe::Vienna;
+        room.time_zone = Zone::VIENNA;
         let email = render(
             &room,
             &invitee(Locale::En, "Anna"),
@@ -506,33 +506,29 @@ mod tests {
     #[test]
     fn time_zone_label_per_zone_and_locale() {
         let cases = [
-            (chrono_tz::Europe::Berlin, Locale::De, "deutsche Zeit"),
-            (chrono_tz::Europe::Berlin, Locale::En, "German time"),
+            (Zone::BERLIN, Locale::De, "deutsche Zeit"),
+            (Zone::BERLIN, Locale::En, "German time"),
+            (Zone::VIENNA, Locale::De, "österreichische Zeit"),
+            (Zone::VIENNA, Locale::En, "Austrian time"),
+            (Zone::ZURICH, Locale::De, "Schweizer Zeit"),
+            (Zone::ZURICH, Locale::En, "Swiss time"),
             (
-                chrono_tz::Europe::Vienna,
-                Locale::De,
-                "österreichische Zeit",
-            ),
-            (chrono_tz::Europe::Vienna, Locale::En, "Austrian time"),
-            (chrono_tz::Europe::Zurich, Locale::De, "Schweizer Zeit"),
-            (chrono_tz::Europe::Zurich, Locale::En, "Swiss time"),
-            (
-                chrono_tz::America::New_York,
+                Zone::parse("America/New_York").unwrap(),
                 Locale::De,
                 "Zeitzone America/New_York",
             ),
             (
-                chrono_tz::America::New_York,
+                Zone::parse("America/New_York").unwrap(),
                 Locale::En,
                 "time zone America/New_York",
             ),
             (
-                chrono_tz::Europe::Busingen,
+                Zone::parse("Europe/Busingen").unwrap(),
                 Locale::De,
                 "Zeitzone Europe/Busingen",
             ),
             (
-                chrono_tz::Europe::Vaduz,
+                Zone::parse("Europe/Vaduz").unwrap(),
                 Locale::En,
                 "time zone Europe/Vaduz",
             ),
@@ -552,19 +548,19 @@ mod tests {
         let january = NaiveDate::from_ymd_opt(2027, 1, 11).expect("valid date");
         let december = NaiveDate::from_ymd_opt(2026, 12, 14).expect("valid date");
         assert_eq!(
-            german_long_date(january, chrono_tz::Europe::Vienna),
+            german_long_date(january, Zone::VIENNA),
             "Montag, 11. Jänner 2027"
         );
         assert_eq!(
-            german_long_date(january, chrono_tz::Europe::Berlin),
+            german_long_date(january, Zone::BERLIN),
             "Montag, 11. Januar 2027"
         );
         assert_eq!(
-            german_long_date(january, chrono_tz::Europe::Zurich),
+            german_long_date(january, Zone::ZURICH),
             "Montag, 11. Januar 2027"
         );
         assert_eq!(
-            german_long_date(december, chrono_tz::Europe::Vienna),
+            german_long_date(december, Zone::VIENNA),
             "Montag, 14. Dezember 2026"
         );
     }
@@ -573,7 +569,7 @@ mod tests {
     fn vienna_invitation_in_january() {
         let mut room = sample_room("dr-a", "2027-01-11");
         room.start_time = chrono::NaiveTime::from_hms_opt(9, 30, 0);
-        room.time_zone = chrono_tz::Europe::Vienna;
+        room.time_zone = Zone::VIENNA;
 
         let german = render(
             &room,

@@ -20,3 +20,4 @@ pub mod signaling;
 pub mod store;
 pub mod turn;
 pub mod validity;
+pub mod zone;

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
+use crate::zone::Zone;
 use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
-use chrono_tz::Tz;
 use serde::Serialize;
 use tracing::{info, warn};
 
@@ -123,7 +123,7 @@ pub struct Invitations {
 /// Returns the first instant of `date` in `zone` whose local time is
 /// `send_after` or later: where clocks jump over `send_after`, the end of
 /// the jump.
-fn send_time(date: NaiveDate, zone: Tz, send_after: NaiveTime) -> DateTime<Utc> {
+fn send_time(date: NaiveDate, zone: Zone, send_after: NaiveTime) -> DateTime<Utc> {
     let mut local = date.and_time(send_after);
     // Real jumps are at most two hours long and end on a whole minute.
     for _ in 0..=180 {
@@ -150,7 +150,9 @@ fn send_time(date: NaiveDate, zone: Tz, send_after: NaiveTime) -> DateTime<Utc> 
 pub fn latest_due_day_start(now: DateTime<Utc>, send_after: NaiveTime) -> DateTime<Utc> {
     let after_start = Duration::seconds(i64::from(send_after.num_seconds_from_midnight()));
     let mut latest = now - after_start;
-    for zone in chrono_tz::TZ_VARIANTS {
+    // Zones with the same rules give the same bound, so each set of rules
+    // is read once.
+    for zone in Zone::with_distinct_rules() {
         // A day whose start is later than `now - send_after` began less than
         // a day ago, so it is the zone's today or yesterday.
         let today = now.with_timezone(&zone).date_naive();
@@ -828,7 +830,7 @@ mod tests {
             for quarter in 0..96 {
                 let now = midnight + Duration::minutes(15 * quarter);
                 let bound = latest_due_day_start(now, send_after);
-                for zone in chrono_tz::TZ_VARIANTS {
+                for zone in Zone::all() {
                     let today = now.with_timezone(&zone).date_naive();
                     let window = crate::validity::DayWindow::for_date(today, zone);
                     let due = send_time(today, zone, send_after) <= now && now < window.until;
@@ -1044,7 +1046,7 @@ mod tests {
         // 2026-12-12 in New York.
         let setup = setup("2026-12-13T04:00:00Z");
         let mut new_york = room_with_invitees("2026-12-12", &[("anna@example.org", Locale::En)]);
-        new_york.time_zone = chrono_tz::America::New_York;
+        new_york.time_zone = Zone::parse("America/New_York").unwrap();
         setup.store.insert(&new_york).await.unwrap();
         assert_eq!(setup.run.run().await.unwrap().sent, 1);
         assert_eq!(setup.mailer.recipients().len(), 1);

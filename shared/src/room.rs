@@ -1,7 +1,7 @@
 //! Rooms: the stored record and the rules that turn a create request into one.
 
+use crate::zone::Zone;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
-use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -21,7 +21,7 @@ pub const DEFAULT_RETENTION_DAYS: u32 = 8;
 pub const MAX_RETENTION_DAYS: u32 = 90;
 /// How far ahead a room may be dated.
 pub const MAX_DAYS_AHEAD: i64 = 400;
-pub const DEFAULT_TIME_ZONE: Tz = chrono_tz::Europe::Berlin;
+pub const DEFAULT_TIME_ZONE: Zone = Zone::BERLIN;
 
 const MAX_TITLE_CHARS: usize = 200;
 /// Maximum length of an invitee's name in characters. The console's invitee
@@ -143,7 +143,7 @@ pub struct Invitee {
 #[serde(rename_all = "camelCase")]
 pub struct Appointment {
     pub date: NaiveDate,
-    pub time_zone: Tz,
+    pub time_zone: Zone,
     pub start_time: Option<NaiveTime>,
 }
 
@@ -221,7 +221,7 @@ pub struct Room {
     pub practitioner_id: String,
     pub date: NaiveDate,
     pub start_time: Option<NaiveTime>,
-    pub time_zone: Tz,
+    pub time_zone: Zone,
     pub title: Option<String>,
     pub patient_id: Option<String>,
     /// The calendar entry this room belongs to, if any.
@@ -475,8 +475,8 @@ fn parse_start_time(text: &str) -> Result<NaiveTime, FieldError> {
     })
 }
 
-pub fn parse_time_zone(field: &str, text: &str) -> Result<Tz, FieldError> {
-    text.parse::<Tz>().map_err(|_| {
+pub fn parse_time_zone(field: &str, text: &str) -> Result<Zone, FieldError> {
+    Zone::parse(text).ok_or_else(|| {
         FieldError::new(
             field,
             format!("{text:?} is not an IANA time zone such as Europe/Berlin"),
@@ -709,7 +709,7 @@ mod tests {
         let room = request("2026-12-13")
             .into_room("dr-weber", now(), Retention::default())
             .unwrap();
-        assert_eq!(room.time_zone, chrono_tz::Europe::Berlin);
+        assert_eq!(room.time_zone, Zone::BERLIN);
         assert_eq!(room.date.to_string(), "2026-12-13");
         assert_eq!(room.practitioner_id, "dr-weber");
         assert!(crate::random::is_random_id(&room.id));

@@ -2,8 +2,8 @@
 //! room's date to the next local midnight, in the room's time zone. On the days
 //! when clocks change that window is 23 or 25 hours long.
 
+use crate::zone::Zone;
 use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
-use chrono_tz::Tz;
 use serde::Serialize;
 
 /// Position of an instant relative to a room's day.
@@ -23,7 +23,7 @@ pub struct DayWindow {
 }
 
 impl DayWindow {
-    pub fn for_date(date: NaiveDate, zone: Tz) -> Self {
+    pub fn for_date(date: NaiveDate, zone: Zone) -> Self {
         let next = date.succ_opt().unwrap_or(date);
         Self {
             from: start_of_day(date, zone),
@@ -51,7 +51,7 @@ impl DayWindow {
 /// In zones whose clocks jump forward at 00:00 (America/Santiago in
 /// September), midnight does not exist, so the day starts at the first local
 /// time that does. Where midnight occurs twice, the earlier one counts.
-pub fn start_of_day(date: NaiveDate, zone: Tz) -> DateTime<Utc> {
+pub fn start_of_day(date: NaiveDate, zone: Zone) -> DateTime<Utc> {
     let mut local = date.and_time(NaiveTime::MIN);
     // Real DST gaps are at most two hours; 15-minute steps find every zone's
     // first valid time, including the 30-minute shift of Australia/Lord_Howe.
@@ -74,14 +74,13 @@ pub fn rfc3339(at: DateTime<Utc>) -> String {
 }
 
 /// Returns today's date in `zone`.
-pub fn today_in(zone: Tz, now: DateTime<Utc>) -> NaiveDate {
+pub fn today_in(zone: Zone, now: DateTime<Utc>) -> NaiveDate {
     now.with_timezone(&zone).date_naive()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono_tz::{America, Europe};
 
     fn date(text: &str) -> NaiveDate {
         NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
@@ -95,7 +94,7 @@ mod tests {
 
     #[test]
     fn berlin_winter_day_is_24_hours() {
-        let window = DayWindow::for_date(date("2026-12-13"), Europe::Berlin);
+        let window = DayWindow::for_date(date("2026-12-13"), Zone::BERLIN);
         assert_eq!(window.from, utc("2026-12-12T23:00:00Z"));
         assert_eq!(window.until, utc("2026-12-13T23:00:00Z"));
         assert_eq!(window.length(), Duration::hours(24));
@@ -103,7 +102,7 @@ mod tests {
 
     #[test]
     fn berlin_spring_forward_day_is_23_hours() {
-        let window = DayWindow::for_date(date("2026-03-29"), Europe::Berlin);
+        let window = DayWindow::for_date(date("2026-03-29"), Zone::BERLIN);
         assert_eq!(window.from, utc("2026-03-28T23:00:00Z"));
         assert_eq!(window.until, utc("2026-03-29T22:00:00Z"));
         assert_eq!(window.length(), Duration::hours(23));
@@ -111,7 +110,7 @@ mod tests {
 
     #[test]
     fn berlin_fall_back_day_is_25_hours() {
-        let window = DayWindow::for_date(date("2026-10-25"), Europe::Berlin);
+        let window = DayWindow::for_date(date("2026-10-25"), Zone::BERLIN);
         assert_eq!(window.from, utc("2026-10-24T22:00:00Z"));
         assert_eq!(window.until, utc("2026-10-25T23:00:00Z"));
         assert_eq!(window.length(), Duration::hours(25));
@@ -119,13 +118,13 @@ mod tests {
 
     #[test]
     fn vienna_matches_berlin_offsets() {
-        let window = DayWindow::for_date(date("2026-03-29"), Europe::Vienna);
+        let window = DayWindow::for_date(date("2026-03-29"), Zone::VIENNA);
         assert_eq!(window.length(), Duration::hours(23));
     }
 
     #[test]
     fn state_boundaries_are_half_open() {
-        let window = DayWindow::for_date(date("2026-10-25"), Europe::Berlin);
+        let window = DayWindow::for_date(date("2026-10-25"), Zone::BERLIN);
         let second = Duration::seconds(1);
         assert_eq!(window.state_at(window.from - second), DayState::NotYetOpen);
         assert_eq!(window.state_at(window.from), DayState::Open);
@@ -137,7 +136,7 @@ mod tests {
     fn late_evening_of_fall_back_day_is_open() {
         // 23:30 local on the 25-hour day is 22:30 UTC, an hour after the
         // instant a fixed 24-hour window would have closed.
-        let window = DayWindow::for_date(date("2026-10-25"), Europe::Berlin);
+        let window = DayWindow::for_date(date("2026-10-25"), Zone::BERLIN);
         assert_eq!(window.state_at(utc("2026-10-25T22:30:00Z")), DayState::Open);
     }
 
@@ -145,8 +144,9 @@ mod tests {
     fn santiago_day_starts_after_missing_midnight() {
         // Chile moves clocks from 00:00 to 01:00 on the first Sunday of
         // September, so 2026-09-06 00:00 does not exist in Santiago.
-        let start = start_of_day(date("2026-09-06"), America::Santiago);
-        let local = start.with_timezone(&America::Santiago);
+        let santiago = Zone::parse("America/Santiago").unwrap();
+        let start = start_of_day(date("2026-09-06"), santiago);
+        let local = start.with_timezone(&santiago);
         assert_eq!(local.date_naive(), date("2026-09-06"));
         assert_eq!(local.time(), NaiveTime::from_hms_opt(1, 0, 0).unwrap());
     }
@@ -154,7 +154,10 @@ mod tests {
     #[test]
     fn today_in_depends_on_zone() {
         let now = utc("2026-12-04T23:30:00Z");
-        assert_eq!(today_in(Europe::Berlin, now), date("2026-12-05"));
-        assert_eq!(today_in(America::New_York, now), date("2026-12-04"));
+        assert_eq!(today_in(Zone::BERLIN, now), date("2026-12-05"));
+        assert_eq!(
+            today_in(Zone::parse("America/New_York").unwrap(), now),
+            date("2026-12-04")
+        );
     }
 }

@@ -19,7 +19,6 @@ use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
-use chrono_tz::Tz;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -27,6 +26,7 @@ use tower::ServiceExt;
 use video_core::clock::{FixedClock, ManualClock};
 use video_core::link::LinkKey;
 use video_core::room::Retention;
+use video_core::zone::Zone;
 use video_tests::aws::{Moto, create_rooms_table, dynamodb_client, moto_sent_messages, ses_client};
 use video_tests::{RunningServer, TOKEN_A, TOKEN_B, local_config, test_now};
 
@@ -348,18 +348,18 @@ impl Backend for Dynamo {
 
 /// Returns a zone where it is between 06:00 and 22:00 at `now`, so today's
 /// rooms are due for mail and "today" lasts through the test.
-fn mail_zone(now: DateTime<Utc>) -> Tz {
+fn mail_zone(now: DateTime<Utc>) -> Zone {
     [
-        chrono_tz::Europe::Berlin,
-        chrono_tz::America::New_York,
-        chrono_tz::Asia::Tokyo,
+        Zone::BERLIN,
+        Zone::parse("America/New_York").unwrap(),
+        Zone::parse("Asia/Tokyo").unwrap(),
     ]
     .into_iter()
     .find(|zone| (6..22).contains(&now.with_timezone(zone).hour()))
     .expect("three zones 8 hours apart cover the day")
 }
 
-fn room_body(date: NaiveDate, zone: Tz, title: &str, email: &str) -> Value {
+fn room_body(date: NaiveDate, zone: Zone, title: &str, email: &str) -> Value {
     json!({
         "date": date.to_string(),
         "startTime": "09:30",
@@ -370,7 +370,7 @@ fn room_body(date: NaiveDate, zone: Tz, title: &str, email: &str) -> Value {
     })
 }
 
-fn entry_body(date: NaiveDate, zone: Tz, video: bool, title: &str) -> Value {
+fn entry_body(date: NaiveDate, zone: Zone, video: bool, title: &str) -> Value {
     let mut body = room_body(date, zone, title, "anna@example.org");
     body["video"] = json!(video);
     body
@@ -844,7 +844,7 @@ on_both_backends!(
 /// Returns every operation of the rooms API as `(method, path, body)`, with
 /// `{id}`, `{entryId}` and `{patientId}` placeholders and a valid body.
 fn operations(date: NaiveDate) -> Vec<(Method, &'static str, Option<Value>)> {
-    let zone = chrono_tz::Europe::Berlin;
+    let zone = Zone::BERLIN;
     vec![
         (Method::GET, "/api/rooms", None),
         (
@@ -945,7 +945,7 @@ async fn missing_malformed_and_unknown_tokens_get_one_401() {
             Some(&format!("Bearer {TOKEN_A}")),
             Some(&room_body(
                 tomorrow,
-                chrono_tz::Europe::Berlin,
+                Zone::BERLIN,
                 "Titel",
                 "anna@example.org",
             )),

@@ -105,7 +105,7 @@ async fn invoke(fixture: &Fixture, event: Value) -> (StatusCode, Value) {
 }
 
 fn tomorrow() -> String {
-    let today = video_core::validity::today_in(chrono_tz::Europe::Berlin, chrono::Utc::now());
+    let today = video_core::validity::today_in(video_core::zone::Zone::BERLIN, chrono::Utc::now());
     (today + Duration::days(1)).to_string()
 }
 
@@ -347,7 +347,7 @@ async fn call(
 }
 
 fn days_ahead(days: i64) -> String {
-    let today = video_core::validity::today_in(chrono_tz::Europe::Berlin, chrono::Utc::now());
+    let today = video_core::validity::today_in(video_core::zone::Zone::BERLIN, chrono::Utc::now());
     (today + Duration::days(days)).to_string()
 }
 

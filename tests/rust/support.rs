@@ -39,13 +39,13 @@ pub const AWAY_GRACE_FOR_TESTS: Duration = Duration::from_millis(500);
 
 /// Returns a zone where it is between 02:00 and 22:00 now, so "today" stays
 /// today for the length of a test that uses the real clock.
-pub fn daytime_zone() -> chrono_tz::Tz {
+pub fn daytime_zone() -> video_core::zone::Zone {
     use chrono::Timelike;
     let now = chrono::Utc::now();
     [
-        chrono_tz::Europe::Berlin,
-        chrono_tz::America::New_York,
-        chrono_tz::Asia::Tokyo,
+        video_core::zone::Zone::BERLIN,
+        video_core::zone::Zone::parse("America/New_York").unwrap(),
+        video_core::zone::Zone::parse("Asia/Tokyo").unwrap(),
     ]
     .into_iter()
     .find(|zone| (2..22).contains(&now.with_timezone(zone).hour()))

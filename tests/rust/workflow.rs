@@ -8,7 +8,6 @@ use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
-use chrono_tz::Tz;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -16,6 +15,7 @@ use video_core::link::LinkKey;
 use video_core::room::{CreateRoomRequest, InviteeRequest, Retention, Room};
 use video_core::store::RoomStore;
 use video_core::store::dynamodb::DynamoRooms;
+use video_core::zone::Zone;
 use video_tests::aws::{Moto, create_rooms_table, dynamodb_client, moto_sent_messages, ses_client};
 use video_tests::{TOKEN_A, TOKEN_B, TestApp, app_at, request, send};
 
@@ -193,23 +193,23 @@ async fn dynamo() -> Dynamo {
 
 /// Returns a zone where it is between 06:00 and 22:00 at `now`, so today's
 /// rooms are due for mail and "today" lasts through the test.
-fn mail_zone(now: DateTime<Utc>) -> Tz {
+fn mail_zone(now: DateTime<Utc>) -> Zone {
     [
-        chrono_tz::Europe::Berlin,
-        chrono_tz::America::New_York,
-        chrono_tz::Asia::Tokyo,
+        Zone::BERLIN,
+        Zone::parse("America/New_York").unwrap(),
+        Zone::parse("Asia/Tokyo").unwrap(),
     ]
     .into_iter()
     .find(|zone| (6..22).contains(&now.with_timezone(zone).hour()))
     .expect("three zones 8 hours apart cover the day")
 }
 
-fn days(backend: &dyn Backend, zone: Tz) -> (NaiveDate, NaiveDate) {
+fn days(backend: &dyn Backend, zone: Zone) -> (NaiveDate, NaiveDate) {
     let today = video_core::validity::today_in(zone, backend.now());
     (today, today + Duration::days(1))
 }
 
-fn entry(date: NaiveDate, zone: Tz, video: bool, emails: &[&str]) -> Value {
+fn entry(date: NaiveDate, zone: Zone, video: bool, emails: &[&str]) -> Value {
     let invitees: Vec<Value> = emails
         .iter()
         .map(|email| json!({"name": "Anna Beispiel", "email": email}))
@@ -498,9 +498,7 @@ async fn resend_only_on_the_room_day(backend: &dyn Backend) {
 
 fn stored_room(backend: &dyn Backend, practitioner: &str, date: NaiveDate) -> Room {
     let request = CreateRoomRequest {
-        date: Some(
-            video_core::validity::today_in(chrono_tz::Europe::Berlin, backend.now()).to_string(),
-        ),
+        date: Some(video_core::validity::today_in(Zone::BERLIN, backend.now()).to_string()),
         invitees: Some(vec![InviteeRequest {
             name: Some("Anna Beispiel".to_owned()),
             email: Some("anna@example.org".to_owned()),
@@ -517,7 +515,7 @@ fn stored_room(backend: &dyn Backend, practitioner: &str, date: NaiveDate) -> Ro
 }
 
 async fn overview_shows_status_and_call_time(backend: &dyn Backend) {
-    let zone = chrono_tz::Europe::Berlin;
+    let zone = Zone::BERLIN;
     let today = video_core::validity::today_in(zone, backend.now());
     let mut held = stored_room(backend, "dr-a", today - Duration::days(2));
     held.call.seconds = 125;

@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 
+use crate::zone::Zone;
+
 use super::{
     BEFORE_EVERY_EXPIRY, JoinOutcome, Participant, ParticipantStore, PreferenceStore, RoomStore,
     StoreError, erase_patient_rooms, update_room,
@@ -28,13 +30,13 @@ fn date(text: &str) -> NaiveDate {
 /// Builds a room for `practitioner` on `day`, expiring 90 days after it.
 pub fn sample_room(practitioner: &str, day: &str) -> Room {
     let date = date(day);
-    let window = crate::validity::DayWindow::for_date(date, chrono_tz::Europe::Berlin);
+    let window = crate::validity::DayWindow::for_date(date, Zone::BERLIN);
     Room {
         id: random_id(),
         practitioner_id: practitioner.to_owned(),
         date,
         start_time: None,
-        time_zone: chrono_tz::Europe::Berlin,
+        time_zone: Zone::BERLIN,
         title: Some("Erstgespräch".to_owned()),
         patient_id: Some("P-1".to_owned()),
         invitees: vec![Invitee {
@@ -216,7 +218,7 @@ pub async fn mail_due_lists_only_started_days_with_outstanding_mail(store: &dyn 
         attempts: 1,
     };
     let mut new_york = sample_room("dr-a", "2026-12-10");
-    new_york.time_zone = chrono_tz::America::New_York;
+    new_york.time_zone = Zone::parse("America/New_York").unwrap();
     for room in [
         &due,
         &other_practitioner,
