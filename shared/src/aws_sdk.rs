@@ -115,6 +115,11 @@ mod tests {
         })
     }
 
+    async fn credentials_of(config: &SdkConfig) -> aws_credential_types::Credentials {
+        let provider = config.credentials_provider().unwrap();
+        provider.provide_credentials().await.unwrap()
+    }
+
     #[tokio::test]
     async fn lambda_variables_give_region_credentials_and_retries() {
         let config = config_with(&lambda_variables()).unwrap();
@@ -124,12 +129,7 @@ mod tests {
         assert_eq!(retry.max_attempts(), AWS_MAX_ATTEMPTS);
         assert_eq!(config.behavior_version(), Some(BehaviorVersion::latest()));
         assert!(config.http_client().is_some());
-        let credentials = config
-            .credentials_provider()
-            .unwrap()
-            .provide_credentials()
-            .await
-            .unwrap();
+        let credentials = credentials_of(&config).await;
         assert_eq!(credentials.access_key_id(), "AKIDEXAMPLE");
         assert_eq!(credentials.secret_access_key(), "secret-example");
         assert_eq!(credentials.session_token(), Some("token-example"));
@@ -143,12 +143,7 @@ mod tests {
         variables.insert("AWS_ENDPOINT_URL", " http://127.0.0.1:5000 ");
         let config = config_with(&variables).unwrap();
         assert_eq!(config.endpoint_url(), Some("http://127.0.0.1:5000"));
-        let credentials = config
-            .credentials_provider()
-            .unwrap()
-            .provide_credentials()
-            .await
-            .unwrap();
+        let credentials = credentials_of(&config).await;
         assert_eq!(credentials.session_token(), None);
     }
 
