@@ -477,10 +477,13 @@ fn parse_start_time(text: &str) -> Result<NaiveTime, FieldError> {
 
 pub fn parse_time_zone(field: &str, text: &str) -> Result<Zone, FieldError> {
     Zone::parse(text).ok_or_else(|| {
-        FieldError::new(
-            field,
-            format!("{text:?} is not an IANA time zone such as Europe/Berlin"),
-        )
+        let message = match Zone::parse_ignoring_case(text) {
+            Some(zone) => format!(
+                "{text:?} is not an IANA time zone; names are case-sensitive, did you mean {zone}?"
+            ),
+            None => format!("{text:?} is not an IANA time zone such as Europe/Berlin"),
+        };
+        FieldError::new(field, message)
     })
 }
 
@@ -636,10 +639,14 @@ impl CreateRoomRequest {
                 format!("{date} is in the past; today is {today} in {time_zone}"),
             ));
         }
-        if date > today + Duration::days(MAX_DAYS_AHEAD) {
+        let last = today + Duration::days(MAX_DAYS_AHEAD);
+        if date > last {
             return Err(FieldError::new(
                 "date",
-                format!("{date} is more than {MAX_DAYS_AHEAD} days ahead"),
+                format!(
+                    "{date} is more than {MAX_DAYS_AHEAD} days ahead; the last possible date is \
+                     {last} in {time_zone}"
+                ),
             ));
         }
         let start_time = self
@@ -805,11 +812,47 @@ mod tests {
     fn unknown_time_zone_is_rejected() {
         let mut body = request("2026-12-13");
         body.time_zone = Some("Europe/Bonn".into());
-        assert_eq!(
-            body.into_room("p", now(), Retention::default())
-                .unwrap_err()
-                .field,
-            "timeZone"
+        let error = body
+            .into_room("p", now(), Retention::default())
+            .unwrap_err();
+        assert_eq!(error.field, "timeZone");
+        assert!(
+            error.message.contains("such as Europe/Berlin"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn date_after_400_days_names_the_last_date() {
+        // 2026-12-04 plus 400 days is 2028-01-08.
+        let last = request("2028-01-08").into_room("p", now(), Retention::default());
+        assert!(last.is_ok(), "{last:?}");
+        let error = request("2028-01-09")
+            .into_room("p", now(), Retention::default())
+            .unwrap_err();
+        assert_eq!(error.field, "date");
+        assert!(
+            error
+                .message
+                .contains("the last possible date is 2028-01-08 in Europe/Berlin"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn time_zone_in_other_case_gets_a_hint() {
+        let mut body = request("2026-12-13");
+        body.time_zone = Some("europe/vienna".into());
+        let error = body
+            .into_room("p", now(), Retention::default())
+            .unwrap_err();
+        assert_eq!(error.field, "timeZone");
+        assert!(
+            error.message.contains("did you mean Europe/Vienna?"),
+            "{}",
+            error.message
         );
     }
 

