@@ -463,8 +463,11 @@ test('past rooms and failures are shown', { timeout: TEST_TIMEOUT_MS }, async ()
     ];
     const browser = await resources.launchBrowser();
     const pages = {};
+    // The German page is in the rooms' zone, the English one is not.
+    const browserZones = { 'de-DE': 'Europe/Berlin', 'en-GB': 'America/New_York' };
     for (const locale of ['de-DE', 'en-GB']) {
       const page = await resources.openPage(browser, { locale, label: locale });
+      await emulateTimeZone(page, browserZones[locale]);
       await page.route('**/api/rooms?*', (route) =>
         route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ rooms }) }),
       );
@@ -504,7 +507,11 @@ test('past rooms and failures are shown', { timeout: TEST_TIMEOUT_MS }, async ()
     const englishHeldRow = await waitForRoomRow(english, 'held-room');
     assert.equal(await englishHeldRow.getByTestId('room-status').textContent(), 'Held');
     assert.equal(await englishHeldRow.getByTestId('room-duration').textContent(), '1 h 5 min');
-    assert.equal(await englishHeldRow.getByTestId('invitee-status').first().textContent(), 'Email sent at 06:00');
+    assert.equal(
+      await englishHeldRow.getByTestId('invitee-status').first().textContent(),
+      'Email sent at 06:00 (Berlin)',
+      'the time in the room\'s zone, labelled, since the browser is in New York',
+    );
     const englishShortRow = await waitForRoomRow(english, 'short-room');
     assert.equal(await englishShortRow.getByTestId('room-duration').textContent(), '12 min');
     assert.equal(await englishShortRow.getByTestId('invitee-status').textContent(), 'Email failed');

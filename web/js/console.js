@@ -1073,7 +1073,8 @@ function appendEmailAddress(parent, address) {
 
 /**
  * Describes the state of one invitation email. The time of sending is shown
- * in the room's time zone, with the date too when it is not the room's day.
+ * in the room's time zone, with the date too when it is not the room's day,
+ * and with the zone when it is not the browser's.
  * A pending email of a planned room is not late, because invitations go out
  * on the room's day, and its text states that.
  * The server's English failure reason goes into the details line.
@@ -1089,10 +1090,13 @@ function describeInvitation(invitee, room) {
     case 'sent': {
       const sent = invitee.sentAt ? dateAndTimeIn(invitee.sentAt, room.timeZone) : null;
       if (!sent) return { text: t('console.inviteeSentNoTime'), state: 'sent' };
-      if (sent.date !== room.date) {
-        return { text: t('console.inviteeSentOn', { date: formatDate(sent.date), time: sent.time }), state: 'sent' };
-      }
-      return { text: t('console.inviteeSent', { time: sent.time }), state: 'sent' };
+      const text =
+        sent.date === room.date
+          ? t('console.inviteeSent', { time: sent.time })
+          : t('console.inviteeSentOn', { date: formatDate(sent.date), time: sent.time });
+      // Labelled like the room's start time, so that it is not read as the browser's time.
+      const zone = describeRoomTimeZone(room.timeZone);
+      return { text: zone ? `${text} ${t('console.roomTimeZone', { zone })}` : text, state: 'sent' };
     }
     case 'failed':
       return { text: t('console.inviteeFailed'), state: 'failed', details };
