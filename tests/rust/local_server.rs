@@ -747,7 +747,7 @@ async fn join_forwarded_for(
 /// still join. Without `--trusted-proxy`, the header changes nothing, so a
 /// client cannot escape the block by writing another address into it.
 #[tokio::test]
-async fn a_trusted_proxy_keeps_a_guesser_from_blocking_everyone() {
+async fn trusted_proxy_blocks_only_the_guesser() {
     const GUESSER: &str = "203.0.113.7";
     const PATIENT: &str = "198.51.100.9";
     for trusted in [true, false] {

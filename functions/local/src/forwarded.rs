@@ -162,7 +162,7 @@ mod tests {
     }
 
     #[test]
-    fn client_address_from_a_trusted_proxy_is_the_rightmost_entry() {
+    fn client_address_trusted_proxy_rightmost_entry() {
         let proxies = TrustedProxies::new(&[ip(PROXY)]);
         let forwarded = headers(&["198.51.100.1, 203.0.113.7"]);
         assert_eq!(
@@ -201,7 +201,7 @@ mod tests {
     }
 
     #[test]
-    fn client_address_without_a_readable_header_is_the_proxy() {
+    fn client_address_unreadable_header_is_proxy() {
         let proxies = TrustedProxies::new(&[ip(PROXY)]);
         assert_eq!(
             proxies.client_address(ip(PROXY), &HeaderMap::new()),
