@@ -88,19 +88,21 @@ async function emulateTimeZone(page, timeZone) {
 /**
  * Opens the page, enters the API token as a practitioner would and returns the page.
  * With `rooms`, the browser fulfils the list request itself with those rooms.
+ * With `now`, the page's clock stands still at that instant, while its timers run.
  *
  * @param {import('./helpers.mjs').TestResources} resources
  * @param {import('./helpers.mjs').TestServer} server
- * @param {{ locale?: string, label?: string, initScript?: () => void, browserTimeZone?: string, rooms?: object[] }} [options]
+ * @param {{ locale?: string, label?: string, initScript?: () => void, browserTimeZone?: string, rooms?: object[], now?: Date }} [options]
  */
 async function openOverview(
   resources,
   server,
-  { locale = 'de-DE', label = 'practitioner', initScript, browserTimeZone = 'Europe/Berlin', rooms } = {},
+  { locale = 'de-DE', label = 'practitioner', initScript, browserTimeZone = 'Europe/Berlin', rooms, now } = {},
 ) {
   const browser = await resources.launchBrowser();
   const page = await resources.openPage(browser, { locale, label });
   await emulateTimeZone(page, browserTimeZone);
+  if (now) await page.clock.setFixedTime(now);
   if (initScript) await page.addInitScript(initScript);
   if (rooms) {
     await page.route('**/api/rooms?*', (route) =>
@@ -566,6 +568,49 @@ test('room time zone is named', { timeout: TEST_TIMEOUT_MS }, async () => {
     const calcuttaTexts = await dateTexts(calcutta);
     assert.equal(calcuttaTexts['kolkata-room'], 'Mo., 02.03.2026, 16:00 Uhr');
     assert.equal(calcuttaTexts['berlin-room'], 'Mo., 02.03.2026, 09:30 Uhr (Berlin)');
+  });
+});
+
+test('passed start time today is noted', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('start time passed', async (resources) => {
+    const server = await resources.startServer();
+    // 14:05 in Berlin, Vienna and Zurich.
+    const now = new Date('2026-12-04T13:05:00Z');
+    const german = await openOverview(resources, server, { now, label: 'practitioner-de' });
+    const hint = german.locator('#start-time-hint');
+    const startTime = german.locator('#room-start-time');
+    assert.equal(await german.locator('#room-date').inputValue(), '2026-12-04');
+    assert.equal(await hint.isVisible(), false, 'no note without a start time');
+
+    await startTime.fill('09:30');
+    assert.equal(
+      await waitForText(german, hint, (text) => text !== '', 'the note on the passed start time'),
+      'Diese Uhrzeit ist heute schon vorbei, in Berlin (Deutschland) ist es jetzt 14:05 Uhr. ' +
+        'Einladungen nennen sie so, wie sie hier steht.',
+    );
+    assert.equal(await hint.isVisible(), true);
+    assert.equal(await startTime.getAttribute('aria-describedby'), 'start-time-hint');
+
+    await startTime.fill('19:30');
+    await waitFor(async () => !(await hint.isVisible()), { description: 'the note to go for a later time' });
+    await startTime.fill('14:05');
+    assert.equal(await hint.isVisible(), false, 'the current minute has not passed');
+
+    await startTime.fill('09:30');
+    await waitFor(async () => hint.isVisible(), { description: 'the note to come back' });
+    await german.locator('#room-date').fill('2026-12-05');
+    await waitFor(async () => !(await hint.isVisible()), { description: 'the note to go for a later day' });
+    await german.locator('#room-date').fill('2026-12-04');
+    await waitFor(async () => hint.isVisible(), { description: 'the note for today again' });
+    await german.locator('#room-time-zone').selectOption('Europe/Vienna');
+    assert.match(await hint.textContent(), /in Wien \(Österreich\) ist es jetzt 14:05 Uhr/);
+
+    const english = await openOverview(resources, server, { now, locale: 'en-GB', label: 'practitioner-en' });
+    await english.locator('#room-start-time').fill('09:30');
+    assert.equal(
+      await waitForText(english, english.locator('#start-time-hint'), (text) => text !== '', 'the English note'),
+      'This time has already passed today: it is now 14:05 in Berlin (Germany). Invitations give the time as entered here.',
+    );
   });
 });
 

@@ -55,6 +55,9 @@ const MAX_LIST_DAYS = 400;
 const CALL_WINDOW_WIDTH = 480;
 const CALL_WINDOW_HEIGHT = 360;
 
+/** Interval in ms at which the note on a passed start time follows the clock. */
+const START_TIME_HINT_INTERVAL_MS = 15_000;
+
 const ui = {
   error: byId('console-error', HTMLElement),
   tokenForm: byId('token-form', HTMLFormElement),
@@ -62,6 +65,7 @@ const ui = {
   createForm: byId('create-form', HTMLFormElement),
   dateInput: byId('room-date', HTMLInputElement),
   startTimeInput: byId('room-start-time', HTMLInputElement),
+  startTimeHint: byId('start-time-hint', HTMLElement),
   timeZoneSelect: byId('room-time-zone', HTMLSelectElement),
   titleInput: byId('room-title', HTMLInputElement),
   patientIdInput: byId('room-patient-id', HTMLInputElement),
@@ -139,6 +143,18 @@ export function todayIn(timeZone) {
   /** @param {Intl.DateTimeFormatPartTypes} type */
   const part = (type) => parts.find((entry) => entry.type === type)?.value ?? '';
   return `${part('year')}-${part('month')}-${part('day')}`;
+}
+
+/**
+ * Returns the time of day in `timeZone` as "HH:MM", on a 24-hour clock.
+ *
+ * @param {string} timeZone IANA name, such as Europe/Berlin
+ * @returns {string}
+ */
+export function timeOfDayIn(timeZone) {
+  return new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(
+    new Date(),
+  );
 }
 
 /**
@@ -329,6 +345,24 @@ function describeDateProblem() {
   if (date < today) return t('console.hintDatePast');
   if (date > addDays(today, MAX_DAYS_AHEAD)) return t('console.hintDateTooFar', { days: MAX_DAYS_AHEAD });
   return undefined;
+}
+
+/**
+ * Shows a note under the start time while that time has passed today in the
+ * chosen zone. The room can still be created, but invitations name the time as entered.
+ */
+function updateStartTimeHint() {
+  const timeZone = ui.timeZoneSelect.value;
+  const startTime = ui.startTimeInput.value.slice(0, 5);
+  const now = timeOfDayIn(timeZone);
+  const passed = /^\d{2}:\d{2}$/.test(startTime) && ui.dateInput.value === todayIn(timeZone) && startTime < now;
+  ui.startTimeHint.textContent = passed
+    ? t('console.hintStartTimePassed', {
+        now,
+        zone: ui.timeZoneSelect.selectedOptions[0]?.textContent?.trim() || timeZone,
+      })
+    : '';
+  ui.startTimeHint.hidden = !passed;
 }
 
 /**
@@ -619,6 +653,7 @@ async function createRoom() {
 /** Empties the form for the next room. The time zone stays, and the date is today there. */
 function resetCreateForm() {
   ui.startTimeInput.value = '';
+  updateStartTimeHint();
   ui.titleInput.value = '';
   ui.patientIdInput.value = '';
   ui.inviteeRows.replaceChildren();
@@ -1362,6 +1397,12 @@ function start() {
     defaultDate = todayIn(ui.timeZoneSelect.value);
     ui.dateInput.value = defaultDate;
   });
+  for (const control of [ui.dateInput, ui.startTimeInput, ui.timeZoneSelect]) {
+    control.addEventListener('input', updateStartTimeHint);
+    control.addEventListener('change', updateStartTimeHint);
+  }
+  // The time moves on while the form is open.
+  setInterval(updateStartTimeHint, START_TIME_HINT_INTERVAL_MS);
 
   const today = todayIn(DEFAULT_TIME_ZONE);
   ui.listFrom.value = addDays(today, -LIST_DAYS_BACK);
