@@ -26,8 +26,8 @@ pub mod apigateway;
 pub mod protocol;
 
 use protocol::{
-    Check, ClientMessage, ErrorCode, Join, PROTOCOL_VERSION, PeerInfo, ServerMessage, Signal,
-    parse_client_message, parse_display_name, signal_json,
+    Check, ClientMessage, ErrorCode, Join, PROTOCOL_VERSION, PeerInfo, Resume, ServerMessage,
+    Signal, parse_client_message, parse_display_name, signal_json,
 };
 
 /// Failure of a push to a connection.
@@ -168,16 +168,17 @@ impl Signaling {
     /// announced at the latest with the next ping of someone in the room.
     pub async fn prune_room(&self, room_id: &str) -> Result<(), SignalingError> {
         let present = self.participants.in_room(room_id).await?;
-        self.prune_present(room_id, present).await
+        self.prune_present(room_id, present).await.map(drop)
     }
 
     /// Prunes like [`Signaling::prune_room`], given the room's participants
-    /// as just read.
+    /// as just read. Returns whether a departure ended the room's call.
     async fn prune_present(
         &self,
         room_id: &str,
         present: Vec<Participant>,
-    ) -> Result<(), SignalingError> {
+    ) -> Result<bool, SignalingError> {
+        let mut call_stopped = false;
         let now = self.clock.now();
         let grace = chrono::Duration::from_std(self.away_grace).unwrap_or(chrono::Duration::MAX);
         for participant in present {
@@ -195,10 +196,45 @@ impl Signaling {
                 && gone.away_since.is_some()
             {
                 info!(room_id, peer_id = %gone.peer_id, "away participant did not come back; removed");
-                self.announce_departure(&gone).await?;
+                call_stopped |= self.announce_departure(&gone).await?;
             }
         }
-        Ok(())
+        Ok(call_stopped)
+    }
+
+    /// Removes the place that a newcomer's `replaces` names, when its key
+    /// matches and it is away, and sends `peer-left` to the others. A place
+    /// whose socket is open stays, because it belongs to a page that is still
+    /// in the call, such as a second tab. Returns whether the departure ended
+    /// the room's call.
+    async fn remove_replaced(
+        &self,
+        present: &[Participant],
+        replaced: &Resume,
+    ) -> Result<bool, SignalingError> {
+        let key_hash = hash_resume_key(&replaced.key);
+        let Some(old) = present.iter().find(|participant| {
+            participant.peer_id == replaced.peer_id
+                && participant.away_since.is_some()
+                && bool::from(subtle::ConstantTimeEq::ct_eq(
+                    &participant.resume_key_hash[..],
+                    &key_hash[..],
+                ))
+        }) else {
+            return Ok(false);
+        };
+        // A resume since the read changed the connection, so this removes nothing.
+        match self
+            .participants
+            .remove_connection(&old.connection_id)
+            .await?
+        {
+            Some(gone) if gone.away_since.is_some() => {
+                info!(room_id = %gone.room_id, peer_id = %gone.peer_id, "away participant replaced by a new page; removed");
+                self.announce_departure(&gone).await
+            }
+            _ => Ok(false),
+        }
     }
 
     /// Replies `pong` to `ping` and prunes the sender's room.
@@ -369,9 +405,14 @@ impl Signaling {
             }
         }
 
-        // Frees the places of participants that did not come back, and keeps
-        // the newcomer from negotiating with them.
-        self.prune_room(&room.id).await?;
+        // Frees the places of participants that did not come back, or that
+        // this newcomer replaces, and keeps it from negotiating with them.
+        let present = self.participants.in_room(&room.id).await?;
+        let mut call_stopped = false;
+        if let Some(replaced) = &join.replaces {
+            call_stopped |= self.remove_replaced(&present, replaced).await?;
+        }
+        call_stopped |= self.prune_present(&room.id, present).await?;
 
         let resume_key = random_id();
         let participant = Participant {
@@ -410,7 +451,8 @@ impl Signaling {
                 let present = self
                     .send_joined(connection_id, &room, &participant, &resume_key)
                     .await?;
-                if present >= 2 && room.call.since.is_none() {
+                // `room` was read before a departure above could stop the call.
+                if present >= 2 && (room.call.since.is_none() || call_stopped) {
                     self.track_call(&room.id, true).await;
                 }
                 Ok(())
@@ -548,7 +590,9 @@ impl Signaling {
         }
     }
 
-    async fn announce_departure(&self, participant: &Participant) -> Result<(), SignalingError> {
+    /// Sends `peer-left` for a removed participant and stops the call time
+    /// when fewer than two remain. Returns whether it stopped the call time.
+    async fn announce_departure(&self, participant: &Participant) -> Result<bool, SignalingError> {
         let departure = ServerMessage::PeerLeft {
             peer_id: participant.peer_id.clone(),
         };
@@ -558,7 +602,7 @@ impl Signaling {
         if remaining < 2 {
             self.track_call(&participant.room_id, false).await;
         }
-        Ok(())
+        Ok(remaining < 2)
     }
 
     /// Sends to every participant of a room except `skip_peer`; returns how

@@ -31,6 +31,11 @@ pub struct Join {
     pub name: String,
     #[serde(default)]
     pub resume: Option<Resume>,
+    /// The place of an earlier page of the same browser that closed without
+    /// `leave`, such as one that crashed. The new page joins with a new peer
+    /// id, and the old place, if still away, is removed at once.
+    #[serde(default)]
+    pub replaces: Option<Resume>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -735,6 +740,14 @@ mod tests {
             panic!("{join:?}")
         };
         assert_eq!(join.resume.unwrap().peer_id, "p");
+        assert_eq!(join.replaces, None);
+        let join = parse_client_message(
+            r#"{"type":"join","v":1,"token":"t","name":"Anna","replaces":{"peerId":"q","key":"k"}}"#,
+        );
+        let Ok(ClientMessage::Join(join)) = join else {
+            panic!("{join:?}")
+        };
+        assert_eq!(join.replaces.unwrap().peer_id, "q");
         assert!(matches!(
             parse_client_message(r#"{"type":"signal","to":"p","data":{"candidate":null}}"#),
             Ok(ClientMessage::Signal(_))

@@ -725,3 +725,112 @@ async fn bad_messages_get_errors_and_ping_still_works() {
     assert_eq!(h.push.last("a")["type"], "pong");
     assert_eq!(h.push.close_code("a"), None);
 }
+
+/// Joins as "b2" with `replaces` naming `place` (peerId and resumeKey of a `joined`).
+async fn join_replacing(h: &Harness, place: &Value, key: &Value) -> Value {
+    let replaces = json!({"peerId": place["peerId"], "key": key});
+    h.send(
+        "b2",
+        json!({"type": "join", "v": 1, "token": h.token, "name": "B", "replaces": replaces}),
+    )
+    .await;
+    h.push.last("b2")
+}
+
+#[tokio::test]
+async fn replaced_away_place_leaves_before_newcomer_joins() {
+    let mut h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    manual_clock(&mut h, "2026-12-13T10:00:00Z");
+    let first = h.join("a", "A").await;
+    let second = h.join("b", "B").await;
+    h.signaling.handle_disconnect("b").await.unwrap();
+    h.push.take("a");
+
+    let third = join_replacing(&h, &second, &second["resumeKey"]).await;
+    assert_eq!(third["type"], "joined");
+    assert_ne!(
+        third["peerId"], second["peerId"],
+        "a replacing page gets a new place"
+    );
+    let peers: Vec<&Value> = third["peers"].as_array().unwrap().iter().collect();
+    assert_eq!(
+        peers.len(),
+        1,
+        "the replaced place is not listed: {peers:?}"
+    );
+    assert_eq!(peers[0]["peerId"], first["peerId"]);
+
+    let messages = h.push.take("a");
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert_eq!(messages[0]["type"], "peer-left");
+    assert_eq!(messages[0]["peerId"], second["peerId"]);
+    assert_eq!(messages[1]["type"], "peer-joined");
+    assert_eq!(messages[1]["peerId"], third["peerId"]);
+}
+
+#[tokio::test]
+async fn replaces_keeps_open_or_unproven_places() {
+    let h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    h.join("a", "A").await;
+    let second = h.join("b", "B").await;
+    h.push.take("a");
+
+    // "b" is still connected, as a second tab of the same browser would be.
+    let third = join_replacing(&h, &second, &second["resumeKey"]).await;
+    assert_eq!(third["peers"].as_array().unwrap().len(), 2);
+    let messages = h.push.take("a");
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0]["type"], "peer-joined");
+
+    // An away place with a wrong key stays until its grace time ends.
+    h.signaling.handle_disconnect("b").await.unwrap();
+    h.send("b2", json!({"type": "leave"})).await;
+    h.push.take("a");
+    let fourth = join_replacing(&h, &second, &json!("guessed")).await;
+    assert_eq!(fourth["peers"].as_array().unwrap().len(), 2);
+    assert_eq!(h.push.take("a")[0]["type"], "peer-joined");
+}
+
+#[tokio::test]
+async fn call_time_survives_page_replacement() {
+    let mut h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    let clock = manual_clock(&mut h, "2026-12-13T10:00:00Z");
+    let room_id = h.token.split('.').next().unwrap().to_owned();
+    h.join("a", "A").await;
+    let second = h.join("b", "B").await;
+    clock.advance(chrono::Duration::minutes(10));
+    h.signaling.handle_disconnect("b").await.unwrap();
+    clock.advance(chrono::Duration::seconds(5));
+    join_replacing(&h, &second, &second["resumeKey"]).await;
+    clock.advance(chrono::Duration::minutes(10));
+
+    let now = clock.now();
+    let room = h.signaling.rooms.get(&room_id, now).await.unwrap().unwrap();
+    assert!(
+        room.call.since.is_some(),
+        "the call runs on after the replacement"
+    );
+    assert_eq!(room.call_seconds(now), 1205);
+}
+
+#[tokio::test]
+async fn call_time_survives_pruning_on_join() {
+    let mut h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    let clock = manual_clock(&mut h, "2026-12-13T10:00:00Z");
+    let room_id = h.token.split('.').next().unwrap().to_owned();
+    h.join("a", "A").await;
+    h.join("b", "B").await;
+    clock.advance(chrono::Duration::minutes(10));
+    h.signaling.handle_disconnect("b").await.unwrap();
+    clock.advance(grace());
+    h.join("c", "C").await;
+    clock.advance(chrono::Duration::minutes(10));
+
+    let now = clock.now();
+    let room = h.signaling.rooms.get(&room_id, now).await.unwrap().unwrap();
+    assert!(
+        room.call.since.is_some(),
+        "the call runs on with the newcomer"
+    );
+    assert_eq!(room.call_seconds(now), 1230);
+}
