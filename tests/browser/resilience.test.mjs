@@ -114,6 +114,57 @@ test('server-closed sockets keep call and peer ids', { timeout: TEST_TIMEOUT_MS 
   });
 });
 
+/**
+ * Time within which a page that replaces a crashed one must have freed the
+ * old place: well under the 30 s for which the server keeps an away place.
+ */
+const REPLACE_WITHIN_MS = 10_000;
+
+test('page after a crash frees the old place', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('page replaces a crashed one', async (resources) => {
+    const server = await resources.startServer();
+    const room = await createRoom(server);
+    const browser = await resources.launchBrowser();
+    const anna = await resources.openPage(browser, { label: 'anna' });
+    const ben = await resources.openPage(browser, { label: 'ben' });
+    await joinCall(anna, room.joinUrl, 'Anna');
+    await joinCall(ben, room.joinUrl, 'Ben');
+    for (const page of [anna, ben]) await waitForDecodedVideo(page);
+    const [oldBenId] = await markPeerConnections(anna);
+
+    // The renderer dies without pagehide, so no `leave` goes out.
+    const crashed = new Promise((resolve) => ben.once('crash', resolve));
+    const devtools = await ben.context().newCDPSession(ben);
+    devtools.send('Page.crash').catch(() => {});
+    await crashed;
+    await waitFor(() => server.log.some((line) => line.includes('participant away')), {
+      description: 'the server to see the socket of the crashed page close',
+    });
+
+    // Ben opens the link again in the same browser, which kept the place.
+    const ben2 = await ben.context().newPage();
+    const started = Date.now();
+    await joinCall(ben2, room.joinUrl, 'Ben');
+    const peerIds = () => anna.evaluate(() => [...window.__videoCall.peerConnections.keys()]);
+    await waitFor(async () => {
+      const ids = await peerIds();
+      return ids.length === 1 && ids[0] !== oldBenId;
+    }, {
+      description: 'Anna to drop the old place and connect to the new page',
+      timeout: REPLACE_WITHIN_MS - (Date.now() - started),
+      diagnose: async () => `peer connections: ${JSON.stringify(await peerIds())}\n${await describePage(anna)}`,
+    });
+    assert.ok(server.log.some((line) => line.includes('replaced by a new page')), 'the server removed the old place');
+    await waitForDecodedVideo(ben2);
+    await waitForDecodedVideo(anna);
+    assert.equal(
+      await ben2.evaluate(() => window.__videoCall.peerConnections.size),
+      1,
+      'the new page connects to Anna only, not to its own old place',
+    );
+  });
+});
+
 test('server restart: pages rejoin and rebuild the call', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withResources('server restart during a call', async (resources) => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'video-test-data-'));

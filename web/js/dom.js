@@ -85,3 +85,16 @@ export function writeStored(key, value) {
     // Nothing to do: the page works without remembered preferences.
   }
 }
+
+/**
+ * Removes a value from localStorage and ignores blocked storage.
+ *
+ * @param {string} key
+ */
+export function removeStored(key) {
+  try {
+    localStorage.removeItem(key);
+  } catch {
+    // Nothing to do: blocked storage holds nothing to remove.
+  }
+}

@@ -2,7 +2,7 @@
 // and the page states that tests read from `document.body.dataset.state`.
 
 import { applyTranslations, formatDate, t } from './i18n.js';
-import { byId, createButton, fillSelect, readStored, writeStored } from './dom.js';
+import { byId, createButton, fillSelect, readStored, removeStored, writeStored } from './dom.js';
 import { PROTOCOL_VERSION, SignalingClient } from './signaling.js';
 import {
   MicrophoneLevel,
@@ -27,16 +27,24 @@ import { MAX_CHAT_LENGTH } from './peer.js';
  * @typedef {import('./media.js').MediaProblem} MediaProblem
  * @typedef {import('./signaling.js').ServerMessage} ServerMessage
  * @typedef {import('./signaling.js').ErrorMessage} ErrorMessage
+ * @typedef {import('./signaling.js').JoinMessage} JoinMessage
  * @typedef {import('./signaling.js').JoinedMessage} JoinedMessage
  * @typedef {import('./signaling.js').PeerJoinedMessage | import('./signaling.js').PeerLeftMessage | import('./signaling.js').IncomingSignalMessage} PeerMessage
  * @typedef {import('./signaling.js').CloseDetail} CloseDetail
  * @typedef {import('./peer.js').MediaState} MediaState
  */
 
-// Only preferences are stored. The link token never is.
+// Preferences and the place in the last call are stored. The link token never is.
 const STORAGE_NAME = 'videoCall.displayName';
 const STORAGE_MICROPHONE = 'videoCall.microphoneId';
 const STORAGE_CAMERA = 'videoCall.cameraId';
+/**
+ * The place of this browser's last page in a call, `{ link, peerId, key }`,
+ * where `link` is the SHA-256 of the link token in hex, so that the token
+ * itself is not stored. A page opened after the last one crashed sends the
+ * place as `replaces`, and the server frees it at once.
+ */
+const STORAGE_PLACE = 'videoCall.place';
 
 const MAX_NAME_LENGTH = 64;
 
@@ -117,6 +125,8 @@ window.__videoCall = Object.freeze({ peerConnections });
 
 const page = {
   token: '',
+  /** SHA-256 of `token` in hex, or '' until computed or where Web Crypto is missing. */
+  linkTag: '',
   /** @type {PageState} */
   state: 'checking',
   signalingUrl: '',
@@ -921,7 +931,12 @@ async function requestJoin() {
 
   try {
     const signaling = await connectSignaling();
-    signaling.send({ type: 'join', v: PROTOCOL_VERSION, token: page.token, name: page.displayName });
+    page.linkTag ||= await hashLinkToken(page.token);
+    /** @type {JoinMessage} */
+    const join = { type: 'join', v: PROTOCOL_VERSION, token: page.token, name: page.displayName };
+    const replaces = readStoredPlace();
+    if (replaces) join.replaces = replaces;
+    signaling.send(join);
   } catch (error) {
     console.warn(`Join: connecting failed: ${error instanceof Error ? error.message : error}`);
     // The state may have changed while connecting.
@@ -944,8 +959,47 @@ function retryJoin() {
 // ---------------------------------------------------------------------------
 // Call
 
+/**
+ * Returns the SHA-256 of a link token in hex, or '' where Web Crypto is
+ * missing, which turns off remembering the place.
+ *
+ * @param {string} token
+ * @returns {Promise<string>}
+ */
+async function hashLinkToken(token) {
+  try {
+    const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(token));
+    return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, '0')).join('');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Returns the stored place of this link's last page, for `replaces`, or
+ * undefined when none is stored for this link.
+ *
+ * @returns {{ peerId: string, key: string } | undefined}
+ */
+function readStoredPlace() {
+  const text = readStored(STORAGE_PLACE);
+  if (!text || !page.linkTag) return undefined;
+  try {
+    const place = JSON.parse(text);
+    if (place?.link === page.linkTag && typeof place.peerId === 'string' && typeof place.key === 'string') {
+      return { peerId: place.peerId, key: place.key };
+    }
+  } catch {
+    // A value that is not JSON is ignored, and the next `joined` replaces it.
+  }
+  return undefined;
+}
+
 /** @param {JoinedMessage} message */
 function handleJoined(message) {
+  if (page.linkTag) {
+    writeStored(STORAGE_PLACE, JSON.stringify({ link: page.linkTag, peerId: message.peerId, key: message.resumeKey }));
+  }
   if (page.state === 'in-call' && page.call) {
     page.call.applyJoined(message);
     page.signaling?.resetBackoff();
@@ -1112,6 +1166,8 @@ function toggleSecurityPanel(peerId) {
 }
 
 function leaveCall() {
+  // Leaving on purpose sends `leave`, so no later page needs the place.
+  removeStored(STORAGE_PLACE);
   page.securityPanel?.close();
   page.call?.leave();
   page.call = null;

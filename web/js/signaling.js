@@ -9,7 +9,7 @@
  * @typedef {{ description: SessionDescription } | { candidate: IceCandidate | null } | { rebuild: true }} SignalData
  *
  * @typedef {{ type: 'check', v: 1, token: string }} CheckMessage
- * @typedef {{ type: 'join', v: 1, token: string, name: string, resume?: { peerId: string, key: string } }} JoinMessage
+ * @typedef {{ type: 'join', v: 1, token: string, name: string, resume?: { peerId: string, key: string }, replaces?: { peerId: string, key: string } }} JoinMessage
  * @typedef {{ type: 'signal', to: string, data: SignalData }} OutgoingSignalMessage
  * @typedef {{ type: 'ice-servers' }} IceServersRequestMessage
  * @typedef {{ type: 'ping' }} PingMessage
