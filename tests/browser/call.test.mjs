@@ -21,6 +21,7 @@ import {
   openJoinPage,
   pageState,
   pickDaytimeTimeZone,
+  startTwoPersonCall,
   waitFor,
   waitForDecodedVideo,
   waitForRemoteVideoCount,
@@ -39,22 +40,6 @@ const CAMERA_DELAY_MS = 1_500;
 
 /** Maximum participants of a room, from the signaling contract. */
 const MAX_PARTICIPANTS = 8;
-
-/**
- * Starts a server and a browser, creates a room for today and joins it with
- * two pages, "Anna" and "Ben", each in its own browser context.
- */
-async function startTwoPersonCall(resources) {
-  const server = await resources.startServer();
-  const room = await createRoom(server);
-  const browser = await resources.launchBrowser();
-  const anna = await resources.openPage(browser, { label: 'anna' });
-  const ben = await resources.openPage(browser, { label: 'ben' });
-
-  await joinCall(anna, room.joinUrl, 'Anna');
-  await joinCall(ben, room.joinUrl, 'Ben');
-  return { server, room, browser, anna, ben };
-}
 
 /** Waits until a chat message containing `text` appears on `page` and returns its locator. */
 async function waitForChatMessage(page, text) {

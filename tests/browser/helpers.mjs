@@ -599,6 +599,25 @@ export class TestResources {
 }
 
 /**
+ * Starts a server and a browser, creates a room for today and joins it with
+ * two pages, "Anna" and "Ben", each in its own browser context.
+ *
+ * @param {TestResources} resources
+ * @param {Parameters<typeof startServer>[0]} [serverOptions]
+ */
+export async function startTwoPersonCall(resources, serverOptions) {
+  const server = await resources.startServer(serverOptions);
+  const room = await createRoom(server);
+  const browser = await resources.launchBrowser();
+  const anna = await resources.openPage(browser, { label: 'anna' });
+  const ben = await resources.openPage(browser, { label: 'ben' });
+
+  await joinCall(anna, room.joinUrl, 'Anna');
+  await joinCall(ben, room.joinUrl, 'Ben');
+  return { server, room, browser, anna, ben };
+}
+
+/**
  * Runs `body` with fresh `TestResources`, saves artifacts when it throws and
  * closes everything afterwards either way.
  *

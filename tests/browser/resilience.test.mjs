@@ -16,6 +16,7 @@ import {
   decodedVideoFrames,
   describePage,
   joinCall,
+  startTwoPersonCall,
   waitFor,
   waitForDecodedVideo,
   withResources,
@@ -122,13 +123,7 @@ const REPLACE_WITHIN_MS = 10_000;
 
 test('page after a crash frees the old place', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withResources('page replaces a crashed one', async (resources) => {
-    const server = await resources.startServer();
-    const room = await createRoom(server);
-    const browser = await resources.launchBrowser();
-    const anna = await resources.openPage(browser, { label: 'anna' });
-    const ben = await resources.openPage(browser, { label: 'ben' });
-    await joinCall(anna, room.joinUrl, 'Anna');
-    await joinCall(ben, room.joinUrl, 'Ben');
+    const { server, room, anna, ben } = await startTwoPersonCall(resources);
     for (const page of [anna, ben]) await waitForDecodedVideo(page);
     const [oldBenId] = await markPeerConnections(anna);
 
@@ -143,6 +138,7 @@ test('page after a crash frees the old place', { timeout: TEST_TIMEOUT_MS }, asy
 
     // Ben opens the link again in the same browser, which kept the place.
     const ben2 = await ben.context().newPage();
+    resources.pages.push(ben2);
     const started = Date.now();
     await joinCall(ben2, room.joinUrl, 'Ben');
     const peerIds = () => anna.evaluate(() => [...window.__videoCall.peerConnections.keys()]);
@@ -169,13 +165,7 @@ test('server restart: pages rejoin and rebuild the call', { timeout: TEST_TIMEOU
   await withResources('server restart during a call', async (resources) => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'video-test-data-'));
     resources.closers.push({ name: `data directory ${dataDir}`, close: () => rm(dataDir, { recursive: true, force: true }) });
-    const first = await resources.startServer({ dataDir });
-    const room = await createRoom(first);
-    const browser = await resources.launchBrowser();
-    const anna = await resources.openPage(browser, { label: 'anna' });
-    const ben = await resources.openPage(browser, { label: 'ben' });
-    await joinCall(anna, room.joinUrl, 'Anna');
-    await joinCall(ben, room.joinUrl, 'Ben');
+    const { server: first, room, anna, ben } = await startTwoPersonCall(resources, { dataDir });
     for (const page of [anna, ben]) await waitForDecodedVideo(page);
     const [benId] = await markPeerConnections(anna);
     const [annaId] = await markPeerConnections(ben);

@@ -11,7 +11,15 @@ import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 
 import { deriveSecurityCode } from '../../web/js/security-code.js';
-import { createRoom, describePage, joinCall, waitFor, waitForDecodedVideo, withResources } from './helpers.mjs';
+import {
+  createRoom,
+  describePage,
+  joinCall,
+  startTwoPersonCall,
+  waitFor,
+  waitForDecodedVideo,
+  withResources,
+} from './helpers.mjs';
 
 /** Limit of one whole test: several waits of up to 30 s each, plus start-up. */
 const TEST_TIMEOUT_MS = 180_000;
@@ -229,13 +237,7 @@ test('each pair sees one code of its certificates', { timeout: TEST_TIMEOUT_MS }
 
 test('security code panel works by keyboard', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withResources('security code by keyboard', async (resources) => {
-    const server = await resources.startServer();
-    const room = await createRoom(server);
-    const browser = await resources.launchBrowser();
-    const anna = await resources.openPage(browser, { label: 'anna' });
-    const ben = await resources.openPage(browser, { label: 'ben' });
-    await joinCall(anna, room.joinUrl, 'Anna');
-    await joinCall(ben, room.joinUrl, 'Ben');
+    const { anna } = await startTwoPersonCall(resources);
     await waitForConnections(anna, 1);
 
     const button = anna.getByTestId('security-code-button');
@@ -267,13 +269,7 @@ function hideTransportStats() {
 
 test('browser without transport stats shows no code', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withResources('security code without transport stats', async (resources) => {
-    const server = await resources.startServer();
-    const room = await createRoom(server);
-    const browser = await resources.launchBrowser();
-    const anna = await resources.openPage(browser, { label: 'anna' });
-    const ben = await resources.openPage(browser, { label: 'ben' });
-    await joinCall(anna, room.joinUrl, 'Anna');
-    await joinCall(ben, room.joinUrl, 'Ben');
+    const { anna } = await startTwoPersonCall(resources);
     await waitForConnections(anna, 1);
     await anna.evaluate(hideTransportStats);
 
