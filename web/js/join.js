@@ -995,12 +995,20 @@ function readStoredPlace() {
   return undefined;
 }
 
+/**
+ * Stores the place that `joined` gave this page, for a page opened after a crash.
+ *
+ * @param {JoinedMessage} message
+ */
+function storePlace(message) {
+  if (!page.linkTag) return;
+  writeStored(STORAGE_PLACE, JSON.stringify({ link: page.linkTag, peerId: message.peerId, key: message.resumeKey }));
+}
+
 /** @param {JoinedMessage} message */
 function handleJoined(message) {
-  if (page.linkTag) {
-    writeStored(STORAGE_PLACE, JSON.stringify({ link: page.linkTag, peerId: message.peerId, key: message.resumeKey }));
-  }
   if (page.state === 'in-call' && page.call) {
+    storePlace(message);
     page.call.applyJoined(message);
     page.signaling?.resetBackoff();
     hideNotice();
@@ -1008,6 +1016,7 @@ function handleJoined(message) {
     return;
   }
   if (page.state !== 'joining' || !page.signaling) return;
+  storePlace(message);
   enterCall(message, page.signaling);
 }
 
