@@ -88,7 +88,7 @@ async function emulateTimeZone(page, timeZone) {
 /**
  * Opens the page, enters the API token as a practitioner would and returns the page.
  * With `rooms`, the browser fulfils the list request itself with those rooms.
- * With `now`, the page's clock stands still at that instant, while its timers run.
+ * With `now`, the page's clock is fixed at that instant, while its timers run.
  *
  * @param {import('./helpers.mjs').TestResources} resources
  * @param {import('./helpers.mjs').TestServer} server
@@ -585,8 +585,8 @@ test('passed start time today is noted', { timeout: TEST_TIMEOUT_MS }, async () 
     await startTime.fill('09:30');
     assert.equal(
       await waitForText(german, hint, (text) => text !== '', 'the note on the passed start time'),
-      'Diese Uhrzeit ist heute schon vorbei, in Berlin (Deutschland) ist es jetzt 14:05 Uhr. ' +
-        'Einladungen nennen sie so, wie sie hier steht.',
+      'Diese Uhrzeit ist heute schon vorbei: In Berlin (Deutschland) ist es jetzt 14:05 Uhr. ' +
+        'Die Einladung nennt die Uhrzeit so, wie sie hier eingetragen ist.',
     );
     assert.equal(await hint.isVisible(), true);
     assert.equal(await startTime.getAttribute('aria-describedby'), 'start-time-hint');
@@ -603,14 +603,40 @@ test('passed start time today is noted', { timeout: TEST_TIMEOUT_MS }, async () 
     await german.locator('#room-date').fill('2026-12-04');
     await waitFor(async () => hint.isVisible(), { description: 'the note for today again' });
     await german.locator('#room-time-zone').selectOption('Europe/Vienna');
-    assert.match(await hint.textContent(), /in Wien \(Österreich\) ist es jetzt 14:05 Uhr/);
+    assert.match(await hint.textContent(), /In Wien \(Österreich\) ist es jetzt 14:05 Uhr/);
 
     const english = await openOverview(resources, server, { now, locale: 'en-GB', label: 'practitioner-en' });
     await english.locator('#room-start-time').fill('09:30');
     assert.equal(
       await waitForText(english, english.locator('#start-time-hint'), (text) => text !== '', 'the English note'),
-      'This time has already passed today: it is now 14:05 in Berlin (Germany). Invitations give the time as entered here.',
+      'This time has already passed today: it is now 14:05 in Berlin (Germany). The invitation gives the time as entered here.',
     );
+  });
+});
+
+test('default date follows midnight', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('date after midnight', async (resources) => {
+    const server = await resources.startServer();
+    const browser = await resources.launchBrowser();
+    const page = await resources.openPage(browser, { label: 'practitioner' });
+    await emulateTimeZone(page, 'Europe/Berlin');
+    // 23:59:50 in Berlin. The page's timers run on this clock, which the test moves.
+    await page.clock.install({ time: new Date('2026-12-04T22:59:50Z') });
+    await page.goto(`${server.origin}/`);
+    const date = page.locator('#room-date');
+    const startTime = page.locator('#room-start-time');
+    assert.equal(await date.inputValue(), '2026-12-04');
+    await startTime.fill('23:30');
+    assert.equal(await page.locator('#start-time-hint').isVisible(), true, 'the note on 23:30 at 23:59');
+
+    await page.clock.runFor(20_000);
+    assert.equal(await date.inputValue(), '2026-12-05', 'the default date moves to the new day');
+    assert.equal(await page.locator('#start-time-hint').isVisible(), false, 'tomorrow\'s 23:30 has not passed');
+
+    // A date the practitioner chose stays.
+    await date.fill('2026-12-24');
+    await page.clock.runFor(24 * 60 * 60 * 1000);
+    assert.equal(await date.inputValue(), '2026-12-24');
   });
 });
 

@@ -158,6 +158,13 @@ test('page after a crash frees the old place', { timeout: TEST_TIMEOUT_MS }, asy
       1,
       'the new page connects to Anna only, not to its own old place',
     );
+
+    // Closing the tab sends `leave`, after which the browser keeps no place.
+    await ben2.close({ runBeforeUnload: true });
+    const later = await ben.context().newPage();
+    resources.pages.push(later);
+    await later.goto(`${server.origin}/privacy`);
+    assert.equal(await later.evaluate(() => localStorage.getItem('videoCall.place')), null);
   });
 });
 

@@ -55,7 +55,7 @@ const MAX_LIST_DAYS = 400;
 const CALL_WINDOW_WIDTH = 480;
 const CALL_WINDOW_HEIGHT = 360;
 
-/** Interval in ms at which the note on a passed start time follows the clock. */
+/** Interval in ms at which the default date and the note on a passed start time follow the clock. */
 const START_TIME_HINT_INTERVAL_MS = 15_000;
 
 const ui = {
@@ -356,13 +356,28 @@ function updateStartTimeHint() {
   const startTime = ui.startTimeInput.value.slice(0, 5);
   const now = timeOfDayIn(timeZone);
   const passed = /^\d{2}:\d{2}$/.test(startTime) && ui.dateInput.value === todayIn(timeZone) && startTime < now;
-  ui.startTimeHint.textContent = passed
+  const text = passed
     ? t('console.hintStartTimePassed', {
         now,
         zone: ui.timeZoneSelect.selectedOptions[0]?.textContent?.trim() || timeZone,
       })
     : '';
+  // The note is a live region, so an unchanged text is not written again.
+  if (ui.startTimeHint.textContent !== text) ui.startTimeHint.textContent = text;
   ui.startTimeHint.hidden = !passed;
+}
+
+/**
+ * Moves the date to the new day after midnight in the chosen zone, while it
+ * is still the default date, and updates the note on the start time.
+ */
+function followClock() {
+  const today = todayIn(ui.timeZoneSelect.value);
+  if (ui.dateInput.value === defaultDate && defaultDate !== today) {
+    defaultDate = today;
+    ui.dateInput.value = today;
+  }
+  updateStartTimeHint();
 }
 
 /**
@@ -1402,7 +1417,7 @@ function start() {
     control.addEventListener('change', updateStartTimeHint);
   }
   // The time moves on while the form is open.
-  setInterval(updateStartTimeHint, START_TIME_HINT_INTERVAL_MS);
+  setInterval(followClock, START_TIME_HINT_INTERVAL_MS);
 
   const today = todayIn(DEFAULT_TIME_ZONE);
   ui.listFrom.value = addDays(today, -LIST_DAYS_BACK);

@@ -251,7 +251,7 @@ const de = {
   'console.hintDateTooFar': 'Ein Raum kann höchstens {days} Tage im Voraus angelegt werden.',
   'console.hintStartTime': 'Bitte geben Sie die Uhrzeit in Stunden und Minuten an, zum Beispiel 09:30.',
   'console.hintStartTimePassed':
-    'Diese Uhrzeit ist heute schon vorbei, in {zone} ist es jetzt {now} Uhr. Einladungen nennen sie so, wie sie hier steht.',
+    'Diese Uhrzeit ist heute schon vorbei: In {zone} ist es jetzt {now} Uhr. Die Einladung nennt die Uhrzeit so, wie sie hier eingetragen ist.',
   'console.hintTimeZone': 'Bitte wählen Sie eine Zeitzone aus der Liste.',
   'console.hintTitle': 'Der Titel darf höchstens {max} Zeichen lang sein.',
   'console.hintPatientId':
@@ -504,7 +504,7 @@ const en = {
   'console.hintDateTooFar': 'A room can be created at most {days} days ahead.',
   'console.hintStartTime': 'Please enter the time in hours and minutes, for example 09:30.',
   'console.hintStartTimePassed':
-    'This time has already passed today: it is now {now} in {zone}. Invitations give the time as entered here.',
+    'This time has already passed today: it is now {now} in {zone}. The invitation gives the time as entered here.',
   'console.hintTimeZone': 'Please choose a time zone from the list.',
   'console.hintTitle': 'The title can be at most {max} characters long.',
   'console.hintPatientId':

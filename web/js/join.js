@@ -42,7 +42,8 @@ const STORAGE_CAMERA = 'videoCall.cameraId';
  * The place of this browser's last page in a call, `{ link, peerId, key }`,
  * where `link` is the SHA-256 of the link token in hex, so that the token
  * itself is not stored. A page opened after the last one crashed sends the
- * place as `replaces`, and the server frees it at once.
+ * place as `replaces`, and the server frees it at once. There is one entry
+ * per browser, so with two tabs in a call only the later one's is kept.
  */
 const STORAGE_PLACE = 'videoCall.place';
 
@@ -1120,8 +1121,10 @@ function bindCall() {
   ui.rejoinButton.addEventListener('click', rejoin);
 
   // Tell the others at once when the tab closes, instead of after a timeout.
+  // With `leave` sent, no later page needs the stored place. Without an open
+  // socket, the place stays stored, so a reopened page can free it.
   window.addEventListener('pagehide', () => {
-    if (page.state === 'in-call') page.signaling?.send({ type: 'leave' });
+    if (page.state === 'in-call' && page.signaling?.send({ type: 'leave' })) removeStored(STORAGE_PLACE);
   });
 }
 

@@ -282,6 +282,13 @@ fn german(facts: &PrivacyFacts) -> Wording {
                      gewählte Mikrofon, damit Sie beim nächsten Mal nichts neu wählen müssen. \
                      Löschen können Sie diese Angaben in den Einstellungen Ihres Browsers, \
                      zusammen mit den Websitedaten dieser Seite.",
+                    "Während eines Gesprächs legt die Beitrittsseite dort auch ihren Platz im \
+                     Gespräch ab: eine zufällige Teilnehmer-ID, einen Schlüssel dazu und eine \
+                     Prüfsumme (SHA-256) des Zugangscodes aus dem Einladungslink, nicht den Code \
+                     selbst. Stürzt der Browser ab und öffnen Sie den Link erneut, gibt die neue \
+                     Seite damit Ihren alten Platz sofort frei. Verlassen Sie das Gespräch oder \
+                     schließen Sie den Tab, löscht die Seite diese Angaben; nach einem Absturz \
+                     ersetzt sie das nächste Gespräch.",
                     "Auf der Seite der Praxis bleibt das API-Token nur im geöffneten Browser-Tab \
                      (sessionStorage).",
                 ])],
@@ -460,6 +467,12 @@ fn english(facts: &PrivacyFacts) -> Wording {
                      joined with and your chosen camera and microphone, so that you need not \
                      choose them again next time. You can delete them in your browser's settings, \
                      together with this site's data.",
+                    "During a call, the join page also keeps its place in the call there: a random \
+                     participant ID, a key for it and a checksum (SHA-256) of the access code in \
+                     the invitation link, not the code itself. If your browser crashes and you \
+                     open the link again, the new page uses them to free your old place at once. \
+                     When you leave the call or close the tab, the page deletes them; after a \
+                     crash, the next call replaces them.",
                     "On the practice's page, the API token stays only in the open browser tab \
                      (sessionStorage).",
                 ])],
