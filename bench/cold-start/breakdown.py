@@ -2,9 +2,11 @@
 """Splits the CPU time of cold starts into phases, from `perf script` output.
 
 Reads the samples of `perf record -g` (call stacks with frame pointers) on
-standard input, as written by `perf script -F comm,pid,ip,sym,dso`, and
+standard input, as written by `perf script -F comm,pid,time,ip,sym,dso`, and
 prints, per binary, the milliseconds of CPU time per process in each phase
-of its start. `bench/cold-start/profile` runs it; see the README there.
+of its start. The first process of each binary is the warm-up round of
+`run`, which `run` does not count either, so it is left out.
+`bench/cold-start/profile` runs it; see the README there.
 
 A sample counts for the first phase in PHASES that one of its frames
 matches, so a phase inside another (a client made while handling the first
@@ -37,7 +39,7 @@ FRAME = re.compile(r"\s*[0-9a-f]+\s+(.*?)\s+\((.*)\)$")
 
 
 def read_samples(lines):
-    """Yields (comm, pid, frames) per sample, frames from leaf to root as (symbol, dso)."""
+    """Yields (pid, time, frames) per sample, frames from leaf to root as (symbol, dso)."""
     header = None
     frames = []
     for line in lines:
@@ -47,8 +49,9 @@ def read_samples(lines):
                 yield header[0], header[1], frames
             header, frames = None, []
         elif not line[0].isspace():
+            # "COMM PID TIME:", where COMM may contain spaces.
             parts = line.split()
-            header = (parts[0], parts[1])
+            header = (parts[-2], float(parts[-1].rstrip(":")))
             frames = []
         else:
             match = FRAME.match(line)
@@ -87,20 +90,26 @@ def main():
         binaries.append((label, path))
 
     by_pid = collections.defaultdict(list)
-    for _comm, pid, frames in read_samples(sys.stdin):
+    first_sample = {}
+    for pid, time, frames in read_samples(sys.stdin):
         by_pid[pid].append(frames)
+        first_sample[pid] = min(time, first_sample.get(pid, time))
 
     # A process belongs to a binary when any of its samples has a frame in that file.
-    samples = {label: collections.Counter() for label, _ in binaries}
-    processes = collections.Counter()
-    for stacks in by_pid.values():
+    pids_of = collections.defaultdict(list)
+    for pid, stacks in by_pid.items():
         dsos = {dso for frames in stacks for _, dso in frames}
         label = next((label for label, path in binaries if path in dsos), None)
-        if label is None:
-            continue
-        processes[label] += 1
-        for frames in stacks:
-            samples[label][phase_of(frames)] += 1
+        if label is not None:
+            pids_of[label].append(pid)
+
+    samples = {label: collections.Counter() for label, _ in binaries}
+    processes = collections.Counter()
+    for label, pids in pids_of.items():
+        for pid in sorted(pids, key=first_sample.get)[1:]:
+            processes[label] += 1
+            for frames in by_pid[pid]:
+                samples[label][phase_of(frames)] += 1
 
     phases = [phase for phase, _ in PHASES if phase != EXCLUDED] + [OTHER]
     labels = [label for label, _ in binaries if processes[label]]
