@@ -791,11 +791,19 @@ async fn replaces_keeps_open_or_unproven_places() {
     assert_eq!(h.push.take("a")[0]["type"], "peer-joined");
 }
 
+/// Returns whether the harness room's call time is running, and its call
+/// seconds, at the time of `clock`.
+async fn call_time(h: &Harness, clock: &ManualClock) -> (bool, i64) {
+    let room_id = h.token.split('.').next().unwrap();
+    let now = clock.now();
+    let room = h.signaling.rooms.get(room_id, now).await.unwrap().unwrap();
+    (room.call.since.is_some(), room.call_seconds(now))
+}
+
 #[tokio::test]
 async fn call_time_survives_page_replacement() {
     let mut h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
     let clock = manual_clock(&mut h, "2026-12-13T10:00:00Z");
-    let room_id = h.token.split('.').next().unwrap().to_owned();
     h.join("a", "A").await;
     let second = h.join("b", "B").await;
     clock.advance(chrono::Duration::minutes(10));
@@ -804,20 +812,15 @@ async fn call_time_survives_page_replacement() {
     join_replacing(&h, &second, &second["resumeKey"]).await;
     clock.advance(chrono::Duration::minutes(10));
 
-    let now = clock.now();
-    let room = h.signaling.rooms.get(&room_id, now).await.unwrap().unwrap();
-    assert!(
-        room.call.since.is_some(),
-        "the call runs on after the replacement"
-    );
-    assert_eq!(room.call_seconds(now), 1205);
+    let (running, seconds) = call_time(&h, &clock).await;
+    assert!(running, "the call runs on after the replacement");
+    assert_eq!(seconds, 1205);
 }
 
 #[tokio::test]
 async fn call_time_survives_pruning_on_join() {
     let mut h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
     let clock = manual_clock(&mut h, "2026-12-13T10:00:00Z");
-    let room_id = h.token.split('.').next().unwrap().to_owned();
     h.join("a", "A").await;
     h.join("b", "B").await;
     clock.advance(chrono::Duration::minutes(10));
@@ -826,11 +829,7 @@ async fn call_time_survives_pruning_on_join() {
     h.join("c", "C").await;
     clock.advance(chrono::Duration::minutes(10));
 
-    let now = clock.now();
-    let room = h.signaling.rooms.get(&room_id, now).await.unwrap().unwrap();
-    assert!(
-        room.call.since.is_some(),
-        "the call runs on with the newcomer"
-    );
-    assert_eq!(room.call_seconds(now), 1230);
+    let (running, seconds) = call_time(&h, &clock).await;
+    assert!(running, "the call runs on with the newcomer");
+    assert_eq!(seconds, 1230);
 }
