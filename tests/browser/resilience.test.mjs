@@ -5,6 +5,7 @@
 //   unshare -n bash -c 'ip link set lo up && node --test tests/browser/resilience.test.mjs'
 
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,6 +17,7 @@ import {
   decodedVideoFrames,
   describePage,
   joinCall,
+  linkToken,
   startTwoPersonCall,
   waitFor,
   waitForDecodedVideo,
@@ -165,6 +167,37 @@ test('page after a crash frees the old place', { timeout: TEST_TIMEOUT_MS }, asy
     resources.pages.push(later);
     await later.goto(`${server.origin}/privacy`);
     assert.equal(await later.evaluate(() => localStorage.getItem('videoCall.place')), null);
+  });
+});
+
+test('join retries without replaces when rejected', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('server without replaces', async (resources) => {
+    const server = await resources.startServer();
+    const room = await createRoom(server);
+    const browser = await resources.launchBrowser();
+    const page = await resources.openPage(browser, { label: 'ben' });
+    // A place stored by an earlier page of this link, as after a crash.
+    const link = createHash('sha256').update(linkToken(room.joinUrl)).digest('hex');
+    await page.addInitScript((place) => localStorage.setItem('videoCall.place', place), JSON.stringify({ link, peerId: 'p'.repeat(32), key: 'k'.repeat(32) }));
+    // The socket replies to a join with `replaces` as a server from before that field does.
+    const joins = [];
+    await page.routeWebSocket(/\/ws$/, (socket) => {
+      const upstream = socket.connectToServer();
+      upstream.onMessage((text) => socket.send(text));
+      socket.onMessage((text) => {
+        const message = JSON.parse(String(text));
+        if (message.type === 'join') joins.push(message);
+        if (message.type === 'join' && message.replaces) {
+          socket.send(JSON.stringify({ type: 'error', code: 'invalid-message', message: 'unknown field `replaces`' }));
+          return;
+        }
+        upstream.send(text);
+      });
+    });
+
+    await joinCall(page, room.joinUrl, 'Ben');
+    assert.deepEqual(joins.map((join) => 'replaces' in join), [true, false]);
+    assert.equal(await page.evaluate(() => JSON.parse(localStorage.getItem('videoCall.place') ?? '{}').peerId === 'p'.repeat(32)), false);
   });
 });
 

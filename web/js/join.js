@@ -128,6 +128,8 @@ const page = {
   token: '',
   /** SHA-256 of `token` in hex, or '' until computed or where Web Crypto is missing. */
   linkTag: '',
+  /** Whether the pending `join` carries `replaces`. */
+  joinReplaces: false,
   /** @type {PageState} */
   state: 'checking',
   signalingUrl: '',
@@ -495,6 +497,17 @@ function handleServerError(message) {
         setState('ready');
         showNameError('name.invalid');
       }
+      return;
+    case 'invalid-message':
+      // A server from before `replaces` rejects a join that carries it, as
+      // during a deployment. The join goes again without it.
+      if (page.state === 'joining' && page.joinReplaces && page.signaling) {
+        page.joinReplaces = false;
+        removeStored(STORAGE_PLACE);
+        page.signaling.send({ type: 'join', v: PROTOCOL_VERSION, token: page.token, name: page.displayName });
+        return;
+      }
+      console.warn(`Signaling: the server reported ${message.code}: ${message.message}`);
       return;
     default:
       console.warn(`Signaling: the server reported ${message.code}`);
@@ -937,6 +950,7 @@ async function requestJoin() {
     const join = { type: 'join', v: PROTOCOL_VERSION, token: page.token, name: page.displayName };
     const replaces = readStoredPlace();
     if (replaces) join.replaces = replaces;
+    page.joinReplaces = replaces !== undefined;
     signaling.send(join);
   } catch (error) {
     console.warn(`Join: connecting failed: ${error instanceof Error ? error.message : error}`);
