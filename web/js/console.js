@@ -367,17 +367,11 @@ function updateStartTimeHint() {
   ui.startTimeHint.hidden = !passed;
 }
 
-/**
- * Moves the date to the new day after midnight in the chosen zone, while it
- * is still the default date, and updates the note on the start time.
- */
-function followClock() {
-  const today = todayIn(ui.timeZoneSelect.value);
-  if (ui.dateInput.value === defaultDate && defaultDate !== today) {
-    defaultDate = today;
-    ui.dateInput.value = today;
-  }
-  updateStartTimeHint();
+/** Sets the date to today in the chosen zone while it is still the default date. */
+function updateDefaultDate() {
+  if (ui.dateInput.value !== defaultDate) return;
+  defaultDate = todayIn(ui.timeZoneSelect.value);
+  ui.dateInput.value = defaultDate;
 }
 
 /**
@@ -1406,18 +1400,16 @@ function start() {
   ui.timeZoneSelect.value = DEFAULT_TIME_ZONE;
   defaultDate = todayIn(DEFAULT_TIME_ZONE);
   ui.dateInput.value = defaultDate;
-  ui.timeZoneSelect.addEventListener('change', () => {
-    // Follow the time zone only while the date is still the default one.
-    if (ui.dateInput.value !== defaultDate) return;
-    defaultDate = todayIn(ui.timeZoneSelect.value);
-    ui.dateInput.value = defaultDate;
-  });
+  ui.timeZoneSelect.addEventListener('change', updateDefaultDate);
   for (const control of [ui.dateInput, ui.startTimeInput, ui.timeZoneSelect]) {
     control.addEventListener('input', updateStartTimeHint);
     control.addEventListener('change', updateStartTimeHint);
   }
-  // The time moves on while the form is open.
-  setInterval(followClock, START_TIME_HINT_INTERVAL_MS);
+  // The time moves on while the form is open, past midnight too.
+  setInterval(() => {
+    updateDefaultDate();
+    updateStartTimeHint();
+  }, START_TIME_HINT_INTERVAL_MS);
 
   const today = todayIn(DEFAULT_TIME_ZONE);
   ui.listFrom.value = addDays(today, -LIST_DAYS_BACK);

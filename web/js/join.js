@@ -504,7 +504,7 @@ function handleServerError(message) {
       if (page.state === 'joining' && page.joinReplaces && page.signaling) {
         page.joinReplaces = false;
         removeStored(STORAGE_PLACE);
-        page.signaling.send({ type: 'join', v: PROTOCOL_VERSION, token: page.token, name: page.displayName });
+        page.signaling.send(joinMessage());
         return;
       }
       console.warn(`Signaling: the server reported ${message.code}: ${message.message}`);
@@ -947,7 +947,7 @@ async function requestJoin() {
     const signaling = await connectSignaling();
     page.linkTag ||= await hashLinkToken(page.token);
     /** @type {JoinMessage} */
-    const join = { type: 'join', v: PROTOCOL_VERSION, token: page.token, name: page.displayName };
+    const join = joinMessage();
     const replaces = readStoredPlace();
     if (replaces) join.replaces = replaces;
     page.joinReplaces = replaces !== undefined;
@@ -973,6 +973,15 @@ function retryJoin() {
 
 // ---------------------------------------------------------------------------
 // Call
+
+/**
+ * Returns a `join` for this page's link and name.
+ *
+ * @returns {JoinMessage}
+ */
+function joinMessage() {
+  return { type: 'join', v: PROTOCOL_VERSION, token: page.token, name: page.displayName };
+}
 
 /**
  * Returns the SHA-256 of a link token in hex, or '' where Web Crypto is

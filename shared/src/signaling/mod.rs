@@ -202,11 +202,9 @@ impl Signaling {
         Ok(call_stopped)
     }
 
-    /// Removes the place that a newcomer's `replaces` names, when its key
-    /// matches and it is away, and sends `peer-left` to the others. A place
-    /// whose socket is open stays, because it belongs to a page that is still
-    /// in the call, such as a second tab. Returns whether the departure ended
-    /// the room's call.
+    /// Removes the away place that a newcomer's `replaces` names when its key
+    /// matches, and sends `peer-left` for it. A place with an open socket, such
+    /// as a second tab's, stays. Returns whether the departure ended the call.
     async fn remove_replaced(
         &self,
         present: &[Participant],
