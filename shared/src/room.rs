@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::random::random_id;
-use crate::signaling::protocol::{is_bidi_control, is_invisible};
+use crate::signaling::protocol::{is_bidi_control, is_invisible, trim_name};
 use crate::validity::{DayWindow, today_in};
 
 /// Participants per room, the practitioner included. In a full mesh each
@@ -416,6 +416,9 @@ pub struct VideoPreferenceRequest {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InviteeRequest {
+    /// Up to 100 characters once white space, zero-width characters and
+    /// fillers at both ends are trimmed. The name needs one visible character
+    /// and may contain no control or bidirectional formatting character.
     pub name: Option<String>,
     pub email: Option<String>,
     /// `de` (default) or `en`: language of the email and the join page hint.
@@ -514,11 +517,24 @@ fn parse_text(field: &str, text: &str, max_chars: usize) -> Result<String, Field
 }
 
 /// Checks an invitee's name like [`parse_text`], and also by the rule for
-/// names in a call (`signaling::protocol::parse_display_name`): the name
+/// names in a call (`signaling::protocol::parse_display_name`): blank
+/// characters at its ends are trimmed with [`trim_name`], and the name
 /// needs a character that renders and may contain no bidirectional
 /// formatting character.
 fn parse_invitee_name(field: &str, text: &str) -> Result<String, FieldError> {
-    let name = parse_text(field, text, MAX_INVITEE_NAME_CHARS)?;
+    let invisible = || {
+        FieldError::new(
+            field,
+            "must contain at least one visible character; spaces, zero-width \
+             characters, Hangul fillers, the blank Braille pattern and lone \
+             combining marks display as nothing",
+        )
+    };
+    let trimmed = trim_name(text);
+    if trimmed.is_empty() && !text.trim().is_empty() {
+        return Err(invisible());
+    }
+    let name = parse_text(field, trimmed, MAX_INVITEE_NAME_CHARS)?;
     if name.chars().any(is_bidi_control) {
         return Err(FieldError::new(
             field,
@@ -527,12 +543,7 @@ fn parse_invitee_name(field: &str, text: &str) -> Result<String, FieldError> {
         ));
     }
     if name.chars().all(is_invisible) {
-        return Err(FieldError::new(
-            field,
-            "must contain at least one visible character; spaces, zero-width \
-             characters, Hangul fillers, the blank Braille pattern and lone \
-             combining marks display as nothing",
-        ));
+        return Err(invisible());
     }
     Ok(name)
 }
@@ -987,7 +998,7 @@ mod tests {
     #[test]
     fn visible_long_invitee_names_accepted() {
         let longest = "ä".repeat(100);
-        let mostly_invisible = format!("{}A", "\u{200B}".repeat(99));
+        let mostly_invisible = format!("A{}B", "\u{200B}".repeat(98));
         for name in [
             "Zoë Müller",
             "Anna\u{00AD}Lena",
@@ -1005,6 +1016,21 @@ mod tests {
         }
         let error = invitee_name_error(&"ä".repeat(101));
         assert!(error.message.contains("at most 100"), "{error}");
+    }
+
+    #[test]
+    fn invitee_name_ends_trimmed() {
+        let mut body = request("2026-12-13");
+        body.invitees = Some(vec![invitee_named("\u{FEFF} Anna Lena\u{200B}\u{2060} ")]);
+        let room = body.into_room("p", now(), Retention::default()).unwrap();
+        assert_eq!(room.invitees[0].name, "Anna Lena");
+
+        // The length counts what is left after trimming.
+        let longest = "ä".repeat(100);
+        let mut body = request("2026-12-13");
+        body.invitees = Some(vec![invitee_named(&format!("{longest}\u{200B}"))]);
+        let room = body.into_room("p", now(), Retention::default()).unwrap();
+        assert_eq!(room.invitees[0].name, longest);
     }
 
     #[test]

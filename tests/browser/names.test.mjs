@@ -118,3 +118,29 @@ test('invisible and reordering names are rejected', { timeout: TEST_TIMEOUT_MS }
     }
   });
 });
+
+test('name ends are trimmed', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('name ends trimmed', async (resources) => {
+    const server = await resources.startServer();
+    const room = await createRoom(server);
+    const token = linkToken(room.joinUrl);
+
+    // The server trims the name a client sends.
+    await resources.joinWithSocket(server, token, '\uFEFF Ben\u200B\u2060');
+    const { joined: second } = await resources.joinWithSocket(server, token, 'Carla');
+    assert.deepEqual(
+      second.peers.map((peer) => peer.name),
+      ['Ben'],
+    );
+
+    // The join page counts the 64 characters allowed after trimming, so a
+    // longest name with a zero-width space pasted after it joins.
+    const longest = 'ä'.repeat(64);
+    const browser = await resources.launchBrowser();
+    const page = await resources.openPage(browser, { locale: 'de-DE', label: 'trimmed' });
+    await joinCall(page, room.joinUrl, `\u200B${longest}\u200B`);
+    await waitForRemoteNames(page, ['Ben', 'Carla']);
+    const { joined: third } = await resources.joinWithSocket(server, token, 'Dana');
+    assert.deepEqual(third.peers.map((peer) => peer.name).sort(), ['Ben', 'Carla', longest].sort());
+  });
+});

@@ -3,7 +3,7 @@
 // rooms, resending invitations and opening a call window.
 
 import { applyTranslations, formatDate, locale, t } from './i18n.js';
-import { byId, createButton, fillSelect } from './dom.js';
+import { byId, createButton, fillSelect, trimName } from './dom.js';
 
 /**
  * @typedef {{ name: string, email: string, locale: 'de' | 'en' }} Invitee
@@ -566,7 +566,7 @@ function readInvitees() {
   for (const [index, row] of [...ui.inviteeRows.children].entries()) {
     const nameInput = /** @type {HTMLInputElement} */ (row.querySelector('[name="name"]'));
     const emailInput = /** @type {HTMLInputElement} */ (row.querySelector('[name="email"]'));
-    const name = nameInput.value.trim();
+    const name = trimName(nameInput.value);
     const email = emailInput.value.trim();
     const language = /** @type {HTMLSelectElement} */ (row.querySelector('[name="locale"]')).value;
     if (!name && !email) continue;

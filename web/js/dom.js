@@ -1,4 +1,4 @@
-// Small DOM helpers shared by both pages. Nothing here uses innerHTML.
+// Small DOM and form helpers shared by both pages. Nothing here uses innerHTML.
 
 /**
  * Returns the element with the given id, checked to be an instance of `type`.
@@ -97,4 +97,24 @@ export function removeStored(key) {
   } catch {
     // Nothing to do: blocked storage holds nothing to remove.
   }
+}
+
+/**
+ * Blank at either end of a name: white space, zero-width characters and
+ * fillers. Combining marks, variation selectors and tags stay, because at
+ * the end they belong to the character before them. The server trims the
+ * same set (`trim_name` in the signaling protocol).
+ */
+const NAME_END_BLANKS = '[\\p{White_Space}\\u00AD\\u115F\\u1160\\u17B4\\u17B5\\u180E\\u200B-\\u200D\\u2060-\\u2064\\u2800\\u3164\\uFEFF\\uFFA0]+';
+const NAME_ENDS = new RegExp(`^${NAME_END_BLANKS}|${NAME_END_BLANKS}$`, 'gu');
+
+/**
+ * Removes white space, zero-width characters and fillers from both ends of
+ * a name, so that a name pasted with a zero-width space is shown as typed.
+ *
+ * @param {string} name
+ * @returns {string}
+ */
+export function trimName(name) {
+  return name.replace(NAME_ENDS, '');
 }

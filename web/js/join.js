@@ -2,7 +2,7 @@
 // and the page states that tests read from `document.body.dataset.state`.
 
 import { applyTranslations, formatDate, t } from './i18n.js';
-import { byId, createButton, fillSelect, readStored, removeStored, writeStored } from './dom.js';
+import { byId, createButton, fillSelect, readStored, removeStored, trimName, writeStored } from './dom.js';
 import { PROTOCOL_VERSION, SignalingClient } from './signaling.js';
 import {
   MicrophoneLevel,
@@ -897,17 +897,17 @@ function showNameError(key) {
 }
 
 /**
- * Trims a display name and checks the server's rules: 1 to 64 characters,
- * counted as Unicode code points, no control or bidirectional formatting
- * characters, and at least one character that renders, so that no
- * participant is invisible to the others.
+ * Trims a display name with `trimName` and checks the server's rules. A
+ * name has 1 to 64 characters, counted as Unicode code points, and no
+ * control or bidirectional formatting characters. It needs one character
+ * that renders, so that no participant is invisible to the others.
  *
  * @param {string} raw
  * @returns {{ name: string } | { error: 'name.empty' | 'name.tooLong' | 'name.invalid' }}
  */
 export function validateName(raw) {
-  const name = raw.trim();
-  if (name === '') return { error: 'name.empty' };
+  const name = trimName(raw);
+  if (name === '') return { error: raw.trim() === '' ? 'name.empty' : 'name.invalid' };
   if ([...name].length > MAX_NAME_LENGTH) return { error: 'name.tooLong' };
   if (/[\p{Cc}\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/u.test(name)) return { error: 'name.invalid' };
   // A combining mark (Mn, Me) alone only changes a character that is not there.

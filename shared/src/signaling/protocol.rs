@@ -692,12 +692,40 @@ pub fn is_invisible(c: char) -> bool {
         )
 }
 
-/// Trims a display name and checks its length and characters. Every
-/// participant must be visible to the others by name, so a name needs at
-/// least one character that renders, and may contain no control or
-/// bidirectional formatting character.
+/// Returns whether `c` is blank at either end of a name: white space, or a
+/// zero-width or filler character that means nothing there. Combining marks,
+/// variation selectors and tags stay, because at the end of a name they
+/// belong to the character before them, as in "❤\u{FE0F}".
+fn is_blank_at_name_end(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{115F}'..='\u{1160}'
+                | '\u{17B4}'..='\u{17B5}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200D}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2800}'
+                | '\u{3164}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+        )
+}
+
+/// Removes white space, zero-width characters and fillers from both ends of
+/// a name, so that "Anna" followed by a zero-width space is stored and shown
+/// as "Anna", the same as the name typed without it.
+pub fn trim_name(name: &str) -> &str {
+    name.trim_matches(is_blank_at_name_end)
+}
+
+/// Trims a display name with [`trim_name`] and checks its length and
+/// characters. Every participant must be visible to the others by name, so
+/// a name needs at least one character that renders, and may contain no
+/// control or bidirectional formatting character.
 pub fn parse_display_name(name: &str) -> Option<String> {
-    let trimmed = name.trim();
+    let trimmed = trim_name(name);
     let count = trimmed.chars().count();
     let valid = (1..=MAX_NAME_CHARS).contains(&count)
         && !trimmed
@@ -1021,6 +1049,24 @@ mod tests {
             " \u{0308}\u{20DD} ",
         ] {
             assert!(parse_display_name(name).is_none(), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn name_ends_trimmed() {
+        for (name, trimmed) in [
+            ("\u{200B}Anna\u{200B}", "Anna"),
+            ("\u{FEFF} Anna \u{2060}\u{00AD}", "Anna"),
+            ("\u{3164}Ben\u{2800}\u{200D}", "Ben"),
+            ("Anna\u{200B}Lena", "Anna\u{200B}Lena"),
+            ("Carla ❤\u{FE0F}", "Carla ❤\u{FE0F}"),
+            ("Zoe\u{0308}", "Zoe\u{0308}"),
+        ] {
+            assert_eq!(
+                parse_display_name(name).as_deref(),
+                Some(trimmed),
+                "{name:?}"
+            );
         }
     }
 
