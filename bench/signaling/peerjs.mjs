@@ -5,8 +5,9 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+
+import { stopChild, waitForListening } from '../../tests/browser/child.mjs';
 
 const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'peerjs-server.mjs');
 const START_TIMEOUT_MS = 15_000;
@@ -39,36 +40,15 @@ export async function startPeerJsServer() {
 
   let stopping;
   const stop = () => {
-    stopping ??= (async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const outcome = await Promise.race([exited, sleep(STOP_TIMEOUT_MS, null, { ref: false })]);
-      if (outcome === null) {
-        console.error(`PeerJS server pid ${child.pid} still running ${STOP_TIMEOUT_MS} ms after SIGTERM; sending SIGKILL`);
-        child.kill('SIGKILL');
-        await exited;
-      }
-    })();
+    stopping ??= stopChild(child, exited, { name: 'PeerJS server', timeoutMs: STOP_TIMEOUT_MS, report: console.error });
     return stopping;
   };
 
-  const origin = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`PeerJS server printed no "listening" line within ${START_TIMEOUT_MS} ms\n${logTail.join('\n')}`)), START_TIMEOUT_MS);
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const match = LISTENING_LINE.exec(line.trim());
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(new Error(`starting ${SCRIPT} failed: ${error.message}`));
-    });
-    exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`PeerJS server exited during start-up (code ${code}, signal ${signal})\n${logTail.join('\n')}`));
-    });
+  const origin = await waitForListening(child, exited, {
+    name: 'PeerJS server',
+    pattern: LISTENING_LINE,
+    timeoutMs: START_TIMEOUT_MS,
+    log: logTail,
   }).catch(async (error) => {
     await stop();
     throw error;

@@ -9,7 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
+
+import { stopChild, waitForListening } from '../../tests/browser/child.mjs';
 
 const START_TIMEOUT_MS = 15_000;
 /**
@@ -95,39 +96,19 @@ export async function startServer(binary) {
         exited.then(() => {
           stopMs = Date.now() - sentAt;
         });
-        child.kill('SIGTERM');
-        const outcome = await Promise.race([exited, sleep(STOP_TIMEOUT_MS, null, { ref: false })]);
-        if (outcome === null) {
-          console.error(`server pid ${child.pid} still running ${STOP_TIMEOUT_MS} ms after SIGTERM; sending SIGKILL`);
-          child.kill('SIGKILL');
-          await exited;
-        }
       }
+      await stopChild(child, exited, { name: 'server', timeoutMs: STOP_TIMEOUT_MS, report: console.error });
       await rm(dataDir, { recursive: true, force: true });
     })();
     return stopping;
   };
   const exitStatus = () => `${child.signalCode ? `signal ${child.signalCode}` : `code ${child.exitCode}`}, ${stopMs} ms after SIGTERM`;
 
-  const origin = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`server printed no "Video service listening on" line within ${START_TIMEOUT_MS} ms\n${logTail.join('\n')}`));
-    }, START_TIMEOUT_MS);
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const match = LISTENING_LINE.exec(line.trim());
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(new Error(`starting ${binary} failed: ${error.message}`));
-    });
-    exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited during start-up (code ${code}, signal ${signal})\n${logTail.join('\n')}`));
-    });
+  const origin = await waitForListening(child, exited, {
+    name: `server ${binary}`,
+    pattern: LISTENING_LINE,
+    timeoutMs: START_TIMEOUT_MS,
+    log: logTail,
   }).catch(async (error) => {
     await stop();
     throw error;

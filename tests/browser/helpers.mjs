@@ -19,6 +19,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import WebSocket from 'ws';
 
+import { stopChild, waitForListening } from './child.mjs';
+
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** The server binary; `VIDEO_LOCAL_BIN` overrides the debug build of `cargo build -p video-local`. */
@@ -172,38 +174,20 @@ export async function startServer({
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const outcome = await Promise.race([exited, sleep(SERVER_STOP_TIMEOUT_MS, null, { ref: false })]);
-      if (outcome === null) {
-        pushLine(log, `test helper: server pid ${child.pid} ignored SIGTERM for ${SERVER_STOP_TIMEOUT_MS} ms, sending SIGKILL`);
-        child.kill('SIGKILL');
-        await exited;
-      }
-    }
+    await stopChild(child, exited, {
+      name: 'server',
+      timeoutMs: SERVER_STOP_TIMEOUT_MS,
+      report: (line) => pushLine(log, `test helper: ${line}`),
+    });
     await Promise.race([logEnded, sleep(SERVER_STOP_TIMEOUT_MS, null, { ref: false })]);
     if (givenDataDir === undefined) await rm(dataDir, { recursive: true, force: true });
   };
 
-  const origin = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`server printed no "Video service listening on" line within ${SERVER_START_TIMEOUT_MS} ms\n${log.join('\n')}`));
-    }, SERVER_START_TIMEOUT_MS);
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const match = LISTENING_LINE.exec(line.trim());
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(new Error(`starting ${SERVER_BINARY} failed: ${error.message}`));
-    });
-    exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited during start-up (code ${code}, signal ${signal})\n${log.join('\n')}`));
-    });
+  const origin = await waitForListening(child, exited, {
+    name: 'server',
+    pattern: LISTENING_LINE,
+    timeoutMs: SERVER_START_TIMEOUT_MS,
+    log,
   }).catch(async (error) => {
     await stop();
     throw error;
