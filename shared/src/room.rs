@@ -1,7 +1,7 @@
 //! Rooms: the stored record and the rules that turn a create request into one.
 
 use crate::zone::Zone;
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -420,6 +420,9 @@ pub struct InviteeRequest {
     /// fillers at both ends are trimmed. The name needs one visible character
     /// and may contain no control or bidirectional formatting character.
     pub name: Option<String>,
+    /// An ASCII address, different from the other invitees' addresses
+    /// ignoring case. The mail service delivers only to ASCII addresses,
+    /// so an internationalized domain is written in its `xn--` form.
     pub email: Option<String>,
     /// `de` (default) or `en`: language of the email and the join page hint.
     pub locale: Option<String>,
@@ -476,6 +479,38 @@ fn parse_start_time(text: &str) -> Result<NaiveTime, FieldError> {
             format!("expected a time as HH:MM between 00:00 and 23:59, got {text:?}"),
         )
     })
+}
+
+/// Rejects a start time that the clocks of `zone` skip on `date`, such as
+/// 02:30 on the day summer time begins in Europe/Berlin: the invitation
+/// would name a time that never shows on a clock there.
+fn check_time_exists(date: NaiveDate, time: NaiveTime, zone: Zone) -> Result<(), FieldError> {
+    let exists =
+        |local: NaiveDateTime| !matches!(zone.from_local_datetime(&local), LocalResult::None);
+    let local = date.and_time(time);
+    if exists(local) {
+        return Ok(());
+    }
+    // Rooms lie at most 400 days ahead, where the jumps of the tz database
+    // are at most two hours long and begin and end on a whole minute.
+    let mut first_after = local;
+    while !exists(first_after) && first_after - local < Duration::hours(3) {
+        first_after += Duration::minutes(1);
+    }
+    let mut jump_start = local;
+    while !exists(jump_start - Duration::minutes(1)) && local - jump_start < Duration::hours(3) {
+        jump_start -= Duration::minutes(1);
+    }
+    Err(FieldError::new(
+        "startTime",
+        format!(
+            "{} does not exist on {date} in {zone}, because the clocks there jump from {} \
+             to {}; choose a time before or after the jump",
+            time.format("%H:%M"),
+            jump_start.format("%H:%M"),
+            first_after.format("%H:%M"),
+        ),
+    ))
 }
 
 pub fn parse_time_zone(field: &str, text: &str) -> Result<Zone, FieldError> {
@@ -553,6 +588,15 @@ fn parse_email(field: &str, text: &str) -> Result<String, FieldError> {
     let options = email_address::Options::default()
         .with_required_tld()
         .without_domain_literal();
+    if !trimmed.is_ascii() {
+        return Err(FieldError::new(
+            field,
+            format!(
+                "{trimmed:?} contains characters outside ASCII, which the mail service \
+                 cannot deliver to; write an internationalized domain in its xn-- form"
+            ),
+        ));
+    }
     let valid = trimmed.len() <= MAX_EMAIL_BYTES
         && !trimmed.contains(['<', '>', ' '])
         && email_address::EmailAddress::parse_with_options(trimmed, options).is_ok();
@@ -605,7 +649,7 @@ fn parse_invitees(requests: Vec<InviteeRequest>) -> Result<Vec<Invitee>, FieldEr
             ),
         ));
     }
-    requests
+    let invitees = requests
         .into_iter()
         .enumerate()
         .map(|(index, request)| {
@@ -624,7 +668,24 @@ fn parse_invitees(requests: Vec<InviteeRequest>) -> Result<Vec<Invitee>, FieldEr
                 last_sent: None,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    // Deliveries are recorded per address, so a repeated address would
+    // leave its second invitee waiting for an email that never comes.
+    for (index, invitee) in invitees.iter().enumerate() {
+        let earlier = invitees[..index]
+            .iter()
+            .position(|other| other.is_addressed(&invitee.email));
+        if let Some(earlier) = earlier {
+            return Err(FieldError::new(
+                format!("invitees[{index}].email"),
+                format!(
+                    "repeats the address of invitees[{earlier}]; each address gets one \
+                     invitation per room"
+                ),
+            ));
+        }
+    }
+    Ok(invitees)
 }
 
 impl CreateRoomRequest {
@@ -665,6 +726,9 @@ impl CreateRoomRequest {
             .as_deref()
             .map(parse_start_time)
             .transpose()?;
+        if let Some(time) = start_time {
+            check_time_exists(date, time, time_zone)?;
+        }
         let title = self
             .title
             .as_deref()
@@ -868,6 +932,35 @@ mod tests {
     }
 
     #[test]
+    fn start_time_in_clock_jump_is_rejected() {
+        let mut body = request("2027-03-28");
+        body.start_time = Some("02:30".into());
+        let error = body
+            .into_room("p", now(), Retention::default())
+            .unwrap_err();
+        assert_eq!(error.field, "startTime");
+        assert!(
+            error.message.contains("jump from 02:00 to 03:00"),
+            "{error}"
+        );
+
+        // The hour that repeats when summer time ends exists, and so do the
+        // minutes around the jump.
+        for (date, time) in [
+            ("2027-10-31", "02:30"),
+            ("2027-03-28", "01:59"),
+            ("2027-03-28", "03:00"),
+        ] {
+            let mut body = request(date);
+            body.start_time = Some(time.into());
+            assert!(
+                body.into_room("p", now(), Retention::default()).is_ok(),
+                "{date} {time}"
+            );
+        }
+    }
+
+    #[test]
     fn start_time_must_be_hh_mm() {
         for text in ["9:30", "24:00", "12:60", "12:30:00", "noon"] {
             let mut body = request("2026-12-13");
@@ -882,6 +975,37 @@ mod tests {
         }
         let mut body = request("2026-12-13");
         body.start_time = Some("23:59".into());
+        assert!(body.into_room("p", now(), Retention::default()).is_ok());
+    }
+
+    #[test]
+    fn repeated_email_is_rejected() {
+        let mut body = request("2026-12-13");
+        body.invitees = Some(vec![
+            invitee("anna@example.org"),
+            invitee("ben@example.org"),
+            invitee(" ANNA@Example.org "),
+        ]);
+        let error = body
+            .into_room("p", now(), Retention::default())
+            .unwrap_err();
+        assert_eq!(error.field, "invitees[2].email");
+        assert!(error.message.contains("invitees[0]"), "{error}");
+    }
+
+    #[test]
+    fn non_ascii_email_is_rejected() {
+        for address in ["jörg@example.org", "anna@müller.de"] {
+            let mut body = request("2026-12-13");
+            body.invitees = Some(vec![invitee(address)]);
+            let error = body
+                .into_room("p", now(), Retention::default())
+                .unwrap_err();
+            assert_eq!(error.field, "invitees[0].email");
+            assert!(error.message.contains("ASCII"), "{error}");
+        }
+        let mut body = request("2026-12-13");
+        body.invitees = Some(vec![invitee("anna@xn--mller-kva.de")]);
         assert!(body.into_room("p", now(), Retention::default()).is_ok());
     }
 
@@ -915,7 +1039,11 @@ mod tests {
             "invitees"
         );
         let mut body = request("2026-12-13");
-        body.invitees = Some((0..8).map(|_| invitee("a@example.org")).collect());
+        body.invitees = Some(
+            (0..8)
+                .map(|index| invitee(&format!("a{index}@example.org")))
+                .collect(),
+        );
         assert_eq!(
             body.into_room("p", now(), Retention::default())
                 .unwrap()
