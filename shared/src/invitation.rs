@@ -80,10 +80,26 @@ fn german_long_date(date: NaiveDate, time_zone: Zone) -> String {
     format!("{weekday}, {}. {month} {}", date.day(), date.year())
 }
 
+/// Areas of the tz database whose zone names end in a place, as in
+/// America/New_York.
+const PLACE_AREAS: [&str; 9] = [
+    "Africa",
+    "America",
+    "Antarctica",
+    "Asia",
+    "Atlantic",
+    "Australia",
+    "Europe",
+    "Indian",
+    "Pacific",
+];
+
 /// Names the time zone of the invitation's time line: the country's time for
-/// Europe/Berlin, Europe/Vienna and Europe/Zurich, the IANA name otherwise.
-/// Europe/Busingen (a German town) and Europe/Vaduz (Liechtenstein) run on
-/// Swiss time but lie outside Switzerland, so they keep the IANA name.
+/// Europe/Berlin, Europe/Vienna and Europe/Zurich, the local time of the
+/// place a zone is named after otherwise ("Ortszeit New York"), and the
+/// IANA name for zones without a place, such as UTC. Europe/Busingen (a
+/// German town) and Europe/Vaduz (Liechtenstein) run on Swiss time but lie
+/// outside Switzerland, so they get their place's name.
 fn time_zone_label(time_zone: Zone, locale: Locale) -> String {
     let readable = match time_zone {
         Zone::BERLIN => Some(("deutsche Zeit", "German time")),
@@ -91,11 +107,19 @@ fn time_zone_label(time_zone: Zone, locale: Locale) -> String {
         Zone::ZURICH => Some(("Schweizer Zeit", "Swiss time")),
         _ => None,
     };
-    match (readable, locale) {
-        (Some((german, _)), Locale::De) => german.to_owned(),
-        (Some((_, english)), Locale::En) => english.to_owned(),
-        (None, Locale::De) => format!("Zeitzone {}", time_zone.name()),
-        (None, Locale::En) => format!("time zone {}", time_zone.name()),
+    let name = time_zone.name();
+    let place = name
+        .split_once('/')
+        .filter(|(area, _)| PLACE_AREAS.contains(area))
+        .and_then(|(_, rest)| rest.rsplit('/').next())
+        .map(|place| place.replace('_', " "));
+    match (readable, place, locale) {
+        (Some((german, _)), _, Locale::De) => german.to_owned(),
+        (Some((_, english)), _, Locale::En) => english.to_owned(),
+        (None, Some(place), Locale::De) => format!("Ortszeit {place}"),
+        (None, Some(place), Locale::En) => format!("{place} time"),
+        (None, None, Locale::De) => format!("Zeitzone {name}"),
+        (None, None, Locale::En) => format!("time zone {name}"),
     }
 }
 
@@ -131,7 +155,11 @@ fn german_wording(room: &Room, invitee: &Invitee, practice: Option<&str>) -> Wor
     }
 
     Wording {
-        subject: format!("Ihr Videotermin heute, {short_date}{subject_time}"),
+        subject: if was_changed(room, invitee) {
+            format!("Geänderter Videotermin: heute, {short_date}{subject_time}")
+        } else {
+            format!("Ihr Videotermin heute, {short_date}{subject_time}")
+        },
         greeting: format!("Guten Tag {},", invitee.name),
         intro: if was_changed(room, invitee) {
             "Ihr Videotermin wurde geändert und findet heute statt. Es gelten diese Angaben:"
@@ -148,7 +176,7 @@ fn german_wording(room: &Room, invitee: &Invitee, practice: Option<&str>) -> Wor
             "Erlauben Sie den Zugriff auf Kamera und Mikrofon, wenn Ihr Browser danach fragt.",
             "Der Link gilt nur heute, am Tag Ihres Termins.",
         ],
-        privacy: "Das Gespräch wird nicht aufgezeichnet. Bild, Ton und Chat werden zwischen den Geräten der Teilnehmenden Ende-zu-Ende-verschlüsselt übertragen, direkt oder über einen Weiterleitungsserver, der sie nicht entschlüsseln kann.",
+        privacy: "Das Gespräch wird nicht aufgezeichnet. Bild, Ton und Chat werden zwischen den Geräten der Teilnehmenden Ende-zu-Ende-verschlüsselt übertragen und nirgends gespeichert.",
         privacy_link_intro: "Welche Daten der Videodienst speichert und wie lange, lesen Sie in den Datenschutzhinweisen:",
         // Swiss German writes "ss" for "ß".
         closing: if room.time_zone == Zone::ZURICH {
@@ -183,7 +211,11 @@ fn english_wording(room: &Room, invitee: &Invitee, practice: Option<&str>) -> Wo
     }
 
     Wording {
-        subject: format!("Your video appointment today, {subject_date}{subject_time}"),
+        subject: if was_changed(room, invitee) {
+            format!("Changed video appointment: today, {subject_date}{subject_time}")
+        } else {
+            format!("Your video appointment today, {subject_date}{subject_time}")
+        },
         greeting: format!("Dear {},", invitee.name),
         intro: if was_changed(room, invitee) {
             "Your video appointment has changed and is today. These details apply:"
@@ -200,7 +232,7 @@ fn english_wording(room: &Room, invitee: &Invitee, practice: Option<&str>) -> Wo
             "Allow access to your camera and microphone when your browser asks.",
             "The link works only today, the day of your appointment.",
         ],
-        privacy: "The call is not recorded. Video, sound and chat are end-to-end encrypted between the participants' devices and sent directly or through a relay server that cannot decrypt them.",
+        privacy: "The call is not recorded. Video, sound and chat are end-to-end encrypted between the participants' devices and stored nowhere.",
         privacy_link_intro: "What the video service stores, and for how long, is set out in the privacy notice:",
         closing: "Kind regards",
         signature: practice.unwrap_or("Your practice").to_owned(),
@@ -348,6 +380,10 @@ mod tests {
             None,
         );
         assert!(first.text.contains("heute findet Ihr Videotermin statt:"));
+        assert_eq!(
+            first.subject,
+            "Ihr Videotermin heute, 13.12.2026 um 09:30 Uhr"
+        );
 
         let mut told = room.appointment();
         german.last_sent = Some(crate::room::SentEmail {
@@ -366,6 +402,7 @@ mod tests {
             !resent.text.contains("geändert"),
             "a plain resend is no change"
         );
+        assert_eq!(resent.subject, first.subject);
 
         told.start_time = chrono::NaiveTime::from_hms_opt(8, 0, 0);
         german.last_sent.as_mut().unwrap().appointment = told;
@@ -381,6 +418,10 @@ mod tests {
             "{}",
             changed.text
         );
+        assert_eq!(
+            changed.subject,
+            "Geänderter Videotermin: heute, 13.12.2026 um 09:30 Uhr"
+        );
         let mut english = german.clone();
         english.locale = Locale::En;
         let changed = render(
@@ -391,6 +432,13 @@ mod tests {
             None,
         );
         assert!(changed.text.contains("has changed"), "{}", changed.text);
+        assert!(
+            changed
+                .subject
+                .starts_with("Changed video appointment: today, "),
+            "{}",
+            changed.subject
+        );
     }
 
     #[test]
@@ -515,22 +563,33 @@ mod tests {
             (
                 Zone::parse("America/New_York").unwrap(),
                 Locale::De,
-                "Zeitzone America/New_York",
+                "Ortszeit New York",
             ),
             (
                 Zone::parse("America/New_York").unwrap(),
                 Locale::En,
-                "time zone America/New_York",
+                "New York time",
+            ),
+            (
+                Zone::parse("America/Argentina/Buenos_Aires").unwrap(),
+                Locale::De,
+                "Ortszeit Buenos Aires",
             ),
             (
                 Zone::parse("Europe/Busingen").unwrap(),
                 Locale::De,
-                "Zeitzone Europe/Busingen",
+                "Ortszeit Busingen",
             ),
             (
                 Zone::parse("Europe/Vaduz").unwrap(),
                 Locale::En,
-                "time zone Europe/Vaduz",
+                "Vaduz time",
+            ),
+            (Zone::parse("UTC").unwrap(), Locale::De, "Zeitzone UTC"),
+            (
+                Zone::parse("Etc/GMT+5").unwrap(),
+                Locale::En,
+                "time zone Etc/GMT+5",
             ),
         ];
         for (time_zone, locale, expected) in cases {
