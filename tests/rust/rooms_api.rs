@@ -533,6 +533,21 @@ async fn openapi_document_lists_room_paths() {
         reply.json["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
     );
+
+    // Every body is capped at 16 KiB and must be JSON.
+    for (path, operations) in paths.as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            if operation.get("requestBody").is_none() {
+                continue;
+            }
+            for status in ["413", "415"] {
+                assert!(
+                    operation["responses"][status].is_object(),
+                    "{method} {path} lists no {status}"
+                );
+            }
+        }
+    }
 }
 
 #[tokio::test]
