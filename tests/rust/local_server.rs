@@ -804,3 +804,32 @@ async fn stop_does_not_wait_for_away_participants() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn damaged_database_names_the_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rooms.redb"), "not a database").unwrap();
+    let config = local_config(dir.path(), fixed_clock());
+    let Err(error) = video_local::Server::bind(config).await else {
+        panic!("a damaged database must stop the start");
+    };
+    let message = error.to_string();
+    assert!(message.contains("damaged"), "{message}");
+    assert!(!message.contains("another video-local"), "{message}");
+    assert!(
+        !dir.path().join("link-key").exists(),
+        "a failed start creates no link key"
+    );
+}
+
+#[tokio::test]
+async fn database_in_use_names_the_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let _server = start(dir.path()).await;
+    let Err(error) = video_local::Server::bind(local_config(dir.path(), fixed_clock())).await
+    else {
+        panic!("a second server on the same directory must not start");
+    };
+    let message = error.to_string();
+    assert!(message.contains("another video-local"), "{message}");
+}

@@ -310,20 +310,29 @@ impl Server {
                 config.data_dir.display()
             )
         })?;
-        let links = load_or_create_link_key(&config.data_dir)?;
         let database = config.data_dir.join(DATABASE_FILE);
         // redb initializes an empty file, so a new database is owner-only
         // from its first byte.
         if !database.exists() {
             write_private_file(&database, "")?;
         }
-        let store = EmbeddedStore::open(&database).with_context(|| {
-            format!(
-                "cannot open database {} (is another video-local using this --data-dir?)",
-                database.display()
-            )
+        let store = EmbeddedStore::open(&database).map_err(|error| {
+            let hint = if EmbeddedStore::is_in_use(&error) {
+                " (another video-local is using this --data-dir; stop it or choose another \
+                 directory)"
+            } else if EmbeddedStore::is_damaged(&error) {
+                " (the file is damaged or not a database of video-local; restore it from a \
+                 backup, or move it away to start with no rooms)"
+            } else {
+                ""
+            };
+            anyhow::Error::new(error)
+                .context(format!("cannot open database {}{hint}", database.display()))
         })?;
         restrict_file(&database)?;
+        // Read or created only once the database opened, so that a failed
+        // start leaves no new key behind.
+        let links = load_or_create_link_key(&config.data_dir)?;
         let clock: Arc<dyn Clock> = config
             .clock
             .clone()

@@ -118,6 +118,29 @@ impl EmbeddedStore {
         Ok(Self { db: Arc::new(db) })
     }
 
+    /// Returns whether `error`, from [`Self::open`], means that another
+    /// process has the database open.
+    pub fn is_in_use(error: &StoreError) -> bool {
+        matches!(
+            error,
+            StoreError::Unavailable(source)
+                if matches!(source.downcast_ref::<redb::Error>(), Some(redb::Error::DatabaseAlreadyOpen))
+        )
+    }
+
+    /// Returns whether `error`, from [`Self::open`], means that the file is
+    /// damaged or not a database at all.
+    pub fn is_damaged(error: &StoreError) -> bool {
+        let StoreError::Unavailable(source) = error else {
+            return false;
+        };
+        match source.downcast_ref::<redb::Error>() {
+            Some(redb::Error::Corrupted(_)) => true,
+            Some(redb::Error::Io(io)) => io.kind() == std::io::ErrorKind::InvalidData,
+            _ => false,
+        }
+    }
+
     /// Returns how many handles share the open database; the file stays
     /// locked until the last one is dropped.
     pub fn handle_count(&self) -> usize {
