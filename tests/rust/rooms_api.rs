@@ -116,6 +116,55 @@ async fn malformed_json_is_400() {
 }
 
 #[tokio::test]
+async fn repeated_member_is_400() {
+    let app = app();
+    let body = r#"{"date": "2026-12-13", "date": "2026-12-14"}"#;
+    let reply = send(
+        &app.router,
+        request(Method::POST, "/api/rooms", Some(TOKEN_A), Some(body)),
+    )
+    .await;
+    assert_error(&reply, StatusCode::BAD_REQUEST, "invalid-field");
+    let message = reply.json["message"].as_str().unwrap();
+    assert!(message.contains("duplicate field `date`"), "{message}");
+}
+
+#[tokio::test]
+async fn byte_order_mark_is_named() {
+    let app = app();
+    let body = "\u{FEFF}{\"date\": \"2026-12-13\"}";
+    let reply = send(
+        &app.router,
+        request(Method::POST, "/api/rooms", Some(TOKEN_A), Some(body)),
+    )
+    .await;
+    assert_error(&reply, StatusCode::BAD_REQUEST, "invalid-json");
+    let message = reply.json["message"].as_str().unwrap();
+    assert!(message.contains("byte order mark"), "{message}");
+}
+
+#[tokio::test]
+async fn compressed_body_is_415() {
+    let app = app();
+    let mut gzip = request(
+        Method::POST,
+        "/api/rooms",
+        Some(TOKEN_A),
+        Some(r#"{"date": "2026-12-13"}"#),
+    );
+    gzip.headers_mut()
+        .insert("content-encoding", "gzip".parse().unwrap());
+    let reply = send(&app.router, gzip).await;
+    assert_error(
+        &reply,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported-media-type",
+    );
+    let message = reply.json["message"].as_str().unwrap();
+    assert!(message.contains("Content-Encoding"), "{message}");
+}
+
+#[tokio::test]
 async fn wrong_json_types_name_field() {
     let app = app();
     let cases = [

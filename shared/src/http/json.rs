@@ -40,6 +40,18 @@ where
                 "the request body must be JSON with Content-Type: application/json",
             ));
         }
+        let encoded = request
+            .headers()
+            .get(header::CONTENT_ENCODING)
+            .is_some_and(|value| !value.as_bytes().eq_ignore_ascii_case(b"identity"));
+        if encoded {
+            return Err(ApiError::client(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "compressed request bodies are not supported; send the JSON without \
+                 Content-Encoding",
+            ));
+        }
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|rejection| {
@@ -57,23 +69,36 @@ where
                     )
                 }
             })?;
+        if bytes.starts_with(b"\xEF\xBB\xBF") {
+            return Err(ApiError::client(
+                StatusCode::BAD_REQUEST,
+                "invalid-json",
+                "malformed JSON: the body starts with a byte order mark (EF BB BF); send \
+                 UTF-8 without it",
+            ));
+        }
         // Syntax first, so a truncated body is always reported as malformed
         // JSON and never as a field of the wrong type.
-        let document: serde_json::Value = serde_json::from_slice(&bytes).map_err(|error| {
+        serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).map_err(|error| {
             ApiError::client(
                 StatusCode::BAD_REQUEST,
                 "invalid-json",
                 format!("malformed JSON: {error}"),
             )
         })?;
-        if !document.is_object() {
+        let first = bytes.iter().find(|byte| !byte.is_ascii_whitespace());
+        if first != Some(&b'{') {
             return Err(ApiError::client(
                 StatusCode::BAD_REQUEST,
                 "invalid-json",
                 "the request body must be a JSON object",
             ));
         }
-        let value = serde_path_to_error::deserialize(document).map_err(|error| {
+        // Read from the bytes, not from a parsed `Value`, which would keep
+        // only the last of two members with the same name: a request that
+        // names a field twice is rejected.
+        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
             let field = error.path().to_string();
             let message = format!("{field}: {}", error.into_inner());
             ApiError::Client {
