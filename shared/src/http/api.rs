@@ -55,6 +55,9 @@ pub enum EmailStatus {
     /// Not sent yet. `failure` gives the reason when an attempt failed and another
     /// one follows.
     Pending,
+    /// Being sent right now, such as by a resend that another request
+    /// started a moment earlier.
+    Sending,
     Sent,
     /// Not sent and not tried again unless resent by hand.
     Failed,
@@ -79,7 +82,8 @@ pub struct InviteeView {
 impl From<&Invitee> for InviteeView {
     fn from(invitee: &Invitee) -> Self {
         let (status, sent_at, failure) = match &invitee.delivery {
-            Delivery::Pending | Delivery::Sending { .. } => (EmailStatus::Pending, None, None),
+            Delivery::Pending => (EmailStatus::Pending, None, None),
+            Delivery::Sending { .. } => (EmailStatus::Sending, None, None),
             Delivery::Sent { at, .. } => (EmailStatus::Sent, Some(rfc3339(*at)), None),
             Delivery::Failed {
                 reason, permanent, ..
@@ -710,4 +714,66 @@ pub async fn put_video_preference(
         patient_id,
         always_video,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invitee(delivery: Delivery) -> Invitee {
+        Invitee {
+            name: "Anna".to_owned(),
+            email: "anna@example.org".to_owned(),
+            locale: Locale::De,
+            delivery,
+            last_sent: None,
+        }
+    }
+
+    #[test]
+    fn invitee_status_per_delivery() {
+        let at = DateTime::parse_from_rfc3339("2026-12-10T05:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let cases = [
+            (Delivery::Pending, EmailStatus::Pending),
+            (
+                Delivery::Sending {
+                    since: at,
+                    attempts: 1,
+                },
+                EmailStatus::Sending,
+            ),
+            (
+                Delivery::Sent {
+                    at,
+                    message_id: "m-1".to_owned(),
+                    attempts: 1,
+                },
+                EmailStatus::Sent,
+            ),
+            (
+                Delivery::Failed {
+                    at,
+                    reason: "throttled".to_owned(),
+                    permanent: false,
+                    attempts: 1,
+                },
+                EmailStatus::Pending,
+            ),
+            (
+                Delivery::Failed {
+                    at,
+                    reason: "rejected".to_owned(),
+                    permanent: true,
+                    attempts: 1,
+                },
+                EmailStatus::Failed,
+            ),
+        ];
+        for (delivery, status) in cases {
+            let view = InviteeView::from(&invitee(delivery.clone()));
+            assert_eq!(view.status, status, "{delivery:?}");
+        }
+    }
 }

@@ -164,7 +164,10 @@ fn invitee_record(invitee: &Invitee) -> InviteeRecord {
     };
     match &invitee.delivery {
         Delivery::Pending => {}
-        Delivery::Sending { since, .. } => record.claimed_at = Some(rfc3339(*since)),
+        Delivery::Sending { since, .. } => {
+            record.status = EmailStatus::Sending;
+            record.claimed_at = Some(rfc3339(*since));
+        }
         Delivery::Sent { at, message_id, .. } => {
             record.status = EmailStatus::Sent;
             record.sent_at = Some(rfc3339(*at));
