@@ -144,6 +144,35 @@ test('chat reaches the other participant', { timeout: TEST_TIMEOUT_MS }, async (
   });
 });
 
+test('chat times use a 24-hour clock', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('chat times 24-hour', async (resources) => {
+    const server = await resources.startServer();
+    const room = await createRoom(server);
+    const browser = await resources.launchBrowser();
+    // English is the language whose default clock in the browser has AM and PM.
+    const anna = await resources.openPage(browser, { locale: 'en-US', label: 'anna' });
+    const ben = await resources.openPage(browser, { locale: 'en-US', label: 'ben' });
+    await joinCall(anna, room.joinUrl, 'Anna');
+    await joinCall(ben, room.joinUrl, 'Ben');
+    await waitForDecodedVideo(anna);
+    await waitForDecodedVideo(ben);
+
+    await sendChat(anna, 'What time is it?');
+    for (const page of [anna, ben]) {
+      const message = await waitForChatMessage(page, 'What time is it?');
+      const { displayed, expected } = await message.locator('time').evaluate((time) => ({
+        displayed: time.textContent,
+        // The message's instant on a 24-hour clock in the page's time zone.
+        expected: new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(
+          new Date(time.dateTime),
+        ),
+      }));
+      assert.match(displayed, /^\d{2}:\d{2}$/, `hours and minutes without AM or PM, got ${JSON.stringify(displayed)}`);
+      assert.equal(displayed, expected);
+    }
+  });
+});
+
 /**
  * Makes every setRemoteDescription call on the page wait `delayMs`, which
  * holds back the peer connection and its chat channel. Runs in the page as an
@@ -453,8 +482,14 @@ test('unknown link is rejected', { timeout: TEST_TIMEOUT_MS }, async () => {
 
     await waitForState(page, 'error', WAIT_TIMEOUT_MS);
     assert.equal(await page.getByTestId('error').isVisible(), true, 'the error element is visible');
+    assert.match((await page.getByTestId('error').textContent()).trim(), /^Dieser Link ist ungültig oder nicht mehr gültig\. /);
     const join = page.getByTestId('join');
     const joinUsable = (await join.count()) > 0 && (await join.isVisible()) && (await join.isEnabled());
     assert.equal(joinUsable, false, 'the join button is absent, hidden or disabled');
+
+    const english = await resources.openPage(browser, { locale: 'en-US', label: 'english visitor' });
+    await english.goto(`${server.origin}/join#${forged}`);
+    await waitForState(english, 'error', WAIT_TIMEOUT_MS);
+    assert.match((await english.getByTestId('error').textContent()).trim(), /^This link is invalid or no longer valid\. /);
   });
 });

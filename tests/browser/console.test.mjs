@@ -296,6 +296,207 @@ test('invitee name follows the API rules', { timeout: TEST_TIMEOUT_MS }, async (
 });
 
 /**
+ * Fills a new invitee row of the create form with `name` and `email` and
+ * returns the row's locator.
+ *
+ * @param {import('playwright-core').Page} page
+ * @param {string} name
+ * @param {string} email
+ */
+async function addInvitee(page, name, email) {
+  await page.locator('#add-invitee').click();
+  const row = page.locator('#invitee-rows > *').last();
+  await row.locator('[name="name"]').fill(name);
+  await row.locator('[name="email"]').fill(email);
+  return row;
+}
+
+/**
+ * Clicks "Raum anlegen" and returns the text of the error box.
+ *
+ * @param {import('playwright-core').Page} page
+ */
+async function submitForError(page) {
+  await page.getByTestId('create-room').click();
+  return waitForText(page, page.getByTestId('error'), (value) => value !== '', 'an error message');
+}
+
+/**
+ * Makes the page's next create requests reach the server with the body that
+ * `change` returns, so that a test gets the server's real response to an entry
+ * that the page itself would not send.
+ *
+ * @param {import('playwright-core').Page} page
+ * @param {(body: Record<string, any>) => Record<string, any>} change
+ */
+async function changeCreateRequests(page, change) {
+  await page.route('**/api/rooms', async (route) => {
+    if (route.request().method() !== 'POST') return route.continue();
+    const body = change(JSON.parse(route.request().postData() ?? '{}'));
+    return route.continue({ postData: JSON.stringify(body) });
+  });
+}
+
+test('control characters get their own hint', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('control characters hint', async (resources) => {
+    const server = await resources.startServer({ extraArgs: LATE_MORNING_ARGS });
+    const page = await openOverview(resources, server);
+    await waitForText(page, page.locator('#list-status'), (text) => text !== '' && !text.endsWith('…'), 'the overview to load');
+    const tomorrow = addDays(dateInTimeZone('Europe/Berlin'), 1);
+    await page.locator('#room-date').fill(tomorrow);
+    const titleInput = page.locator('#room-title');
+
+    // A tab pasted from a table, inside the title.
+    await titleInput.fill('Erstgespräch\tHerr M.');
+    const titleText = await submitForError(page);
+    assert.match(titleText, /Bitte prüfen Sie das Feld „Titel“\./);
+    assert.match(titleText, /Der Titel darf keine Tabulatoren, Zeilenumbrüche oder anderen Steuerzeichen enthalten\./);
+    assert.doesNotMatch(titleText, /höchstens 200 Zeichen/, 'not the hint on the length');
+    assert.equal(await titleInput.getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'room-title', 'the title has the focus');
+
+    // Names: a tab, then a character that turns the reading order around.
+    await titleInput.fill('Erstgespräch');
+    const row = await addInvitee(page, 'Anna\tBeispiel', 'anna@example.org');
+    const nameInput = row.locator('[name="name"]');
+    const tabText = await submitForError(page);
+    assert.match(tabText, /Bitte prüfen Sie das Feld „Name \(Einladung 1\)“\./);
+    assert.match(tabText, /Der Name darf keine Tabulatoren, Zeilenumbrüche oder anderen Steuerzeichen enthalten\./);
+    assert.equal(await nameInput.getAttribute('aria-invalid'), 'true');
+
+    await nameInput.fill('Anna \u202EleipsieB');
+    const bidiText = await submitForError(page);
+    assert.match(bidiText, /Bitte prüfen Sie das Feld „Name \(Einladung 1\)“\./);
+    assert.match(bidiText, /unsichtbares Zeichen, das die Schreibrichtung steuert/);
+    assert.match(bidiText, /ändern die Reihenfolge, in der die Buchstaben erscheinen/);
+    assert.equal(await nameInput.getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'invitee-1-name', 'the name has the focus');
+
+    const { body: none } = await callApi(server, 'GET', `/api/rooms?from=${tomorrow}&to=${tomorrow}`);
+    assert.deepEqual(none.rooms, [], 'no room was created');
+
+    // Should a control character reach the server anyway, its response gets the same hint.
+    await nameInput.fill('Anna Beispiel');
+    await changeCreateRequests(page, (body) => ({ ...body, title: 'Erst\tgespräch' }));
+    const serverText = await submitForError(page);
+    assert.match(serverText, /Der Titel darf keine Tabulatoren, Zeilenumbrüche oder anderen Steuerzeichen enthalten\./);
+    assert.match(serverText, /control characters/, 'the server\'s message is in the details line');
+
+    const english = await openOverview(resources, server, { locale: 'en-US', label: 'english' });
+    await waitForText(english, english.locator('#list-status'), (text) => text !== '' && !text.endsWith('…'), 'the overview to load');
+    await english.locator('#room-date').fill(tomorrow);
+    await english.locator('#room-title').fill('First\tsession');
+    assert.match(
+      await submitForError(english),
+      /The title cannot contain tabs, line breaks or other control characters\./,
+    );
+    await english.locator('#room-title').fill('First session');
+    await addInvitee(english, 'Anna \u2067Beispiel', 'anna@example.org');
+    assert.match(await submitForError(english), /invisible character that controls the writing direction/);
+  });
+});
+
+test('repeated email address is caught', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('repeated email address', async (resources) => {
+    const server = await resources.startServer({ extraArgs: LATE_MORNING_ARGS });
+    const page = await openOverview(resources, server);
+    await waitForText(page, page.locator('#list-status'), (text) => text !== '' && !text.endsWith('…'), 'the overview to load');
+    const tomorrow = addDays(dateInTimeZone('Europe/Berlin'), 1);
+    await page.locator('#room-date').fill(tomorrow);
+
+    await addInvitee(page, 'Anna Beispiel', 'anna@example.org');
+    await addInvitee(page, 'Ben Beispiel', 'ben@example.org');
+    const third = await addInvitee(page, 'Carla Beispiel', ' ANNA@Example.org ');
+    const text = await submitForError(page);
+    assert.match(text, /Bitte prüfen Sie das Feld „E-Mail-Adresse \(Einladung 3\)“\./);
+    assert.match(text, /Diese E-Mail-Adresse ist schon bei Einladung 1 eingetragen\./);
+    assert.match(text, /Bitte tragen Sie jede Adresse nur einmal ein\./);
+    assert.equal(await third.locator('[name="email"]').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'invitee-3-email', 'the later address has the focus');
+    const { body: none } = await callApi(server, 'GET', `/api/rooms?from=${tomorrow}&to=${tomorrow}`);
+    assert.deepEqual(none.rooms, [], 'no room was created');
+
+    // The server's response to a repeated address names the same rows.
+    await third.locator('[name="email"]').fill('carla@example.org');
+    await changeCreateRequests(page, (body) => ({
+      ...body,
+      invitees: body.invitees.map((invitee, index) => (index === 2 ? { ...invitee, email: 'Ben@example.org' } : invitee)),
+    }));
+    const serverText = await submitForError(page);
+    assert.match(serverText, /Bitte prüfen Sie das Feld „E-Mail-Adresse \(Einladung 3\)“\./);
+    assert.match(serverText, /Diese E-Mail-Adresse ist schon bei Einladung 2 eingetragen\./);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'invitee-3-email');
+
+    const english = await openOverview(resources, server, { locale: 'en-US', label: 'english' });
+    await waitForText(english, english.locator('#list-status'), (value) => value !== '' && !value.endsWith('…'), 'the overview to load');
+    await english.locator('#room-date').fill(tomorrow);
+    await addInvitee(english, 'Anna Beispiel', 'anna@example.org');
+    await addInvitee(english, 'Ben Beispiel', 'Anna@Example.org');
+    const englishText = await submitForError(english);
+    assert.match(englishText, /Please check the field “Email address \(invitation 2\)”\./);
+    assert.match(englishText, /This email address is already entered for invitation 1\./);
+
+    // Different addresses go through.
+    await page.unrouteAll();
+    await page.getByTestId('create-room').click();
+    await waitFor(async () => page.getByTestId('created-link').isVisible(), {
+      description: 'the link of the created room',
+      diagnose: () => describePage(page),
+    });
+    const { body: created } = await callApi(server, 'GET', `/api/rooms?from=${tomorrow}&to=${tomorrow}`);
+    assert.deepEqual(
+      created.rooms.map((room) => room.invitees.map((invitee) => invitee.email)),
+      [['anna@example.org', 'ben@example.org', 'carla@example.org']],
+    );
+  });
+});
+
+test('delete confirmation says nobody is notified', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('delete confirmation', async (resources) => {
+    const server = await resources.startServer({ extraArgs: LATE_MORNING_ARGS });
+    const timeZone = pickDaytimeTimeZone();
+    const today = dateInTimeZone(timeZone);
+    const room = await createRoomWith(server, { date: today, timeZone, title: 'Erstgespräch', invitees: [INVITEE] });
+    const second = await createRoomWith(server, { date: today, timeZone, title: 'Folgetermin', invitees: [INVITEE] });
+
+    const page = await openOverview(resources, server);
+    /** @type {string[]} */
+    const dialogs = [];
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.accept();
+    });
+    const row = await waitForRoomRow(page, room.id);
+    await row.getByTestId('delete').click();
+    await waitFor(async () => (await page.locator(`[data-testid="room-row"][data-room-id="${room.id}"]`).count()) === 0, {
+      description: 'the row of the deleted room to disappear',
+      diagnose: () => describePage(page),
+    });
+    assert.deepEqual(dialogs, [
+      'Diesen Raum wirklich löschen? Der Link funktioniert danach nicht mehr. Eingeladene Personen werden darüber nicht benachrichtigt.',
+    ]);
+    assert.equal((await callApi(server, 'GET', `/api/rooms/${room.id}`)).status, 404, 'the room is gone');
+    assert.deepEqual(await outboxFiles(server), [], 'deleting sent no email');
+
+    const english = await openOverview(resources, server, { locale: 'en-US', label: 'english' });
+    /** @type {string[]} */
+    const englishDialogs = [];
+    english.on('dialog', (dialog) => {
+      englishDialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+    const englishRow = await waitForRoomRow(english, second.id);
+    await englishRow.getByTestId('delete').click();
+    await waitFor(() => englishDialogs.length === 1, { description: 'the English confirmation', diagnose: () => describePage(english) });
+    assert.equal(
+      englishDialogs[0],
+      'Really delete this room? The link will stop working. Invited people will not be notified of this.',
+    );
+    assert.equal((await callApi(server, 'GET', `/api/rooms/${second.id}`)).status, 200, 'cancelling keeps the room');
+  });
+});
+
+/**
  * Records every window.open call in `window.__openCalls`, then opens the
  * window as usual. Runs in the page as an init script.
  */
@@ -687,6 +888,12 @@ test('resend messages count invitees', { timeout: TEST_TIMEOUT_MS }, async () =>
       'one-address': { ...rooms[0], invitees: [{ ...anna, ...failed }, withoutAddress] },
       'two-addresses': { ...rooms[1], invitees: [{ ...anna, ...sent }, { ...ben, ...failed }] },
     };
+    // Another window's resend has claimed the emails and is sending them.
+    const sending = { status: 'sending' };
+    const sendingRooms = {
+      'one-address': { ...rooms[0], invitees: [{ ...anna, ...sending }, withoutAddress] },
+      'two-addresses': { ...rooms[1], invitees: [{ ...anna, ...sent }, { ...ben, ...sending }] },
+    };
 
     /**
      * Clicks resend in the row of `roomId` on `page`, where the request waits,
@@ -760,6 +967,20 @@ test('resend messages count invitees', { timeout: TEST_TIMEOUT_MS }, async () =>
         outcome: 'Nicht alle Einladungs-E-Mails ließen sich senden. Den Grund finden Sie jeweils bei der Einladung.',
       },
       {
+        roomId: 'one-address',
+        answer: sendingRooms['one-address'],
+        progress: 'Die E-Mail wird gesendet …',
+        outcome:
+          'Die Einladungs-E-Mail wird gerade schon gesendet, etwa aus einem anderen Fenster. Mit „Aktualisieren“ sehen Sie gleich das Ergebnis.',
+      },
+      {
+        roomId: 'two-addresses',
+        answer: sendingRooms['two-addresses'],
+        progress: 'Die E-Mails werden gesendet …',
+        outcome:
+          'Ein Teil der Einladungs-E-Mails wird gerade schon gesendet, etwa aus einem anderen Fenster. Mit „Aktualisieren“ sehen Sie gleich das Ergebnis.',
+      },
+      {
         roomId: 'two-addresses',
         answer: 'network',
         progress: 'Die E-Mails werden gesendet …',
@@ -783,6 +1004,13 @@ test('resend messages count invitees', { timeout: TEST_TIMEOUT_MS }, async () =>
     const englishTwo = await resend(english.page, english.requests, 'two-addresses', sentRooms['two-addresses']);
     assert.equal(englishTwo.progress, 'Sending the emails …');
     assert.equal(englishTwo.outcome, 'The invitation emails have been sent.');
+    const englishSending = await resend(english.page, english.requests, 'one-address', sendingRooms['one-address']);
+    assert.equal(
+      englishSending.outcome,
+      'The invitation email is already being sent, for example from another window. Choose “Refresh” in a moment to see the result.',
+    );
+    const sendingRow = await waitForRoomRow(english.page, 'one-address');
+    assert.match(await sendingRow.textContent(), /Email being sent/);
   });
 });
 

@@ -16,6 +16,12 @@ const NOTICE_DURATION_MS = 5_000;
 const MAX_NOTICES = 3;
 
 /**
+ * Time of a chat message, such as "18:05": on a 24-hour clock in both
+ * languages, like the times in the practitioner's page and the invitation emails.
+ */
+const CHAT_TIME_FORMAT = new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+
+/**
  * Shows a stream in a video element and starts playback.
  * Resolves to false when the browser's autoplay policy blocked playback.
  *
@@ -522,7 +528,7 @@ export class ChatView {
     const time = document.createElement('time');
     const now = new Date();
     time.dateTime = now.toISOString();
-    time.textContent = now.toLocaleTimeString(document.documentElement.lang, { hour: '2-digit', minute: '2-digit' });
+    time.textContent = CHAT_TIME_FORMAT.format(now);
     header.append(sender, ' ', time);
 
     const text = document.createElement('p');

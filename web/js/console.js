@@ -7,7 +7,7 @@ import { byId, createButton, fillSelect, trimName } from './dom.js';
 
 /**
  * @typedef {{ name: string, email: string, locale: 'de' | 'en' }} Invitee
- * @typedef {'pending' | 'sent' | 'failed'} InvitationStatus
+ * @typedef {'pending' | 'sending' | 'sent' | 'failed'} InvitationStatus
  * @typedef {{ name: string, email?: string, locale: 'de' | 'en', status?: InvitationStatus,
  *   sentAt?: string, failure?: string }} InviteeView
  * @typedef {'planned' | 'today' | 'held' | 'not-held'} RoomStatus
@@ -41,6 +41,17 @@ const MAX_PATIENT_ID_LENGTH = 128;
 const MAX_INVITEE_NAME_LENGTH = 100;
 /** A patient id is printable ASCII without spaces (0x21 to 0x7E). */
 const PATIENT_ID_PATTERN = /^[\x21-\x7E]+$/;
+/**
+ * A control character (Unicode category Cc), such as a tab pasted from a
+ * table. The API rejects them in the title and in invitees' names (`char::is_control`).
+ */
+const CONTROL_CHARACTER = /\p{Cc}/u;
+/**
+ * A bidirectional formatting character, which the API rejects in invitees'
+ * names because it changes the order in which a name is displayed
+ * (`is_bidi_control` in shared/src/signaling/protocol.rs).
+ */
+const BIDI_CONTROL = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/u;
 /** Invitees per room, equal to the participant limit of a room. */
 const MAX_INVITEES = 8;
 /** Maximum number of days from today to a room's date. */
@@ -251,7 +262,7 @@ function describeApiError(error) {
     return { text: t('console.tooManyAttempts'), details, control: ui.tokenInput };
   }
   if (code === 'invalid-field' || code === 'invalid-query') {
-    const target = body?.field ? describeField(body.field) : null;
+    const target = body?.field ? describeField(body.field, body.message) : null;
     if (target) {
       return { text: t('console.checkField', { label: target.label }), help: target.help, details, control: target.control };
     }
@@ -281,12 +292,16 @@ function isRoomNotFound(error) {
 
 /**
  * Maps a field name of the rooms API to its form control, the control's
- * visible label and a hint on the rule it broke.
+ * visible label and a hint on the rule it broke. The server's English
+ * message distinguishes some rules of one field, such as a control character
+ * in the title from a title that is too long.
  *
  * @param {string} field such as "date", "patientId" or "invitees[1].email"
+ * @param {string} [message] the server's message, such as "must not contain control characters"
  * @returns {{ label: string, control: HTMLElement, help?: string } | null}
  */
-function describeField(field) {
+function describeField(field, message = '') {
+  const controlCharacters = /\bcontrol characters\b/.test(message);
   switch (field) {
     case 'date':
       return { label: t('console.fieldDate'), control: ui.dateInput, help: describeDateProblem() ?? t('console.hintDateInvalid') };
@@ -295,7 +310,11 @@ function describeField(field) {
     case 'timeZone':
       return { label: t('console.fieldTimeZone'), control: ui.timeZoneSelect, help: t('console.hintTimeZone') };
     case 'title':
-      return { label: t('console.fieldTitle'), control: ui.titleInput, help: t('console.hintTitle', { max: MAX_TITLE_LENGTH }) };
+      return {
+        label: t('console.fieldTitle'),
+        control: ui.titleInput,
+        help: controlCharacters ? t('console.hintTitleControl') : t('console.hintTitle', { max: MAX_TITLE_LENGTH }),
+      };
     case 'patientId':
       return {
         label: t('console.fieldPatientId'),
@@ -312,24 +331,41 @@ function describeField(field) {
 
   const match = /^invitees\[(\d+)\]\.(name|email|locale)$/.exec(field);
   if (!match) return null;
-  // The request skips empty rows, so its index can differ from the row's position.
   const row = sentInviteeRows[Number(match[1])];
-  const rowNumber = row ? [...ui.inviteeRows.children].indexOf(row) + 1 : Number(match[1]) + 1;
+  const rowNumber = inviteeRowNumber(Number(match[1]));
   /** @type {HTMLElement} */
   let control = ui.addInviteeButton;
   const rowControl = row?.querySelector(`[name="${match[2]}"]`);
   if (rowControl instanceof HTMLElement) control = rowControl;
   if (match[2] === 'name') {
-    return {
-      label: t('console.fieldInviteeName', { number: rowNumber }),
-      control,
-      help: t('console.hintInviteeName', { max: MAX_INVITEE_NAME_LENGTH }),
-    };
+    /** @type {string} */
+    let help;
+    if (controlCharacters) help = t('console.hintInviteeNameControl');
+    else if (/\bbidirectional\b/.test(message)) help = t('console.hintInviteeNameBidi');
+    else help = t('console.hintInviteeName', { max: MAX_INVITEE_NAME_LENGTH });
+    return { label: t('console.fieldInviteeName', { number: rowNumber }), control, help };
   }
   if (match[2] === 'email') {
-    return { label: t('console.fieldInviteeEmail', { number: rowNumber }), control, help: t('console.hintInviteeEmail') };
+    const repeated = /\brepeats the address of invitees\[(\d+)\]/.exec(message);
+    const help = repeated
+      ? t('console.hintInviteeEmailRepeated', { number: inviteeRowNumber(Number(repeated[1])) })
+      : t('console.hintInviteeEmail');
+    return { label: t('console.fieldInviteeEmail', { number: rowNumber }), control, help };
   }
   return { label: t('console.fieldInviteeLocale', { number: rowNumber }), control };
+}
+
+/**
+ * Returns the number of the form row, counted from 1, that the invitee at
+ * `index` of the last create request came from. The request skips empty
+ * rows, so its index can differ from the row's position.
+ *
+ * @param {number} index
+ * @returns {number}
+ */
+function inviteeRowNumber(index) {
+  const row = sentInviteeRows[index];
+  return row ? [...ui.inviteeRows.children].indexOf(row) + 1 : index + 1;
 }
 
 /**
@@ -554,7 +590,8 @@ function updateInviteeLimit() {
 
 /**
  * Reads the invitee rows, skipping empty ones. Throws InputError for a row
- * with a missing name or an email address that cannot be valid.
+ * with a missing or unusable name, an email address that cannot be valid,
+ * or an address that an earlier row already contains.
  *
  * @returns {{ invitees: Invitee[], rows: Element[] }}
  */
@@ -563,6 +600,12 @@ function readInvitees() {
   const invitees = [];
   /** @type {Element[]} */
   const rows = [];
+  /**
+   * Row number of each address entered so far, keyed in lower case because
+   * the server compares addresses ignoring case.
+   * @type {Map<string, number>}
+   */
+  const addressRows = new Map();
   for (const [index, row] of [...ui.inviteeRows.children].entries()) {
     const nameInput = /** @type {HTMLInputElement} */ (row.querySelector('[name="name"]'));
     const emailInput = /** @type {HTMLInputElement} */ (row.querySelector('[name="email"]'));
@@ -570,13 +613,18 @@ function readInvitees() {
     const email = emailInput.value.trim();
     const language = /** @type {HTMLSelectElement} */ (row.querySelector('[name="locale"]')).value;
     if (!name && !email) continue;
-    if (!name || [...name].length > MAX_INVITEE_NAME_LENGTH) {
-      throw new InputError({
+    /** @param {string} help */
+    const nameError = (help) =>
+      new InputError({
         text: t('console.checkField', { label: t('console.fieldInviteeName', { number: index + 1 }) }),
-        help: t('console.hintInviteeName', { max: MAX_INVITEE_NAME_LENGTH }),
+        help,
         control: nameInput,
       });
+    if (!name || [...name].length > MAX_INVITEE_NAME_LENGTH) {
+      throw nameError(t('console.hintInviteeName', { max: MAX_INVITEE_NAME_LENGTH }));
     }
+    if (CONTROL_CHARACTER.test(name)) throw nameError(t('console.hintInviteeNameControl'));
+    if (BIDI_CONTROL.test(name)) throw nameError(t('console.hintInviteeNameBidi'));
     // The browser's check of type="email" accepts addresses without a dot in
     // the domain, which the server rejects, so both checks run.
     if (!emailInput.checkValidity() || !/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/.test(email)) {
@@ -586,6 +634,15 @@ function readInvitees() {
         control: emailInput,
       });
     }
+    const earlierRow = addressRows.get(email.toLowerCase());
+    if (earlierRow !== undefined) {
+      throw new InputError({
+        text: t('console.checkField', { label: t('console.fieldInviteeEmail', { number: index + 1 }) }),
+        help: t('console.hintInviteeEmailRepeated', { number: earlierRow }),
+        control: emailInput,
+      });
+    }
+    addressRows.set(email.toLowerCase(), index + 1);
     invitees.push({ name, email, locale: language === 'en' ? 'en' : 'de' });
     rows.push(row);
   }
@@ -611,10 +668,10 @@ function readCreateRequest() {
   if (ui.startTimeInput.value) request.startTime = ui.startTimeInput.value.slice(0, 5);
 
   const title = ui.titleInput.value.trim();
-  if ([...title].length > MAX_TITLE_LENGTH) {
+  if ([...title].length > MAX_TITLE_LENGTH || CONTROL_CHARACTER.test(title)) {
     throw new InputError({
       text: t('console.checkField', { label: t('console.fieldTitle') }),
-      help: t('console.hintTitle', { max: MAX_TITLE_LENGTH }),
+      help: CONTROL_CHARACTER.test(title) ? t('console.hintTitleControl') : t('console.hintTitle', { max: MAX_TITLE_LENGTH }),
       control: ui.titleInput,
     });
   }
@@ -1144,6 +1201,8 @@ function describeInvitation(invitee, room) {
     }
     case 'failed':
       return { text: t('console.inviteeFailed'), state: 'failed', details };
+    case 'sending':
+      return { text: t('console.inviteeSending'), state: 'pending' };
     case 'pending':
       if (details) return { text: t('console.inviteeRetrying'), state: 'pending', details };
       if (room.status === 'planned') return { text: t('console.inviteeScheduled'), state: 'scheduled' };
@@ -1272,11 +1331,16 @@ async function resendInvitations(room, button) {
     const invitees = Array.isArray(updated.invitees) ? updated.invitees : [];
     const mailed = invitees.filter((invitee) => invitee.email);
     const allSent = mailed.every((invitee) => invitee.status === 'sent');
+    // Another request, such as from a second window, is sending these
+    // emails right now: that is no failure.
+    const othersSending = mailed.some((invitee) => invitee.status === 'sending');
+    const noneFailed = mailed.every((invitee) => invitee.status === 'sent' || invitee.status === 'sending');
     /** @type {MessageKey} */
     let outcome;
-    if (mailed.length === 1) outcome = allSent ? 'console.resendDoneOne' : 'console.resendFailedOne';
+    if (othersSending && noneFailed) outcome = mailed.length === 1 ? 'console.resendBusyOne' : 'console.resendBusyMany';
+    else if (mailed.length === 1) outcome = allSent ? 'console.resendDoneOne' : 'console.resendFailedOne';
     else outcome = allSent ? 'console.resendDoneMany' : 'console.resendPartlyMany';
-    showRowMessage(newRow, { text: t(outcome) }, allSent ? 'success' : 'error');
+    showRowMessage(newRow, { text: t(outcome) }, noneFailed ? 'success' : 'error');
     focusResendButton(newRow);
   } catch (error) {
     button.disabled = false;

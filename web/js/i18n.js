@@ -12,7 +12,7 @@ const de = {
   'link.missing':
     'Dieser Link ist unvollständig. Bitte öffnen Sie den Link aus Ihrer E-Mail noch einmal vollständig oder bitten Sie Ihre Praxis um einen neuen Link.',
   'link.invalid':
-    'Dieser Link ist nicht (mehr) gültig. Vielleicht wurde der Termin abgesagt oder der Link ist unvollständig. Bitte wenden Sie sich an Ihre Praxis.',
+    'Dieser Link ist ungültig oder nicht mehr gültig. Vielleicht wurde der Termin abgesagt oder der Link ist unvollständig. Bitte wenden Sie sich an Ihre Praxis.',
   'link.notYetOpen':
     'Dieser Link gilt erst am {date}. Bitte öffnen Sie ihn an diesem Tag noch einmal.',
   'link.expired':
@@ -199,6 +199,7 @@ const de = {
   'console.inviteeSentNoTime': 'E-Mail gesendet',
   'console.inviteeSentOn': 'E-Mail gesendet am {date} um {time}\u00a0Uhr',
   'console.inviteePending': 'E-Mail ausstehend',
+  'console.inviteeSending': 'E-Mail wird gerade gesendet',
   'console.inviteeScheduled': 'E-Mail wird am Termintag verschickt',
   'console.inviteeRetrying': 'E-Mail ausstehend (letzter Versuch fehlgeschlagen)',
   'console.inviteeFailed': 'E-Mail fehlgeschlagen',
@@ -211,6 +212,10 @@ const de = {
   'console.resendingMany': 'Die E-Mails werden gesendet …',
   'console.resendDoneOne': 'Die Einladungs-E-Mail wurde gesendet.',
   'console.resendDoneMany': 'Die Einladungs-E-Mails wurden gesendet.',
+  'console.resendBusyOne':
+    'Die Einladungs-E-Mail wird gerade schon gesendet, etwa aus einem anderen Fenster. Mit „Aktualisieren“ sehen Sie gleich das Ergebnis.',
+  'console.resendBusyMany':
+    'Ein Teil der Einladungs-E-Mails wird gerade schon gesendet, etwa aus einem anderen Fenster. Mit „Aktualisieren“ sehen Sie gleich das Ergebnis.',
   'console.resendFailedOne': 'Die Einladungs-E-Mail ließ sich nicht senden. Den Grund finden Sie bei der Einladung.',
   'console.resendPartlyMany':
     'Nicht alle Einladungs-E-Mails ließen sich senden. Den Grund finden Sie jeweils bei der Einladung.',
@@ -225,7 +230,8 @@ const de = {
   'console.delete': 'Löschen',
   'console.deleteLabel': 'Raum vom {date} löschen',
   'console.copyLinkLabel': 'Link des Raums vom {date} kopieren',
-  'console.confirmDelete': 'Diesen Raum wirklich löschen? Der Link funktioniert danach nicht mehr.',
+  'console.confirmDelete':
+    'Diesen Raum wirklich löschen? Der Link funktioniert danach nicht mehr. Eingeladene Personen werden darüber nicht benachrichtigt.',
   'console.noTitle': '(ohne Titel)',
   'console.inviteeLimit': 'Es können höchstens {count} Personen eingeladen werden.',
   'console.missingToken': 'Bitte geben Sie zuerst das API-Token ein.',
@@ -254,11 +260,19 @@ const de = {
     'Diese Uhrzeit ist heute schon vorbei: In {zone} ist es jetzt {now} Uhr. Die Einladung nennt die Uhrzeit so, wie sie hier eingetragen ist.',
   'console.hintTimeZone': 'Bitte wählen Sie eine Zeitzone aus der Liste.',
   'console.hintTitle': 'Der Titel darf höchstens {max} Zeichen lang sein.',
+  'console.hintTitleControl':
+    'Der Titel darf keine Tabulatoren, Zeilenumbrüche oder anderen Steuerzeichen enthalten. Solche Zeichen geraten oft beim Kopieren aus einer Tabelle in das Feld. Bitte ersetzen Sie sie durch Leerzeichen.',
   'console.hintPatientId':
     'Die Kennung darf 1 bis {max} Zeichen lang sein: Buchstaben von A bis Z ohne Umlaute und ß, Ziffern und Satzzeichen, aber keine Leerzeichen.',
   'console.hintInviteeName':
     'Bitte geben Sie den Namen der Person ein, die die Einladung erhält: höchstens {max} Zeichen, davon mindestens ein sichtbares.',
+  'console.hintInviteeNameControl':
+    'Der Name darf keine Tabulatoren, Zeilenumbrüche oder anderen Steuerzeichen enthalten. Solche Zeichen geraten oft beim Kopieren aus einer Tabelle in das Feld. Bitte ersetzen Sie sie durch Leerzeichen.',
+  'console.hintInviteeNameBidi':
+    'Der Name enthält ein unsichtbares Zeichen, das die Schreibrichtung steuert. Solche Zeichen ändern die Reihenfolge, in der die Buchstaben erscheinen, sodass der Name anders zu lesen wäre, als er eingegeben wurde. Bitte tippen Sie den Namen von Hand ein, statt ihn einzufügen.',
   'console.hintInviteeEmail': 'Bitte geben Sie eine vollständige E-Mail-Adresse ein, zum Beispiel name@beispiel.de.',
+  'console.hintInviteeEmailRepeated':
+    'Diese E-Mail-Adresse ist schon bei Einladung {number} eingetragen. Bitte tragen Sie jede Adresse nur einmal ein. Teilen sich mehrere Personen eine Adresse, genügt eine Einladung: Alle nehmen über denselben Link teil.',
   'console.hintRangeOrder': 'Das Datum bei „Von“ liegt nach dem Datum bei „Bis“.',
   'console.hintRangeLength': 'Der Zeitraum darf höchstens {days} Tage umfassen.',
   'console.payloadTooLarge': 'Die Angaben sind zu umfangreich. Bitte kürzen Sie den Titel oder entfernen Sie Einladungen.',
@@ -280,7 +294,7 @@ const en = {
   'link.missing':
     'This link is incomplete. Please open the complete link from your email again, or ask your practice for a new link.',
   'link.invalid':
-    'This link is not valid (any more). The appointment may have been cancelled, or the link may be incomplete. Please contact your practice.',
+    'This link is invalid or no longer valid. The appointment may have been cancelled, or the link may be incomplete. Please contact your practice.',
   'link.notYetOpen': 'This link will work only on {date}. Please open it again on that day.',
   'link.expired':
     'This link was valid on {date} only. If you need a new appointment, please contact your practice.',
@@ -456,6 +470,7 @@ const en = {
   'console.inviteeSentNoTime': 'Email sent',
   'console.inviteeSentOn': 'Email sent on {date} at {time}',
   'console.inviteePending': 'Email pending',
+  'console.inviteeSending': 'Email being sent',
   'console.inviteeScheduled': 'Email goes out on the appointment day',
   'console.inviteeRetrying': 'Email pending (last attempt failed)',
   'console.inviteeFailed': 'Email failed',
@@ -468,6 +483,10 @@ const en = {
   'console.resendingMany': 'Sending the emails …',
   'console.resendDoneOne': 'The invitation email has been sent.',
   'console.resendDoneMany': 'The invitation emails have been sent.',
+  'console.resendBusyOne':
+    'The invitation email is already being sent, for example from another window. Choose “Refresh” in a moment to see the result.',
+  'console.resendBusyMany':
+    'Some of the invitation emails are already being sent, for example from another window. Choose “Refresh” in a moment to see the result.',
   'console.resendFailedOne': 'The invitation email could not be sent. The reason is shown with the invitation.',
   'console.resendPartlyMany': 'Not all invitation emails could be sent. The reason is shown with each invitation.',
   'console.resendNotRoomDay': 'Invitations can be resent only on the room’s day, which for this room is {date}.',
@@ -479,7 +498,8 @@ const en = {
   'console.delete': 'Delete',
   'console.deleteLabel': 'Delete the room of {date}',
   'console.copyLinkLabel': 'Copy the link of the room of {date}',
-  'console.confirmDelete': 'Really delete this room? The link will stop working.',
+  'console.confirmDelete':
+    'Really delete this room? The link will stop working. Invited people will not be notified of this.',
   'console.noTitle': '(no title)',
   'console.inviteeLimit': 'At most {count} people can be invited.',
   'console.missingToken': 'Please enter the API token first.',
@@ -507,11 +527,19 @@ const en = {
     'This time has already passed today: it is now {now} in {zone}. The invitation gives the time as entered here.',
   'console.hintTimeZone': 'Please choose a time zone from the list.',
   'console.hintTitle': 'The title can be at most {max} characters long.',
+  'console.hintTitleControl':
+    'The title cannot contain tabs, line breaks or other control characters. Such characters often get into the field when text is copied from a table. Please replace them with spaces.',
   'console.hintPatientId':
     'The ID must be 1 to {max} characters long: letters from A to Z without accents, digits and punctuation, but no spaces.',
   'console.hintInviteeName':
     'Please enter the name of the person who receives the invitation: at most {max} characters, at least one of them visible.',
+  'console.hintInviteeNameControl':
+    'The name cannot contain tabs, line breaks or other control characters. Such characters often get into the field when text is copied from a table. Please replace them with spaces.',
+  'console.hintInviteeNameBidi':
+    'The name contains an invisible character that controls the writing direction. Such characters change the order in which the letters appear, so the name would read differently from how it was entered. Please type the name by hand instead of pasting it.',
   'console.hintInviteeEmail': 'Please enter a complete email address, for example name@example.com.',
+  'console.hintInviteeEmailRepeated':
+    'This email address is already entered for invitation {number}. Please enter each address only once. If several people share an address, one invitation is enough: everyone joins through the same link.',
   'console.hintRangeOrder': 'The date in “From” is after the date in “To”.',
   'console.hintRangeLength': 'The period can be at most {days} days long.',
   'console.payloadTooLarge': 'The entries are too long. Please shorten the title or remove invitations.',
