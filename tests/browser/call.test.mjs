@@ -149,7 +149,7 @@ test('chat times use a 24-hour clock', { timeout: TEST_TIMEOUT_MS }, async () =>
     const server = await resources.startServer();
     const room = await createRoom(server);
     const browser = await resources.launchBrowser();
-    // English is the language whose default clock in the browser has AM and PM.
+    // English is the language whose default browser clock shows AM and PM.
     const anna = await resources.openPage(browser, { locale: 'en-US', label: 'anna' });
     const ben = await resources.openPage(browser, { locale: 'en-US', label: 'ben' });
     await joinCall(anna, room.joinUrl, 'Anna');
@@ -461,6 +461,74 @@ test('leaving removes the video on the other side', { timeout: TEST_TIMEOUT_MS }
     await waitForRemoteVideoCount(ben, 0);
     assert.equal(await pageState(ben), 'in-call', 'Ben stays in the call alone');
     assert.equal(await anna.getByTestId('remote-video').count(), 0, 'Anna shows no remote video after leaving');
+  });
+});
+
+test('closed room names its zone', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('closed room zone', async (resources) => {
+    const server = await resources.startServer();
+    const browser = await resources.launchBrowser();
+    /** Opens `joinUrl` in a browser in `timezoneId` and returns the text shown. */
+    const closedText = async (joinUrl, { timezoneId, locale = 'de-DE', status }) => {
+      const page = await resources.openPage(browser, { locale, timezoneId, label: `visitor in ${timezoneId}` });
+      if (status) {
+        // The server's answer to `check` for a room whose day is over.
+        await page.routeWebSocket(/\/ws$/, (socket) => {
+          socket.onMessage(() => socket.send(JSON.stringify({ type: 'status', ...status })));
+        });
+      }
+      await page.goto(joinUrl);
+      await waitForState(page, 'error', WAIT_TIMEOUT_MS);
+      return (await page.getByTestId('error').textContent()).trim();
+    };
+    /** Returns "DD.MM.YYYY" and "HH:MM" of `instant` in `timeZone`. */
+    const local = (instant, timeZone) => {
+      const [date, time] = new Intl.DateTimeFormat('en-CA', {
+        timeZone,
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+      })
+        .format(new Date(instant))
+        .split(', ');
+      return { date: date.split('-').reverse().join('.'), time };
+    };
+
+    // A room of tomorrow in Auckland starts on another date and hour in Berlin.
+    const tomorrow = new Date(Date.now() + 24 * 60 * 60 * 1000);
+    const auckland = await createRoom(server, { timeZone: 'Pacific/Auckland', date: dateInTimeZone('Pacific/Auckland', tomorrow) });
+    const roomDate = auckland.date.split('-').reverse().join('.');
+    const opens = local(auckland.validFrom, 'Europe/Berlin');
+    assert.equal(
+      await closedText(auckland.joinUrl, { timezoneId: 'Europe/Berlin' }),
+      `Dieser Link gilt erst am ${roomDate} nach der Uhrzeit in Pacific/Auckland. Bei Ihnen ist das ab ${opens.date}, ${opens.time}\u00a0Uhr. Bitte öffnen Sie ihn dann noch einmal.`,
+    );
+    // In the room's own zone, the date alone is clear.
+    assert.equal(
+      await closedText(auckland.joinUrl, { timezoneId: 'Pacific/Auckland' }),
+      `Dieser Link gilt erst am ${roomDate}. Bitte öffnen Sie ihn an diesem Tag noch einmal.`,
+    );
+
+    // A Berlin room whose day has ended, seen from Kolkata and in English.
+    const status = {
+      state: 'expired',
+      date: '2026-12-04',
+      timeZone: 'Europe/Berlin',
+      validFrom: '2026-12-03T23:00:00Z',
+      validUntil: '2026-12-04T23:00:00Z',
+    };
+    const room = await createRoom(server);
+    assert.equal(
+      await closedText(room.joinUrl, { timezoneId: 'Asia/Kolkata', status }),
+      'Dieser Link war nur am 04.12.2026 nach der Uhrzeit in Berlin gültig, bei Ihnen also bis 05.12.2026, 04:30\u00a0Uhr. Wenn Sie einen neuen Termin brauchen, wenden Sie sich bitte an Ihre Praxis.',
+    );
+    assert.equal(
+      await closedText(room.joinUrl, { timezoneId: 'Asia/Kolkata', locale: 'en-GB', status }),
+      'This link was valid on 4 December 2026 only, Berlin time, which for you was until 5 December 2026, 04:30. If you need a new appointment, please contact your practice.',
+    );
   });
 });
 

@@ -308,10 +308,11 @@ export async function launchBrowser() {
  * records its console output and uncaught errors for failure reports.
  *
  * @param {import('playwright-core').Browser} browser
- * @param {{ locale?: string, label?: string }} [options]
+ * @param {{ locale?: string, label?: string, timezoneId?: string }} [options]
+ *   `timezoneId` is the browser's time zone, such as "Europe/Berlin"; the machine's by default
  */
-export async function openPage(browser, { locale = 'de-DE', label = 'page' } = {}) {
-  const context = await browser.newContext({ locale, viewport: { width: 960, height: 640 } });
+export async function openPage(browser, { locale = 'de-DE', label = 'page', timezoneId } = {}) {
+  const context = await browser.newContext({ locale, timezoneId, viewport: { width: 960, height: 640 } });
   const page = await context.newPage();
   const consoleLines = [];
   page.on('console', (message) => pushLine(consoleLines, `${message.type()}: ${message.text()}`));

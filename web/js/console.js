@@ -2,7 +2,7 @@
 // overview of rooms with status, call time and invitation emails, creating
 // rooms, resending invitations and opening a call window.
 
-import { applyTranslations, formatDate, locale, t } from './i18n.js';
+import { applyTranslations, dateAndTimeIn, describeRoomTimeZone, formatDate, locale, t } from './i18n.js';
 import { byId, createButton, fillSelect, trimName } from './dom.js';
 
 /**
@@ -1013,47 +1013,6 @@ function span(className, text) {
   return element;
 }
 
-/** @type {Record<string, MessageKey>} Text keys of the readable names of the zones in the room form. */
-const TIME_ZONE_NAMES = {
-  'Europe/Berlin': 'console.zoneBerlin',
-  'Europe/Vienna': 'console.zoneVienna',
-  'Europe/Zurich': 'console.zoneZurich',
-};
-
-/**
- * Returns the name under which the overview shows a room's time zone, or
- * null when it is the browser's zone, whose times need no label. The zones
- * of the room form get a city name, such as "Wien", and others their IANA name.
- *
- * @param {string} timeZone IANA name of the room's zone
- * @param {string} [browserZone] IANA name of the browser's zone
- * @returns {string | null}
- */
-export function describeRoomTimeZone(timeZone, browserZone = new Intl.DateTimeFormat().resolvedOptions().timeZone) {
-  if (!timeZone) return null;
-  // Intl resolves links such as "Asia/Calcutta" and "Asia/Kolkata" to the
-  // same name, so comparing resolved names finds the same zone under both.
-  if (browserZone && resolveTimeZone(timeZone) === resolveTimeZone(browserZone)) return null;
-  const key = TIME_ZONE_NAMES[timeZone];
-  return key ? t(key) : timeZone;
-}
-
-/**
- * Returns the name that Intl uses for an IANA zone, or the name unchanged
- * when this browser does not know the zone.
- *
- * @param {string} timeZone
- * @returns {string}
- */
-function resolveTimeZone(timeZone) {
-  try {
-    return new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
-  } catch {
-    // RangeError: unknown time zone.
-    return timeZone;
-  }
-}
-
 /**
  * Formats a room's day with its weekday, such as "Mo., 14.12.2026".
  *
@@ -1210,38 +1169,6 @@ function describeInvitation(invitee, room) {
     default:
       return null;
   }
-}
-
-/**
- * Returns the calendar date "YYYY-MM-DD" and the time "HH:MM" of an RFC 3339
- * instant in `timeZone`, or null when the instant or the zone is invalid.
- *
- * @param {string} instant such as "2026-12-14T05:00:03Z"
- * @param {string} timeZone IANA name
- * @returns {{ date: string, time: string } | null}
- */
-export function dateAndTimeIn(instant, timeZone) {
-  const moment = new Date(instant);
-  if (Number.isNaN(moment.getTime())) return null;
-  /** @type {Intl.DateTimeFormatPart[]} */
-  let parts;
-  try {
-    parts = new Intl.DateTimeFormat('en-CA', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    }).formatToParts(moment);
-  } catch {
-    // RangeError: this browser does not know the time zone.
-    return null;
-  }
-  /** @param {Intl.DateTimeFormatPartTypes} type */
-  const part = (type) => parts.find((entry) => entry.type === type)?.value ?? '';
-  return { date: `${part('year')}-${part('month')}-${part('day')}`, time: `${part('hour')}:${part('minute')}` };
 }
 
 /**

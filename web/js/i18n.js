@@ -17,6 +17,10 @@ const de = {
     'Dieser Link gilt erst am {date}. Bitte öffnen Sie ihn an diesem Tag noch einmal.',
   'link.expired':
     'Dieser Link war nur am {date} gültig. Wenn Sie einen neuen Termin brauchen, wenden Sie sich bitte an Ihre Praxis.',
+  'link.notYetOpenZone':
+    'Dieser Link gilt erst am {date} nach der Uhrzeit in {zone}. Bei Ihnen ist das ab {localDate}, {localTime}\u00a0Uhr. Bitte öffnen Sie ihn dann noch einmal.',
+  'link.expiredZone':
+    'Dieser Link war nur am {date} nach der Uhrzeit in {zone} gültig, bei Ihnen also bis {localDate}, {localTime}\u00a0Uhr. Wenn Sie einen neuen Termin brauchen, wenden Sie sich bitte an Ihre Praxis.',
   'connection.failed':
     'Die Verbindung zum Server ist nicht zustande gekommen. Bitte prüfen Sie Ihre Internetverbindung und versuchen Sie es erneut.',
   'connection.reconnecting': 'Die Verbindung ist unterbrochen. Sie wird wiederhergestellt …',
@@ -177,9 +181,9 @@ const de = {
   'console.columnActions': 'Aktionen',
   'console.startTimeValue': '{time} Uhr',
   'console.roomTimeZone': '({zone})',
-  'console.zoneBerlin': 'Berlin',
-  'console.zoneVienna': 'Wien',
-  'console.zoneZurich': 'Zürich',
+  'zone.berlin': 'Berlin',
+  'zone.vienna': 'Wien',
+  'zone.zurich': 'Zürich',
   'console.patientIdLabel': 'PatientInnen-Kennung:',
   'console.statusPlanned': 'Geplant',
   'console.statusToday': 'Heute',
@@ -298,6 +302,10 @@ const en = {
   'link.notYetOpen': 'This link will work only on {date}. Please open it again on that day.',
   'link.expired':
     'This link was valid on {date} only. If you need a new appointment, please contact your practice.',
+  'link.notYetOpenZone':
+    'This link will work only on {date}, {zone} time. For you, that is from {localDate}, {localTime}. Please open it again then.',
+  'link.expiredZone':
+    'This link was valid on {date} only, {zone} time, which for you was until {localDate}, {localTime}. If you need a new appointment, please contact your practice.',
   'connection.failed':
     'Could not connect to the server. Please check your internet connection and try again.',
   'connection.reconnecting': 'The connection was interrupted. Reconnecting …',
@@ -449,9 +457,9 @@ const en = {
   'console.columnActions': 'Actions',
   'console.startTimeValue': '{time}',
   'console.roomTimeZone': '({zone})',
-  'console.zoneBerlin': 'Berlin',
-  'console.zoneVienna': 'Vienna',
-  'console.zoneZurich': 'Zurich',
+  'zone.berlin': 'Berlin',
+  'zone.vienna': 'Vienna',
+  'zone.zurich': 'Zurich',
   'console.patientIdLabel': 'Patient ID:',
   'console.statusPlanned': 'Planned',
   'console.statusToday': 'Today',
@@ -640,4 +648,78 @@ export function applyTranslations(root = document) {
       element.setAttribute(attribute, t(key));
     }
   }
+}
+
+/** @type {Record<string, MessageKey>} Text keys of the readable names of the zones in the console's room form. */
+const TIME_ZONE_NAMES = {
+  'Europe/Berlin': 'zone.berlin',
+  'Europe/Vienna': 'zone.vienna',
+  'Europe/Zurich': 'zone.zurich',
+};
+
+/**
+ * Returns the name under which the pages show a room's time zone, or null
+ * when it is the browser's zone, whose times need no label. The zones of the
+ * console's room form get a city name, such as "Wien", and others their IANA
+ * name.
+ *
+ * @param {string} timeZone IANA name of the room's zone
+ * @param {string} [browserZone] IANA name of the browser's zone
+ * @returns {string | null}
+ */
+export function describeRoomTimeZone(timeZone, browserZone = new Intl.DateTimeFormat().resolvedOptions().timeZone) {
+  if (!timeZone) return null;
+  // Intl resolves links such as "Asia/Calcutta" and "Asia/Kolkata" to the
+  // same name, so comparing resolved names finds the same zone under both.
+  if (browserZone && resolveTimeZone(timeZone) === resolveTimeZone(browserZone)) return null;
+  const key = TIME_ZONE_NAMES[timeZone];
+  return key ? t(key) : timeZone;
+}
+
+/**
+ * Returns the name that Intl uses for an IANA zone, or the name unchanged
+ * when this browser does not know the zone.
+ *
+ * @param {string} timeZone
+ * @returns {string}
+ */
+function resolveTimeZone(timeZone) {
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
+  } catch {
+    // RangeError: unknown time zone.
+    return timeZone;
+  }
+}
+
+/**
+ * Returns the calendar date "YYYY-MM-DD" and the time "HH:MM" of an RFC 3339
+ * instant in `timeZone`, or null when the instant or the zone is invalid.
+ *
+ * @param {string} instant such as "2026-12-14T05:00:03Z"
+ * @param {string} timeZone IANA name
+ * @returns {{ date: string, time: string } | null}
+ */
+export function dateAndTimeIn(instant, timeZone) {
+  const moment = new Date(instant);
+  if (Number.isNaN(moment.getTime())) return null;
+  /** @type {Intl.DateTimeFormatPart[]} */
+  let parts;
+  try {
+    parts = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    }).formatToParts(moment);
+  } catch {
+    // RangeError: this browser does not know the time zone.
+    return null;
+  }
+  /** @param {Intl.DateTimeFormatPartTypes} type */
+  const part = (type) => parts.find((entry) => entry.type === type)?.value ?? '';
+  return { date: `${part('year')}-${part('month')}-${part('day')}`, time: `${part('hour')}:${part('minute')}` };
 }

@@ -1,7 +1,7 @@
 // Controller of the join page (join.html): link check, join form, call view
 // and the page states that tests read from `document.body.dataset.state`.
 
-import { applyTranslations, formatDate, t } from './i18n.js';
+import { applyTranslations, dateAndTimeIn, describeRoomTimeZone, formatDate, t } from './i18n.js';
 import { byId, createButton, fillSelect, readStored, removeStored, trimName, writeStored } from './dom.js';
 import { PROTOCOL_VERSION, SignalingClient } from './signaling.js';
 import {
@@ -383,7 +383,7 @@ function handleServerMessage(message) {
       if (message.state === 'open') {
         showForm();
       } else {
-        showRoomClosed(message.state, message.date);
+        showRoomClosed(message.state, message.date, message);
       }
       return;
     case 'joined':
@@ -439,12 +439,31 @@ function applyEarlyMessages(joined) {
 }
 
 /**
+ * Tells the visitor on which day the link works. When the room's time zone
+ * is not the browser's, the message names the zone and gives the start or
+ * end of the link's validity in the visitor's own time. There the room's
+ * day can begin or end on another date.
+ *
  * @param {'not-yet-open' | 'expired'} state
  * @param {string} date "YYYY-MM-DD" in the room's time zone
+ * @param {{ timeZone?: string, validFrom?: string, validUntil?: string }} [validity]
+ *   the fields of a `status` message, when the server sent one
  */
-function showRoomClosed(state, date) {
-  const key = state === 'not-yet-open' ? 'link.notYetOpen' : 'link.expired';
-  showFinalError(t(key, { date: formatDate(date) }), { tone: 'info' });
+function showRoomClosed(state, date, validity = {}) {
+  const notYetOpen = state === 'not-yet-open';
+  const zone = validity.timeZone ? describeRoomTimeZone(validity.timeZone) : null;
+  const boundary = notYetOpen ? validity.validFrom : validity.validUntil;
+  const browserZone = new Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const local = zone && boundary ? dateAndTimeIn(boundary, browserZone) : null;
+  const text = local
+    ? t(notYetOpen ? 'link.notYetOpenZone' : 'link.expiredZone', {
+        date: formatDate(date),
+        zone: zone ?? '',
+        localDate: formatDate(local.date),
+        localTime: local.time,
+      })
+    : t(notYetOpen ? 'link.notYetOpen' : 'link.expired', { date: formatDate(date) });
+  showFinalError(text, { tone: 'info' });
 }
 
 /** @param {ErrorMessage} message */
