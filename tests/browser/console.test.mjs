@@ -245,6 +245,30 @@ test('missing date shows German message', { timeout: TEST_TIMEOUT_MS }, async ()
   });
 });
 
+test('room outside the overview is noted', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('room outside overview', async (resources) => {
+    const server = await resources.startServer();
+    const page = await openOverview(resources, server);
+    await waitForText(page, page.locator('#list-status'), (text) => text !== '' && !text.endsWith('…'), 'the overview to load');
+    const note = page.getByTestId('created-outside');
+
+    // The overview ends 25 weeks ahead, so a room in 200 days is not listed.
+    const later = addDays(dateInTimeZone('Europe/Berlin'), 200);
+    await page.locator('#room-date').fill(later);
+    await page.getByTestId('create-room').click();
+    const text = await waitForText(page, note, (value) => value !== '', 'the note on the overview period');
+    assert.equal(
+      text,
+      `Der ${later.split('-').reverse().join('.')} liegt außerhalb des Zeitraums der Übersicht oben. Damit der Raum dort erscheint, passen Sie „Von“ und „Bis“ an.`,
+    );
+
+    // A room within the period needs no note.
+    await page.locator('#room-date').fill(addDays(dateInTimeZone('Europe/Berlin'), 1));
+    await page.getByTestId('create-room').click();
+    await waitFor(async () => !(await note.isVisible()), { description: 'the note to go', diagnose: () => describePage(page) });
+  });
+});
+
 test('invitee name follows the API rules', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withResources('invitee name rules', async (resources) => {
     const server = await resources.startServer({ extraArgs: LATE_MORNING_ARGS });
@@ -280,7 +304,7 @@ test('invitee name follows the API rules', { timeout: TEST_TIMEOUT_MS }, async (
       'the room has the whole name',
     );
 
-    // A name of zero-width spaces gets the API's 422, shown at the name field.
+    // A name of zero-width spaces has no visible character, shown at the name field.
     await page.locator('#room-date').fill(tomorrow);
     await page.locator('#add-invitee').click();
     await nameInput.fill('\u200B\u200B');

@@ -92,6 +92,7 @@ const ui = {
   listForm: byId('list-form', HTMLFormElement),
   listFrom: byId('list-from', HTMLInputElement),
   listTo: byId('list-to', HTMLInputElement),
+  createdOutside: byId('created-outside', HTMLParagraphElement),
   listStatus: byId('list-status', HTMLElement),
   roomTable: byId('room-table', HTMLTableElement),
   roomRows: byId('room-rows', HTMLTableSectionElement),
@@ -705,6 +706,10 @@ async function createRoom() {
     // The link admits nobody before the room's day, so a call can start only
     // today. A server older than the status field gets the button always.
     ui.startCreatedCall.hidden = room.status !== undefined && room.status !== 'today';
+    // The overview lists only its range, so a room outside it would seem lost.
+    const outside = room.date < ui.listFrom.value || room.date > ui.listTo.value;
+    ui.createdOutside.textContent = outside ? t('console.createdOutsideList', { date: formatDate(room.date) }) : '';
+    ui.createdOutside.hidden = !outside;
     ui.createdRoom.hidden = false;
     ui.createdLink.select();
     void loadRooms();

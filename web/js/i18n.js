@@ -159,6 +159,8 @@ const de = {
   'console.removeInvitee': 'Entfernen',
   'console.create': 'Raum anlegen',
   'console.created': 'Der Raum ist angelegt. Einladungslink:',
+  'console.createdOutsideList':
+    'Der {date} liegt außerhalb des Zeitraums der Übersicht oben. Damit der Raum dort erscheint, passen Sie „Von“ und „Bis“ an.',
   'console.copyLink': 'Link kopieren',
   'console.copied': 'Der Link ist in der Zwischenablage.',
   'console.copyFailed': 'Der Link ließ sich nicht kopieren. Bitte markieren und kopieren Sie ihn von Hand.',
@@ -435,6 +437,8 @@ const en = {
   'console.removeInvitee': 'Remove',
   'console.create': 'Create room',
   'console.created': 'The room was created. Invitation link:',
+  'console.createdOutsideList':
+    '{date} lies outside the period of the overview above. To see the room there, change “From” and “To”.',
   'console.copyLink': 'Copy link',
   'console.copied': 'The link is on the clipboard.',
   'console.copyFailed': 'Could not copy the link. Please select and copy it by hand.',
