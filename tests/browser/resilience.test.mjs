@@ -12,7 +12,10 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import WebSocket from 'ws';
+
 import {
+  WAIT_TIMEOUT_MS,
   createRoom,
   decodedVideoFrames,
   describePage,
@@ -21,6 +24,7 @@ import {
   startTwoPersonCall,
   waitFor,
   waitForDecodedVideo,
+  waitForState,
   withResources,
 } from './helpers.mjs';
 
@@ -198,6 +202,58 @@ test('join retries without replaces when rejected', { timeout: TEST_TIMEOUT_MS }
     await joinCall(page, room.joinUrl, 'Ben');
     assert.deepEqual(joins.map((join) => 'replaces' in join), [true, false]);
     assert.equal(await page.evaluate(() => JSON.parse(localStorage.getItem('videoCall.place') ?? '{}').peerId === 'p'.repeat(32)), false);
+  });
+});
+
+/** Sends one `join` with `token` on a new socket and waits until the server closes it. */
+async function joinUntilClosed(server, token) {
+  const socket = new WebSocket(`${server.origin.replace(/^http/, 'ws')}/ws`, { origin: server.origin });
+  try {
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`socket not closed within ${WAIT_TIMEOUT_MS} ms`)), WAIT_TIMEOUT_MS);
+      socket.once('open', () => socket.send(JSON.stringify({ type: 'join', v: 1, token, name: 'Mallory' })));
+      socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+    });
+  } finally {
+    socket.terminate();
+  }
+}
+
+test('refused socket is told apart from no internet', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('refused socket', async (resources) => {
+    const server = await resources.startServer();
+    const room = await createRoom(server);
+    const token = linkToken(room.joinUrl);
+    const forged = `${token.split('.')[0]}.${'A'.repeat(43)}`;
+    // After 20 invalid links from 127.0.0.1 the server refuses sockets from
+    // there for a minute, also the patient's with a valid link.
+    for (let guess = 0; guess < 20; guess += 1) await joinUntilClosed(server, forged);
+
+    const browser = await resources.launchBrowser();
+    const refused = await resources.openPage(browser, { label: 'refused' });
+    await refused.goto(room.joinUrl);
+    await waitForState(refused, 'error');
+    assert.match(
+      (await refused.getByTestId('error').textContent()).trim(),
+      /^Der Videodienst hat die Verbindung gerade nicht angenommen, obwohl Ihre Internetverbindung funktioniert\./,
+    );
+
+    // When the page's own server cannot be reached either, the internet is the likely cause.
+    const offline = await resources.openPage(browser, { locale: 'en-GB', label: 'offline' });
+    await offline.route('**/config.json', (route) => (route.request().method() === 'HEAD' ? route.abort('internetdisconnected') : route.fallback()));
+    await offline.goto(room.joinUrl);
+    await waitForState(offline, 'error');
+    assert.match(
+      (await offline.getByTestId('error').textContent()).trim(),
+      /^Could not connect to the server\. Please check your internet connection/,
+    );
   });
 });
 

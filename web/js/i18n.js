@@ -23,6 +23,8 @@ const de = {
     'Dieser Link war nur am {date} nach der Uhrzeit in {zone} gültig, bei Ihnen also bis {localDate}, {localTime}\u00a0Uhr. Wenn Sie einen neuen Termin brauchen, wenden Sie sich bitte an Ihre Praxis.',
   'connection.failed':
     'Die Verbindung zum Server ist nicht zustande gekommen. Bitte prüfen Sie Ihre Internetverbindung und versuchen Sie es erneut.',
+  'connection.refused':
+    'Der Videodienst hat die Verbindung gerade nicht angenommen, obwohl Ihre Internetverbindung funktioniert. Das kann an einer kurzen Störung liegen oder daran, dass in Ihrem Netzwerk kurz zuvor viele ungültige Links geöffnet wurden. Bitte warten Sie eine Minute und versuchen Sie es dann erneut.',
   'connection.reconnecting': 'Die Verbindung ist unterbrochen. Sie wird wiederhergestellt …',
   'connection.lost':
     'Die Verbindung zum Server ließ sich nicht wiederherstellen. Ihr Gespräch läuft weiter, solange die Verbindungen zu den anderen bestehen. Wer jetzt neu dazukommt, kann Sie aber nicht erreichen.',
@@ -310,6 +312,8 @@ const en = {
     'This link was valid on {date} only, {zone} time, which for you was until {localDate}, {localTime}. If you need a new appointment, please contact your practice.',
   'connection.failed':
     'Could not connect to the server. Please check your internet connection and try again.',
+  'connection.refused':
+    'The video service did not accept the connection just now, although your internet connection works. This can be a brief disruption, or many invalid links were opened in your network shortly before. Please wait a minute and try again.',
   'connection.reconnecting': 'The connection was interrupted. Reconnecting …',
   'connection.lost':
     'The connection to the server could not be restored. Your call continues as long as the connections to the others last, but anyone who joins now cannot reach you.',

@@ -147,6 +147,8 @@ const page = {
   displayName: '',
   /** @type {ErrorSource | null} */
   errorSource: null,
+  /** Counts failed socket openings, so that only the latest one shows its message. */
+  connectionFailures: 0,
   /** @type {CallController | null} */
   call: null,
   /** @type {TileGrid | null} */
@@ -262,14 +264,39 @@ function showFinalError(text, { actions = [], tone = 'error' } = {}) {
   showError({ source: 'link', text, actions, tone });
 }
 
+/** Time the page waits for its own server when the signaling socket failed. */
+const PROBE_TIMEOUT_MS = 5_000;
+
 /**
+ * Tells the visitor that the signaling socket could not be opened. A
+ * browser hides why a socket was refused, so the page first requests
+ * /config.json from its own server. When that works, the visitor's internet
+ * works, and the signaling server refused the socket or is disturbed. It
+ * refuses sockets for a minute after too many invalid links from one
+ * address, which can happen in a network shared with others.
+ *
  * @param {() => void} retry
  */
-function showConnectionFailed(retry) {
+async function showConnectionFailed(retry) {
+  const attempt = ++page.connectionFailures;
+  let reachable = false;
+  try {
+    const response = await fetch('/config.json', {
+      method: 'HEAD',
+      cache: 'no-store',
+      credentials: 'same-origin',
+      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+    });
+    reachable = response.ok;
+  } catch {
+    // Offline, or the page's server is down as well.
+  }
+  // A retry that started meanwhile owns the page now.
+  if (attempt !== page.connectionFailures) return;
   setState('error');
   showError({
     source: 'connection',
-    text: t('connection.failed'),
+    text: t(reachable ? 'connection.refused' : 'connection.failed'),
     actions: [{ label: t('action.retry'), onClick: retry }],
   });
 }
@@ -322,7 +349,7 @@ async function checkLink() {
     signaling.send({ type: 'check', v: PROTOCOL_VERSION, token: page.token });
   } catch (error) {
     console.warn(`Join: link check failed: ${error instanceof Error ? error.message : error}`);
-    showConnectionFailed(() => void checkLink());
+    void showConnectionFailed(() => void checkLink());
   }
 }
 
@@ -539,11 +566,11 @@ function handleSocketClose(detail) {
   switch (page.state) {
     case 'checking':
       closeSignaling();
-      showConnectionFailed(() => void checkLink());
+      void showConnectionFailed(() => void checkLink());
       return;
     case 'joining':
       closeSignaling();
-      showConnectionFailed(retryJoin);
+      void showConnectionFailed(retryJoin);
       return;
     case 'in-call':
       if (detail.reconnecting) {
@@ -974,7 +1001,7 @@ async function requestJoin() {
   } catch (error) {
     console.warn(`Join: connecting failed: ${error instanceof Error ? error.message : error}`);
     // The state may have changed while connecting.
-    if (/** @type {PageState} */ (page.state) === 'joining') showConnectionFailed(retryJoin);
+    if (/** @type {PageState} */ (page.state) === 'joining') void showConnectionFailed(retryJoin);
   }
 }
 
