@@ -464,6 +464,34 @@ test('leaving removes the video on the other side', { timeout: TEST_TIMEOUT_MS }
   });
 });
 
+test('small call window keeps buttons and names clear', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('small call window', async (resources) => {
+    const server = await resources.startServer();
+    const room = await createRoom(server);
+    const browser = await resources.launchBrowser();
+    // The practitioner's call window near the webcam is this small.
+    const anna = await resources.openPage(browser, { label: 'anna' });
+    await anna.setViewportSize({ width: 480, height: 360 });
+    const ben = await resources.openPage(browser, { label: 'ben' });
+    await joinCall(anna, room.joinUrl, 'Dr. Anna Weber');
+    await joinCall(ben, room.joinUrl, 'Maximilian Alexander Müller-Lüdenscheidt');
+
+    const notice = anna.locator('.call-notice').first();
+    await waitFor(async () => notice.isVisible(), { description: 'the join notice', diagnose: () => describePage(anna) });
+    const noticeBox = await notice.boundingBox();
+    for (const button of ['.tile-remote .tile-security', '.tile-remote .tile-fullscreen']) {
+      const box = await anna.locator(button).boundingBox();
+      assert.ok(box && noticeBox, `${button} and the notice are laid out`);
+      assert.ok(noticeBox.y >= box.y + box.height, `the notice (top ${noticeBox.y}) stays below ${button} (bottom ${box.y + box.height})`);
+    }
+
+    const name = await anna.locator('.tile-remote .tile-name').boundingBox();
+    const selfView = await anna.locator('.tile-local').boundingBox();
+    assert.ok(name && selfView, 'the remote name and the self-view are laid out');
+    assert.ok(name.x + name.width <= selfView.x, `the remote name (right ${name.x + name.width}) ends before the self-view (left ${selfView.x})`);
+  });
+});
+
 test('closed room names its zone', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withResources('closed room zone', async (resources) => {
     const server = await resources.startServer();
