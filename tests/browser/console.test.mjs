@@ -592,7 +592,7 @@ test('resend errors are explained', { timeout: TEST_TIMEOUT_MS }, async () => {
     const cases = [
       {
         answer: { status: 409, error: 'not-room-day' },
-        expected: `Einladungen lassen sich nur am Tag des Raums erneut senden, bei diesem Raum also am ${germanDate(today)}.`,
+        expected: `Einladungen lassen sich nur am Tag des Termins erneut senden, hier also am ${germanDate(today)}.`,
       },
       {
         answer: { status: 409, error: 'no-invitees' },

@@ -228,7 +228,7 @@ const de = {
   'console.resendPartlyMany':
     'Nicht alle Einladungs-E-Mails ließen sich senden. Den Grund finden Sie jeweils bei der Einladung.',
   'console.resendNotRoomDay':
-    'Einladungen lassen sich nur am Tag des Raums erneut senden, bei diesem Raum also am {date}.',
+    'Einladungen lassen sich nur am Tag des Termins erneut senden, hier also am {date}.',
   'console.resendNoInvitees':
     'Zu diesem Raum ist niemand mit E-Mail-Adresse eingeladen. Es wurde keine E-Mail gesendet.',
   'console.resendNetworkErrorOne':
