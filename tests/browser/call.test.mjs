@@ -500,7 +500,7 @@ test('closed room names its zone', { timeout: TEST_TIMEOUT_MS }, async () => {
     const closedText = async (joinUrl, { timezoneId, locale = 'de-DE', status }) => {
       const page = await resources.openPage(browser, { locale, timezoneId, label: `visitor in ${timezoneId}` });
       if (status) {
-        // The server's answer to `check` for a room whose day is over.
+        // The server's reply to `check` for a room whose day is over.
         await page.routeWebSocket(/\/ws$/, (socket) => {
           socket.onMessage(() => socket.send(JSON.stringify({ type: 'status', ...status })));
         });
