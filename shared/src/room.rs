@@ -252,11 +252,18 @@ impl Room {
         now >= self.expires_at
     }
 
-    /// True while an invitee's email still has to go out.
+    /// True while an invitee's email still has to go out. An address that
+    /// repeats an earlier invitee's counts once, with the earlier invitee:
+    /// the sender finds invitees by address, so it never claims the later
+    /// one. Rooms stored before repeated addresses were rejected can have
+    /// them, and without this rule they would stay due forever.
     pub fn has_outstanding_mail(&self) -> bool {
-        self.invitees
-            .iter()
-            .any(|invitee| invitee.has_email() && invitee.delivery.is_outstanding())
+        self.invitees.iter().enumerate().any(|(index, invitee)| {
+            let repeated = self.invitees[..index]
+                .iter()
+                .any(|earlier| earlier.is_addressed(&invitee.email));
+            invitee.has_email() && !repeated && invitee.delivery.is_outstanding()
+        })
     }
 
     /// True while any invitee's email address is stored.
@@ -976,6 +983,24 @@ mod tests {
         let mut body = request("2026-12-13");
         body.start_time = Some("23:59".into());
         assert!(body.into_room("p", now(), Retention::default()).is_ok());
+    }
+
+    #[test]
+    fn repeated_address_is_not_outstanding() {
+        let mut body = request("2026-12-13");
+        body.invitees = Some(vec![invitee("anna@example.org")]);
+        let mut room = body.into_room("p", now(), Retention::default()).unwrap();
+        let mut repeated = room.invitees[0].clone();
+        repeated.email = "ANNA@example.org".to_owned();
+        room.invitees.push(repeated);
+        assert!(room.has_outstanding_mail());
+
+        room.invitees[0].delivery = Delivery::Sent {
+            at: now(),
+            message_id: "m-1".to_owned(),
+            attempts: 1,
+        };
+        assert!(!room.has_outstanding_mail());
     }
 
     #[test]
