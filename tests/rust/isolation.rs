@@ -412,9 +412,10 @@ async fn listed_ids(
         .collect()
 }
 
-/// Reads one room as `practitioner` once no invitee is `pending` any more.
-/// The local server's morning run may claim a new room's email while the
-/// create request sends it, and then the email is `pending` a moment longer.
+/// Reads one room as `practitioner` once no invitee is `pending` or
+/// `sending` any more. The local server's morning run may claim a new
+/// room's email while the create request sends it, and then the email is
+/// `sending` a moment longer.
 async fn settled_room(backend: &dyn Backend, practitioner: &str, id: &str) -> Value {
     for _ in 0..100 {
         let room = read_room(backend, practitioner, id).await;
@@ -422,7 +423,7 @@ async fn settled_room(backend: &dyn Backend, practitioner: &str, id: &str) -> Va
             .as_array()
             .unwrap()
             .iter()
-            .any(|invitee| invitee["status"] == "pending");
+            .any(|invitee| invitee["status"] == "pending" || invitee["status"] == "sending");
         if !pending {
             return room;
         }
