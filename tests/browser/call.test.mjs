@@ -478,6 +478,8 @@ test('small call window keeps buttons and names clear', { timeout: TEST_TIMEOUT_
 
     const notice = anna.locator('.call-notice').first();
     await waitFor(async () => notice.isVisible(), { description: 'the join notice', diagnose: () => describePage(anna) });
+    // The notice slides in; its place counts once it has arrived.
+    await notice.evaluate((element) => Promise.all(element.getAnimations().map((animation) => animation.finished)));
     const noticeBox = await notice.boundingBox();
     for (const button of ['.tile-remote .tile-security', '.tile-remote .tile-fullscreen']) {
       const box = await anna.locator(button).boundingBox();
