@@ -125,8 +125,12 @@ async fn repeated_member_is_400() {
     )
     .await;
     assert_error(&reply, StatusCode::BAD_REQUEST, "invalid-field");
+    assert_eq!(reply.json["field"], "date");
     let message = reply.json["message"].as_str().unwrap();
-    assert!(message.contains("duplicate field `date`"), "{message}");
+    assert!(
+        message.starts_with("date: duplicate field `date`"),
+        "{message}"
+    );
 }
 
 #[tokio::test]

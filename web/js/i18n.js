@@ -684,6 +684,23 @@ export function describeRoomTimeZone(timeZone, browserZone = new Intl.DateTimeFo
   return key ? t(key) : timeZone;
 }
 
+/** Areas of the tz database whose zone names end in a place, as in America/New_York. */
+const PLACE_AREAS = new Set(['Africa', 'America', 'Antarctica', 'Asia', 'Atlantic', 'Australia', 'Europe', 'Indian', 'Pacific']);
+
+/**
+ * Returns the place an IANA zone is named after, such as "New York" for
+ * America/New_York, as the invitation emails name it, or the name unchanged
+ * for a zone without a place, such as UTC.
+ *
+ * @param {string} timeZone
+ * @returns {string}
+ */
+export function placeOfZone(timeZone) {
+  const parts = timeZone.split('/');
+  if (parts.length < 2 || !PLACE_AREAS.has(parts[0])) return timeZone;
+  return parts[parts.length - 1].replaceAll('_', ' ');
+}
+
 /**
  * Returns the name that Intl uses for an IANA zone, or the name unchanged
  * when this browser does not know the zone.

@@ -1,7 +1,7 @@
 // Controller of the join page (join.html): link check, join form, call view
 // and the page states that tests read from `document.body.dataset.state`.
 
-import { applyTranslations, dateAndTimeIn, describeRoomTimeZone, formatDate, t } from './i18n.js';
+import { applyTranslations, dateAndTimeIn, describeRoomTimeZone, formatDate, placeOfZone, t } from './i18n.js';
 import { byId, createButton, fillSelect, readStored, removeStored, trimName, writeStored } from './dom.js';
 import { PROTOCOL_VERSION, SignalingClient } from './signaling.js';
 import {
@@ -478,7 +478,9 @@ function applyEarlyMessages(joined) {
  */
 function showRoomClosed(state, date, validity = {}) {
   const notYetOpen = state === 'not-yet-open';
-  const zone = validity.timeZone ? describeRoomTimeZone(validity.timeZone) : null;
+  const label = validity.timeZone ? describeRoomTimeZone(validity.timeZone) : null;
+  // Patients read "Auckland", as in their email, rather than "Pacific/Auckland".
+  const zone = label?.includes('/') ? placeOfZone(label) : label;
   const boundary = notYetOpen ? validity.validFrom : validity.validUntil;
   const browserZone = new Intl.DateTimeFormat().resolvedOptions().timeZone;
   const local = zone && boundary ? dateAndTimeIn(boundary, browserZone) : null;

@@ -99,13 +99,24 @@ where
         // names a field twice is rejected.
         let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-            let field = error.path().to_string();
-            let message = format!("{field}: {}", error.into_inner());
+            let path = error.path().to_string();
+            let inner = error.into_inner().to_string();
+            // At the top level the path is ".", and a repeated or missing
+            // member names itself in backticks, as in "duplicate field `date`".
+            let field = if path == "." {
+                inner.split('`').nth(1).map(str::to_owned)
+            } else {
+                Some(path)
+            };
+            let message = match &field {
+                Some(field) if !inner.starts_with(field.as_str()) => format!("{field}: {inner}"),
+                _ => inner,
+            };
             ApiError::Client {
                 status: StatusCode::BAD_REQUEST,
                 code: "invalid-field",
                 message,
-                field: (field != ".").then_some(field),
+                field,
             }
         })?;
         Ok(Self(value))
