@@ -259,10 +259,9 @@ impl Room {
     /// them, and without this rule they would stay due forever.
     pub fn has_outstanding_mail(&self) -> bool {
         self.invitees.iter().enumerate().any(|(index, invitee)| {
-            let repeated = self.invitees[..index]
-                .iter()
-                .any(|earlier| earlier.is_addressed(&invitee.email));
-            invitee.has_email() && !repeated && invitee.delivery.is_outstanding()
+            invitee.has_email()
+                && earlier_with_address(&self.invitees, index).is_none()
+                && invitee.delivery.is_outstanding()
         })
     }
 
@@ -646,6 +645,15 @@ pub fn parse_external_id(field: &str, text: &str) -> Result<String, FieldError> 
     }
 }
 
+/// Returns the position of the first invitee before `index` with the same
+/// address as the invitee at `index`, ignoring case.
+fn earlier_with_address(invitees: &[Invitee], index: usize) -> Option<usize> {
+    let email = &invitees[index].email;
+    invitees[..index]
+        .iter()
+        .position(|earlier| earlier.is_addressed(email))
+}
+
 fn parse_invitees(requests: Vec<InviteeRequest>) -> Result<Vec<Invitee>, FieldError> {
     if requests.len() > MAX_INVITEES {
         return Err(FieldError::new(
@@ -678,11 +686,8 @@ fn parse_invitees(requests: Vec<InviteeRequest>) -> Result<Vec<Invitee>, FieldEr
         .collect::<Result<Vec<_>, _>>()?;
     // Deliveries are recorded per address, so a repeated address would
     // leave its second invitee waiting for an email that never comes.
-    for (index, invitee) in invitees.iter().enumerate() {
-        let earlier = invitees[..index]
-            .iter()
-            .position(|other| other.is_addressed(&invitee.email));
-        if let Some(earlier) = earlier {
+    for index in 0..invitees.len() {
+        if let Some(earlier) = earlier_with_address(&invitees, index) {
             return Err(FieldError::new(
                 format!("invitees[{index}].email"),
                 format!(

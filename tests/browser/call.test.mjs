@@ -483,13 +483,15 @@ test('small call window keeps buttons and names clear', { timeout: TEST_TIMEOUT_
     const noticeBox = await notice.boundingBox();
     for (const button of ['.tile-remote .tile-security', '.tile-remote .tile-fullscreen']) {
       const box = await anna.locator(button).boundingBox();
-      assert.ok(box && noticeBox, `${button} and the notice are laid out`);
+      assert.ok(box, `${button} is laid out`);
+      assert.ok(noticeBox, 'the notice is laid out');
       assert.ok(noticeBox.y >= box.y + box.height, `the notice (top ${noticeBox.y}) stays below ${button} (bottom ${box.y + box.height})`);
     }
 
     const name = await anna.locator('.tile-remote .tile-name').boundingBox();
     const selfView = await anna.locator('.tile-local').boundingBox();
-    assert.ok(name && selfView, 'the remote name and the self-view are laid out');
+    assert.ok(name, 'the remote name is laid out');
+    assert.ok(selfView, 'the self-view is laid out');
     assert.ok(name.x + name.width <= selfView.x, `the remote name (right ${name.x + name.width}) ends before the self-view (left ${selfView.x})`);
   });
 });

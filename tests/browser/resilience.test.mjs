@@ -226,8 +226,8 @@ async function joinUntilClosed(server, token) {
   }
 }
 
-test('refused socket is told apart from no internet', { timeout: TEST_TIMEOUT_MS }, async () => {
-  await withResources('refused socket', async (resources) => {
+test('rejected socket is told apart from no internet', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('rejected socket', async (resources) => {
     const server = await resources.startServer();
     const room = await createRoom(server);
     const token = linkToken(room.joinUrl);
@@ -237,11 +237,11 @@ test('refused socket is told apart from no internet', { timeout: TEST_TIMEOUT_MS
     for (let guess = 0; guess < 20; guess += 1) await joinUntilClosed(server, forged);
 
     const browser = await resources.launchBrowser();
-    const refused = await resources.openPage(browser, { label: 'refused' });
-    await refused.goto(room.joinUrl);
-    await waitForState(refused, 'error');
+    const blocked = await resources.openPage(browser, { label: 'blocked' });
+    await blocked.goto(room.joinUrl);
+    await waitForState(blocked, 'error');
     assert.match(
-      (await refused.getByTestId('error').textContent()).trim(),
+      (await blocked.getByTestId('error').textContent()).trim(),
       /^Der Videodienst hat die Verbindung gerade nicht angenommen, obwohl Ihre Internetverbindung funktioniert\./,
     );
 
