@@ -62,6 +62,7 @@ pub fn send_policy() -> Result<SendPolicy, String> {
 pub struct MailSettings {
     /// Verified SES sender address, e.g. `video@praxis-weber.de`.
     pub mail_from: String,
+    /// The practice's name in invitations and before the sender address.
     pub practice_name: Option<String>,
     pub configuration_set: Option<String>,
     pub policy: SendPolicy,
@@ -73,11 +74,21 @@ impl MailSettings {
     pub fn from_env() -> Result<Self, String> {
         Ok(Self {
             mail_from: required("MAIL_FROM")?,
-            practice_name: optional("PRACTICE_NAME").map(|name| name.trim().to_owned()),
+            practice_name: parse_practice_name(optional("PRACTICE_NAME"))?,
             configuration_set: optional("SES_CONFIGURATION_SET"),
             policy: send_policy()?,
         })
     }
+}
+
+/// Parses a value of `PRACTICE_NAME`; `None` means that no name is set.
+pub fn parse_practice_name(value: Option<String>) -> Result<Option<String>, String> {
+    value
+        .map(|name| {
+            crate::mail::check_practice_name(&name)
+                .map_err(|error| format!("PRACTICE_NAME: {error}"))
+        })
+        .transpose()
 }
 
 /// Attempts of every AWS SDK call, the first included. The SDK's standard
@@ -85,3 +96,19 @@ impl MailSettings {
 /// retries throttling, 5xx responses and dropped connections only, so a
 /// conditional write that lost a race is never repeated by it.
 pub const AWS_MAX_ATTEMPTS: u32 = 5;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn practice_name_is_checked_before_it_reaches_a_header() {
+        assert_eq!(parse_practice_name(None), Ok(None));
+        assert_eq!(
+            parse_practice_name(Some(" Praxis Weber ".to_owned())),
+            Ok(Some("Praxis Weber".to_owned()))
+        );
+        let error = parse_practice_name(Some("Praxis\nBcc: x@example.org".to_owned())).unwrap_err();
+        assert!(error.starts_with("PRACTICE_NAME: "), "{error}");
+    }
+}

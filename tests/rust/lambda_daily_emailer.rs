@@ -143,7 +143,7 @@ async fn two_invocations_send_each_email_once() {
             message["body"].as_str().unwrap().contains(&token),
             "the email carries the room's link"
         );
-        assert_eq!(message["source"], "video@praxis.example");
+        assert_eq!(message["source"], "Praxis Weber <video@praxis.example>");
     }
     let subjects: Vec<&str> = messages
         .iter()
@@ -208,6 +208,28 @@ async fn rejected_sender_is_recorded_and_not_retried() {
     let again = fixture.run.run().await.unwrap();
     assert_eq!((again.rooms, again.failed), (0, 0));
     assert!(moto_sent_messages(&fixture.moto.endpoint).await.is_empty());
+}
+
+#[tokio::test]
+async fn practice_name_outside_ascii_reaches_ses_encoded() {
+    let mut fixture = fixture().await;
+    insert_room(&fixture.rooms, 0, vec![invitee("anna@example.org", "de")]).await;
+    let name = "Praxis für Psychotherapie Dr. Özdemir-Weiß";
+    fixture.run.mailer = Arc::new(SesMailer::new(
+        ses_client(&fixture.moto.endpoint),
+        video_core::mail::sender("video@praxis.example", Some(name), " "),
+        None,
+    ));
+    let report = fixture.run.run().await.unwrap();
+    assert_eq!((report.sent, report.failed), (1, 0));
+    let messages = moto_sent_messages(&fixture.moto.endpoint).await;
+    let source = messages[0]["source"].as_str().unwrap();
+    assert!(source.is_ascii(), "{source}");
+    assert!(source.starts_with("=?UTF-8?B?"), "{source}");
+    assert!(
+        source.ends_with(" <video@praxis.example>"),
+        "SES checks the verified address inside the header: {source}"
+    );
 }
 
 /// The path of SES v2's `SendEmail`.

@@ -674,7 +674,10 @@ async fn due_invitation_lands_once_in_outbox() {
     assert_eq!(written.len(), 1);
     let eml = std::fs::read_to_string(&written[0]).unwrap();
     assert!(eml.contains("To: anna@example.org"));
-    assert!(eml.contains("From: video@praxis.example"));
+    assert!(
+        eml.contains("From: Praxis Weber <video@praxis.example>\r\n"),
+        "the practice's name comes before the sender address"
+    );
     server.stop().await;
 }
 

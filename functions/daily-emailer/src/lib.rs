@@ -49,7 +49,11 @@ pub fn invitations(
         Arc::new(DynamoRooms::new(dynamodb, settings.rooms_table.clone())),
         Arc::new(SesMailer::new(
             ses,
-            settings.mail.mail_from.clone(),
+            video_core::mail::sender(
+                &settings.mail.mail_from,
+                settings.mail.practice_name.as_deref(),
+                " ",
+            ),
             settings.mail.configuration_set.clone(),
         )),
         settings.link_key.clone(),

@@ -382,8 +382,11 @@ impl Server {
             away_grace: config.away_grace,
         };
         let outbox = config.data_dir.join(OUTBOX_DIR);
-        let mailer = OutboxMailer::new(&outbox, config.mail_from.clone())
-            .with_context(|| format!("cannot create the outbox {}", outbox.display()))?;
+        let mailer = OutboxMailer::new(
+            &outbox,
+            video_core::mail::sender(&config.mail_from, config.practice_name.as_deref(), "\r\n "),
+        )
+        .with_context(|| format!("cannot create the outbox {}", outbox.display()))?;
         let morning = Arc::new(Invitations::new(
             rooms.clone(),
             Arc::new(mailer.clone()),

@@ -142,12 +142,7 @@ fn parse_mail_from(text: &str) -> Result<String, String> {
 }
 
 fn parse_practice_name(text: &str) -> Result<String, String> {
-    let trimmed = text.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > 100 || trimmed.chars().any(char::is_control)
-    {
-        return Err("expected 1 to 100 characters without control characters".to_owned());
-    }
-    Ok(trimmed.to_owned())
+    video_core::mail::check_practice_name(text)
 }
 
 fn parse_operator_name(text: &str) -> Result<String, String> {

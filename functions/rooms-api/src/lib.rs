@@ -82,7 +82,11 @@ pub fn app(
         rooms.clone(),
         Arc::new(SesMailer::new(
             ses,
-            settings.mail.mail_from.clone(),
+            video_core::mail::sender(
+                &settings.mail.mail_from,
+                settings.mail.practice_name.as_deref(),
+                " ",
+            ),
             settings.mail.configuration_set.clone(),
         )),
         settings.link_key.clone(),

@@ -33,8 +33,191 @@ pub enum MailError {
     Failed(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// Longest practice name, in characters, that invitations and the sender's
+/// display name carry.
+pub const PRACTICE_NAME_MAX_CHARS: usize = 100;
+
+/// Trims a practice name and checks that it has 1 to
+/// [`PRACTICE_NAME_MAX_CHARS`] characters and no control characters, since
+/// it becomes part of the `From` header and of every invitation.
+pub fn check_practice_name(text: &str) -> Result<String, String> {
+    let trimmed = text.trim();
+    if trimmed.is_empty()
+        || trimmed.chars().count() > PRACTICE_NAME_MAX_CHARS
+        || trimmed.chars().any(char::is_control)
+    {
+        return Err(format!(
+            "expected 1 to {PRACTICE_NAME_MAX_CHARS} characters without control characters"
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// The `From` of an invitation: the sender address, preceded by the
+/// practice's name when there is one, so that patients recognise who
+/// writes (`Praxis Weber <video@praxis-weber.de>`). `separator` goes
+/// between the encoded words of a name outside ASCII and before the
+/// address: a space where a service writes the header itself, or `"\r\n "`
+/// to fold the header's lines.
+pub fn sender(address: &str, practice_name: Option<&str>, separator: &str) -> String {
+    match practice_name.map(str::trim).filter(|name| !name.is_empty()) {
+        None => address.to_owned(),
+        Some(name) if is_printable_ascii(name) => format!("{} <{address}>", display_name(name)),
+        Some(name) => format!("{}{separator}<{address}>", encoded_words(name, separator)),
+    }
+}
+
+fn is_printable_ascii(text: &str) -> bool {
+    text.chars().all(|c| (' '..='~').contains(&c))
+}
+
+/// A display name of printable ASCII as RFC 5322 allows it in a header: as
+/// it is when it consists of atoms, and quoted otherwise. A name outside
+/// ASCII becomes RFC 2047 encoded words instead, the form that Amazon SES,
+/// too, requires.
+fn display_name(name: &str) -> String {
+    let atom = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+    if name.chars().all(|c| c == ' ' || atom(c)) && !name.contains("=?") {
+        name.to_owned()
+    } else {
+        let escaped = name.replace('\\', "\\\\").replace('"', "\\\"");
+        format!("\"{escaped}\"")
+    }
+}
+
+/// Bytes of text in one encoded word: 42 bytes become 56 base64 characters,
+/// and with `=?UTF-8?B?` and `?=` the word has 68, within RFC 2047's 75, so
+/// that `Subject: ` and one word fit in a line of 78.
+const ENCODED_WORD_BYTES: usize = 42;
+
+/// Encodes text as RFC 2047 encoded words, each within 75 characters and
+/// none splitting a character, joined by `separator`. A reader drops the
+/// white space between two encoded words, so the text decodes unchanged.
+pub fn encoded_words(text: &str, separator: &str) -> String {
+    use base64::Engine;
+    let mut words = Vec::new();
+    let mut start = 0;
+    while start < text.len() {
+        let mut end = (start + ENCODED_WORD_BYTES).min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&text[start..end]);
+        words.push(format!("=?UTF-8?B?{encoded}?="));
+        start = end;
+    }
+    words.join(separator)
+}
+
 #[async_trait]
 pub trait Mailer: Send + Sync {
     /// Sends one email and returns the service's message id.
     async fn send(&self, email: &Email) -> Result<String, MailError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    /// Decodes a header value made of encoded words, as a mail program does.
+    fn decode_words(value: &str) -> String {
+        let mut bytes = Vec::new();
+        for word in value.split_whitespace() {
+            let payload = word
+                .strip_prefix("=?UTF-8?B?")
+                .and_then(|rest| rest.strip_suffix("?="))
+                .unwrap_or_else(|| panic!("{word:?} is not an encoded word"));
+            bytes.extend(
+                base64::engine::general_purpose::STANDARD
+                    .decode(payload)
+                    .unwrap(),
+            );
+        }
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn sender_without_a_name_is_the_address() {
+        assert_eq!(
+            sender("video@praxis.example", None, " "),
+            "video@praxis.example"
+        );
+        assert_eq!(
+            sender("video@praxis.example", Some("  "), " "),
+            "video@praxis.example"
+        );
+    }
+
+    #[test]
+    fn sender_name_of_atoms_stays_as_it_is() {
+        assert_eq!(
+            sender("video@praxis.example", Some("Praxis Weber"), " "),
+            "Praxis Weber <video@praxis.example>"
+        );
+    }
+
+    #[test]
+    fn sender_name_with_specials_is_quoted() {
+        assert_eq!(
+            sender(
+                "video@praxis.example",
+                Some("Praxis Dr. Weber, Berlin"),
+                " "
+            ),
+            "\"Praxis Dr. Weber, Berlin\" <video@praxis.example>"
+        );
+        assert_eq!(
+            sender(
+                "video@praxis.example",
+                Some(r#"Praxis "Am Park" \ Mitte"#),
+                " "
+            ),
+            r#""Praxis \"Am Park\" \\ Mitte" <video@praxis.example>"#
+        );
+        assert_eq!(
+            sender("video@praxis.example", Some("=?x?="), " "),
+            "\"=?x?=\" <video@praxis.example>",
+            "text that looks like an encoded word"
+        );
+    }
+
+    #[test]
+    fn sender_name_outside_ascii_is_encoded() {
+        let name = "Praxis Dr. Müller-Lüdenscheidt für Psychotherapie und Psychosomatik";
+        let from = sender("video@praxis.example", Some(name), " ");
+        let (words, address) = from.rsplit_once(' ').unwrap();
+        assert_eq!(address, "<video@praxis.example>");
+        assert!(from.is_ascii());
+        assert!(
+            words.split(' ').count() > 1,
+            "a long name takes several words"
+        );
+        assert!(words.split(' ').all(|word| word.len() <= 75));
+        assert_eq!(decode_words(words), name);
+    }
+
+    #[test]
+    fn encoded_words_never_split_a_character() {
+        // 41 ASCII bytes put the two bytes of "ü" across the word limit.
+        let text = format!("{}ü{}", "a".repeat(41), "😀".repeat(30));
+        let words = encoded_words(&text, "\r\n ");
+        for word in words.split("\r\n ") {
+            assert!(word.len() <= 75, "{word} is too long");
+            decode_words(word);
+        }
+        assert_eq!(decode_words(&words), text);
+    }
+
+    #[test]
+    fn practice_name_is_trimmed_and_checked() {
+        assert_eq!(
+            check_practice_name("  Praxis Weber ").unwrap(),
+            "Praxis Weber"
+        );
+        assert!(check_practice_name(" ").is_err());
+        assert!(check_practice_name("Praxis\r\nBcc: x@example.org").is_err());
+        assert!(check_practice_name(&"ä".repeat(PRACTICE_NAME_MAX_CHARS)).is_ok());
+        assert!(check_practice_name(&"ä".repeat(PRACTICE_NAME_MAX_CHARS + 1)).is_err());
+    }
 }

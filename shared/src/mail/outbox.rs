@@ -18,8 +18,8 @@ pub struct OutboxMailer {
 
 impl OutboxMailer {
     /// Creates the folder when missing, readable by its owner only, and
-    /// restricts an existing one that others may read. `from` is the sender
-    /// address.
+    /// restricts an existing one that others may read. `from` is the whole
+    /// `From` header value, as [`super::sender`] writes it.
     pub fn new(dir: &Path, from: impl Into<String>) -> std::io::Result<Self> {
         crate::private_files::create_private_dir(dir)?;
         Ok(Self {
@@ -61,12 +61,13 @@ impl OutboxMailer {
     }
 }
 
-/// Encodes a header value as an RFC 2047 encoded word when it is not ASCII.
+/// Encodes a header value as RFC 2047 encoded words on folded lines when it
+/// is not ASCII.
 fn header_text(text: &str) -> String {
     if text.is_ascii() {
         text.to_owned()
     } else {
-        format!("=?UTF-8?B?{}?=", STANDARD.encode(text))
+        super::encoded_words(text, "\r\n ")
     }
 }
 
@@ -228,5 +229,32 @@ mod tests {
         assert_eq!(decode(parts[1]), "Grüße");
         assert_eq!(decode(parts[2]), "<p>Grüße</p>");
         assert!(eml.contains("Date: Sun, 13 Dec 2026 05:00:00 +0000"));
+    }
+
+    #[test]
+    fn long_headers_outside_ascii_are_folded() {
+        let date = chrono::DateTime::parse_from_rfc3339("2026-12-13T05:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let email = Email {
+            subject: "Geänderter Videotermin: heute, Sonntag, 13. Dezember, 14:30 Uhr".to_owned(),
+            ..email()
+        };
+        let from = crate::mail::sender(
+            "video@praxis.example",
+            Some("Praxis für Psychotherapie Dr. Müller-Lüdenscheidt"),
+            "\r\n ",
+        );
+        let eml = render_eml(&email, &from, "abc", date);
+        let head = eml.split("\r\n\r\n").next().unwrap();
+        for line in head.split("\r\n") {
+            assert!(line.len() <= 78, "{line:?} is longer than 78 characters");
+            assert!(line.is_ascii());
+        }
+        assert!(
+            head.contains("\r\n =?UTF-8?B?"),
+            "a folded subject or sender"
+        );
+        assert!(head.contains("?=\r\n <video@praxis.example>\r\n"));
     }
 }

@@ -10,7 +10,9 @@ use super::{Email, MailError, Mailer, SEND_TIMEOUT};
 #[derive(Debug, Clone)]
 pub struct SesMailer {
     client: Client,
-    /// Verified sender, e.g. `Praxis Weber <video@praxis-weber.de>`.
+    /// Verified sender address, with the practice's name before it when
+    /// set, e.g. `Praxis Weber <video@praxis-weber.de>`; see
+    /// [`super::sender`].
     from: String,
     configuration_set: Option<String>,
 }
