@@ -33,8 +33,8 @@ pub enum MailError {
     Failed(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// Longest practice name, in characters, that invitations and the sender's
-/// display name carry.
+/// Maximum length of a practice name in characters, in invitations and in
+/// the sender's display name.
 pub const PRACTICE_NAME_MAX_CHARS: usize = 100;
 
 /// Trims a practice name and checks that it has 1 to
@@ -53,7 +53,7 @@ pub fn check_practice_name(text: &str) -> Result<String, String> {
     Ok(trimmed.to_owned())
 }
 
-/// The `From` of an invitation: the sender address, preceded by the
+/// Returns the `From` of an invitation: the sender address, preceded by the
 /// practice's name when there is one, so that patients recognise who
 /// writes (`Praxis Weber <video@praxis-weber.de>`). `separator` goes
 /// between the encoded words of a name outside ASCII and before the
@@ -71,10 +71,10 @@ fn is_printable_ascii(text: &str) -> bool {
     text.chars().all(|c| (' '..='~').contains(&c))
 }
 
-/// A display name of printable ASCII as RFC 5322 allows it in a header: as
-/// it is when it consists of atoms, and quoted otherwise. A name outside
-/// ASCII becomes RFC 2047 encoded words instead, the form that Amazon SES,
-/// too, requires.
+/// Writes a display name of printable ASCII as RFC 5322 allows it in a
+/// header: unchanged when it consists of atoms, and quoted otherwise. A
+/// name outside ASCII becomes RFC 2047 encoded words instead, the form that
+/// Amazon SES, too, requires.
 fn display_name(name: &str) -> String {
     let atom = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
     if name.chars().all(|c| c == ' ' || atom(c)) && !name.contains("=?") {
