@@ -111,8 +111,16 @@ pub fn normalize_public_url(text: &str) -> anyhow::Result<String> {
     if !matches!(scheme, "http" | "https") {
         bail!("--public-url must start with http:// or https://, got {trimmed:?}");
     }
-    if rest.is_empty() || rest.contains(['?', '#', ' ']) {
-        bail!("--public-url must be a base URL without query or fragment, got {trimmed:?}");
+    if rest.is_empty() || rest.contains(['?', '#', ' ', '@']) {
+        bail!("--public-url must be a base URL without user, query or fragment, got {trimmed:?}");
+    }
+    // The pages, the API and the WebSocket are served at the root, so links
+    // under a path would all be 404.
+    if rest.contains('/') {
+        bail!(
+            "--public-url must be an origin without a path, such as https://video.example.org, \
+             because the service is served at the root of its host, got {trimmed:?}"
+        );
     }
     Ok(trimmed.to_owned())
 }
@@ -304,6 +312,24 @@ async fn end_calls_at_shutdown(store: &EmbeddedStore, now: DateTime<Utc>) {
 impl Server {
     /// Opens the store, binds the listener and builds the router.
     pub async fn bind(config: Config) -> anyhow::Result<Self> {
+        // The URL and the port come first, so that a mistake in either
+        // leaves no new files behind.
+        let public_url = config
+            .public_url
+            .as_deref()
+            .map(normalize_public_url)
+            .transpose()?;
+        let listener = TcpListener::bind(config.listen).await.map_err(|error| {
+            let hint = if error.kind() == std::io::ErrorKind::AddrInUse {
+                " (another program uses this port; choose another with --listen)"
+            } else {
+                ""
+            };
+            anyhow::Error::new(error).context(format!("cannot listen on {}{hint}", config.listen))
+        })?;
+        let address = listener.local_addr()?;
+        let public_url = public_url.unwrap_or_else(|| format!("http://{address}"));
+
         create_private_dir(&config.data_dir).with_context(|| {
             format!(
                 "cannot create the data directory {} or restrict it to its owner",
@@ -358,15 +384,6 @@ impl Server {
             Some(token)
         } else {
             None
-        };
-
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
-        let address = listener.local_addr()?;
-        let public_url = match &config.public_url {
-            Some(url) => normalize_public_url(url)?,
-            None => format!("http://{address}"),
         };
 
         let rooms = Arc::new(store.clone());

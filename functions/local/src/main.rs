@@ -37,12 +37,14 @@ struct Args {
     #[arg(long, default_value = "data", value_name = "DIR")]
     data_dir: PathBuf,
 
-    /// API token and the practitioner it stands for; repeatable. Without it,
-    /// one token for practitioner "local" is generated and printed.
+    /// API token of at least 16 characters and the practitioner it stands
+    /// for; repeatable. Without it, one token for practitioner "local" is
+    /// generated on first start, kept in DIR/dev-token and printed.
     #[arg(long = "dev-token", value_name = "TOKEN=PRACTITIONER")]
     dev_tokens: Vec<String>,
 
-    /// Base URL of join links, e.g. https://video.example.org [default: http://ADDR]
+    /// Origin of join links without a path, e.g. https://video.example.org
+    /// [default: http://ADDR]
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
 
@@ -279,10 +281,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let server = match Server::bind(config).await {
         Ok(server) => server,
-        Err(error) => {
-            tracing::error!(error = format!("{error:#}"), "start-up failed");
-            return Err(error);
-        }
+        Err(error) => fail(args.log_format, "start-up failed", &error),
     };
 
     // Logs contain no IP address, so the full address goes only to standard output.
@@ -297,12 +296,21 @@ async fn main() -> anyhow::Result<()> {
         println!("API token for practitioner \"local\": {token}");
     }
 
-    let result = server.serve(shutdown_signal()).await;
-    match &result {
+    match server.serve(shutdown_signal()).await {
         Ok(()) => tracing::info!("video service stopped"),
-        Err(error) => tracing::error!(error = format!("{error:#}"), "video service failed"),
+        Err(error) => fail(args.log_format, "video service failed", &error),
     }
-    result
+    Ok(())
+}
+
+/// Reports a failure once and exits with status 1: as a log record in JSON,
+/// for a log collector, or as an error message with its causes in text.
+fn fail(format: LogFormat, message: &str, error: &anyhow::Error) -> ! {
+    match format {
+        LogFormat::Json => tracing::error!(error = format!("{error:#}"), "{message}"),
+        LogFormat::Text => eprintln!("Error: {error:?}"),
+    }
+    std::process::exit(1)
 }
 
 #[cfg(test)]

@@ -1,0 +1,104 @@
+//! Runs the `video-local` binary with options that cannot work and checks
+//! what an operator sees: one clear message, exit status 1 and no new files.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs the binary and waits for it to exit. A server that starts in spite
+/// of the options is stopped after 20 s, and the test fails.
+fn run(data_dir: &Path, options: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_video-local"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(options)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the video-local binary runs");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            let output = child.wait_with_output().unwrap();
+            panic!(
+                "video-local started instead of failing: {}",
+                String::from_utf8_lossy(&output.stdout)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn port_in_use_is_reported_once() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let root = tempfile::tempdir().unwrap();
+    let data_dir = root.path().join("data");
+
+    let output = run(&data_dir, &["--listen", &address]);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert_eq!(
+        message.matches("cannot listen on").count(),
+        1,
+        "the error appears once: {message}"
+    );
+    assert!(message.contains("--listen"), "names the option: {message}");
+    assert!(
+        !data_dir.exists(),
+        "a failed start creates no data directory"
+    );
+}
+
+#[test]
+fn public_url_with_a_path_is_rejected() {
+    let root = tempfile::tempdir().unwrap();
+    let data_dir = root.path().join("data");
+
+    let output = run(
+        &data_dir,
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--public-url",
+            "https://video.example.org/praxis/",
+        ],
+    );
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert!(message.contains("without a path"), "{message}");
+    assert!(
+        !data_dir.exists(),
+        "a failed start creates no data directory"
+    );
+}
+
+#[test]
+fn json_log_reports_the_failure_as_one_record() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let root = tempfile::tempdir().unwrap();
+
+    let output = run(
+        &root.path().join("data"),
+        &["--listen", &address, "--log-format", "json"],
+    );
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    let failures: Vec<&str> = message
+        .lines()
+        .filter(|line| line.contains("cannot listen on"))
+        .collect();
+    assert_eq!(failures.len(), 1, "{message}");
+    assert!(failures[0].starts_with('{'), "a JSON record: {message}");
+    assert!(failures[0].contains("\"start-up failed\""), "{message}");
+}
