@@ -496,6 +496,194 @@ test('small call window keeps buttons and names clear', { timeout: TEST_TIMEOUT_
   });
 });
 
+test('call controls fit a phone screen', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('call controls on a phone', async (resources) => {
+    const server = await resources.startServer();
+    const room = await createRoom(server);
+    const browser = await resources.launchBrowser();
+    const german = await resources.openPage(browser, { locale: 'de-DE', label: 'german' });
+    const english = await resources.openPage(browser, { locale: 'en-GB', label: 'english' });
+    await joinCall(german, room.joinUrl, 'Anna');
+    await joinCall(english, room.joinUrl, 'Ben');
+
+    for (const page of [german, english]) {
+      for (const viewport of [{ width: 375, height: 667 }, { width: 320, height: 568 }]) {
+        await page.setViewportSize(viewport);
+        const where = `${page === german ? 'German' : 'English'} page at ${viewport.width} px`;
+        const labels = await page.locator('.controls .control-label').evaluateAll((elements) =>
+          elements
+            .filter((element) => element.getClientRects().length > 0)
+            .map((element) => ({ text: element.textContent, scrollWidth: element.scrollWidth, clientWidth: element.clientWidth })),
+        );
+        assert.equal(labels.length, 5, `${where}: five labelled controls, got ${JSON.stringify(labels)}`);
+        for (const label of labels) {
+          assert.ok(label.scrollWidth <= label.clientWidth, `${where}: "${label.text}" is not cut (${JSON.stringify(label)})`);
+        }
+        const leave = await page.getByTestId('leave').locator('.control-label').evaluate((element) => ({
+          scrollWidth: element.scrollWidth,
+          clientWidth: element.clientWidth,
+        }));
+        assert.ok(leave.clientWidth > 0, `${where}: the leave label is shown (${JSON.stringify(leave)})`);
+        assert.ok(leave.scrollWidth <= leave.clientWidth, `${where}: the leave label is whole (${JSON.stringify(leave)})`);
+        const bar = await page.locator('.controls').evaluate((element) => ({ scrollWidth: element.scrollWidth, clientWidth: element.clientWidth }));
+        assert.ok(bar.scrollWidth <= bar.clientWidth, `${where}: the control bar needs no scrolling (${JSON.stringify(bar)})`);
+      }
+    }
+  });
+});
+
+test('long chat message is shortened visibly', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('chat length limit', async (resources) => {
+    const server = await resources.startServer();
+    const room = await createRoom(server);
+    const browser = await resources.launchBrowser();
+    const anna = await resources.openPage(browser, { label: 'anna' });
+    const ben = await resources.openPage(browser, { label: 'ben' });
+    // Granting permissions replaces the page's earlier grants, so camera and
+    // microphone are granted here too, before the call opens them.
+    await anna.context().grantPermissions(['camera', 'microphone', 'clipboard-read', 'clipboard-write'], { origin: server.origin });
+    await joinCall(anna, room.joinUrl, 'Anna');
+    await joinCall(ben, room.joinUrl, 'Ben');
+    const input = anna.getByTestId('chat-input');
+    const limit = anna.getByTestId('chat-limit');
+    assert.equal(await limit.isVisible(), false, 'no note on an empty field');
+
+    // Near the limit, the field counts the characters left.
+    await input.fill('a'.repeat(1850));
+    await waitForText(anna, limit, (text) => text === 'Noch 150 Zeichen', 'the count of characters left');
+    assert.equal(await input.getAttribute('aria-describedby'), 'chat-limit');
+
+    // A pasted text longer than the limit is cut there, and a note under the field explains it.
+    await input.fill('');
+    const long = `${'Befund '.repeat(300)}Ende`;
+    await anna.evaluate((text) => navigator.clipboard.writeText(text), long);
+    await input.focus();
+    await anna.keyboard.press('Control+V');
+    assert.equal((await input.inputValue()).length, 2000, 'the field holds 2000 characters');
+    assert.equal(
+      await waitForText(anna, limit, (text) => text !== '', 'the note on the shortened text'),
+      'Nachrichten können höchstens 2000 Zeichen lang sein. Der eingefügte Text wurde deshalb gekürzt.',
+    );
+    assert.equal(await limit.isVisible(), true);
+
+    // The receiving side accepts the longest message, and sending clears the note.
+    await anna.getByTestId('chat-send').click();
+    const received = await waitForChatMessage(ben, 'Befund Befund');
+    assert.equal((await received.locator('.chat-text').textContent()).length, 2000, 'Ben gets all 2000 characters');
+    await waitFor(async () => !(await limit.isVisible()), { description: 'the note to go after sending', diagnose: () => describePage(anna) });
+  });
+});
+
+/** Waits until `locator` shows a text that, trimmed, satisfies `check` and returns it. */
+async function waitForText(page, locator, check, description) {
+  let lastText = '';
+  return waitFor(
+    async () => {
+      lastText = ((await locator.isVisible()) ? await locator.textContent() : '')?.trim() ?? '';
+      return check(lastText) ? lastText : null;
+    },
+    { description, diagnose: async () => `last text: ${JSON.stringify(lastText)}\n${await describePage(page)}` },
+  );
+}
+
+/** Returns the texts of the buttons that the error on the join page offers. */
+async function errorActions(page) {
+  return page.locator('#error-actions button').allTextContents();
+}
+
+/** Returns the id, or else the text, of the element that has the focus on `page`. */
+async function focusedElement(page) {
+  return page.evaluate(() => {
+    const active = document.activeElement;
+    if (!active || active === document.body) return 'body';
+    return active.id || active.textContent?.trim() || active.tagName;
+  });
+}
+
+test('blocked microphone offers no audio only', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('blocked microphone', async (resources) => {
+    const server = await resources.startServer();
+    const room = await createRoom(server);
+    // Headless Chromium without the fake prompt denies camera and microphone.
+    const browser = await resources.launchBrowser({ acceptMediaPrompts: false });
+
+    const blocked = await resources.openPage(browser, { label: 'both blocked' });
+    await openJoinPage(blocked, room.joinUrl);
+    await waitForText(blocked, blocked.getByTestId('error'), (text) => text.includes('Kamera und Mikrofon nicht'), 'the denied-access message');
+    assert.deepEqual(await errorActions(blocked), ['Erneut versuchen', 'Ohne Kamera und Mikrofon teilnehmen']);
+    // Trying again from the keyboard fails again, and the focus stays on the new buttons.
+    await blocked.getByRole('button', { name: 'Erneut versuchen' }).focus();
+    await blocked.keyboard.press('Enter');
+    await waitFor(async () => (await focusedElement(blocked)) === 'Erneut versuchen', {
+      description: 'the focus on "Erneut versuchen" after the failed retry',
+      diagnose: async () => `focus: ${await focusedElement(blocked)}\n${await describePage(blocked)}`,
+    });
+    assert.deepEqual(await errorActions(blocked), ['Erneut versuchen', 'Ohne Kamera und Mikrofon teilnehmen']);
+
+    // With the microphone allowed, only the camera is blocked, and audio only stays.
+    const cameraBlocked = await resources.openPage(browser, { label: 'camera blocked' });
+    await cameraBlocked.context().grantPermissions(['microphone'], { origin: server.origin });
+    await openJoinPage(cameraBlocked, room.joinUrl);
+    await waitForText(cameraBlocked, cameraBlocked.getByTestId('error'), (text) => text.includes('Zugriff auf die Kamera nicht'), 'the camera message');
+    assert.deepEqual(await errorActions(cameraBlocked), ['Erneut versuchen', 'Nur mit Ton teilnehmen', 'Ohne Kamera und Mikrofon teilnehmen']);
+    await cameraBlocked.getByRole('button', { name: 'Nur mit Ton teilnehmen' }).click();
+    await waitFor(async () => (await focusedElement(cameraBlocked)) === 'display-name', {
+      description: 'the focus on the name field',
+      diagnose: async () => `focus: ${await focusedElement(cameraBlocked)}\n${await describePage(cameraBlocked)}`,
+    });
+    assert.equal(await cameraBlocked.getByTestId('error').isVisible(), false, 'no error before the name could be typed');
+    assert.equal(await cameraBlocked.locator('#media-note').textContent(), 'Sie nehmen nur mit Ton teil.');
+    await cameraBlocked.getByTestId('display-name').fill('Carla');
+    await cameraBlocked.getByTestId('join').click();
+    await waitForState(cameraBlocked, 'in-call');
+
+    // A browser that cannot report the microphone's permission still offers
+    // audio only. When that fails too, the focus moves to the next choice.
+    const unknown = await resources.openPage(browser, { label: 'permission unknown' });
+    await unknown.addInitScript(() => {
+      navigator.permissions.query = () => Promise.reject(new TypeError('unsupported permission name'));
+    });
+    await openJoinPage(unknown, room.joinUrl);
+    await waitForText(unknown, unknown.getByTestId('error'), (text) => text.includes('Kamera und Mikrofon nicht'), 'the denied-access message');
+    await unknown.getByRole('button', { name: 'Nur mit Ton teilnehmen' }).click();
+    await waitFor(async () => (await focusedElement(unknown)) === 'Erneut versuchen', {
+      description: 'the focus on "Erneut versuchen" after audio only failed',
+      diagnose: async () => `focus: ${await focusedElement(unknown)}\n${await describePage(unknown)}`,
+    });
+    assert.deepEqual(await errorActions(unknown), ['Erneut versuchen', 'Ohne Kamera und Mikrofon teilnehmen']);
+  });
+});
+
+test('joining without devices asks for the name', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('joining without devices', async (resources) => {
+    const server = await resources.startServer();
+    const room = await createRoom(server);
+    const browser = await resources.launchBrowser({ acceptMediaPrompts: false });
+    const page = await resources.openPage(browser, { label: 'without devices' });
+    await openJoinPage(page, room.joinUrl);
+    await waitForText(page, page.getByTestId('error'), (text) => text.includes('Kamera und Mikrofon nicht'), 'the denied-access message');
+    assert.equal(await page.locator('#microphone-select').isVisible(), true, 'the device lists show before the choice');
+
+    await page.getByRole('button', { name: 'Ohne Kamera und Mikrofon teilnehmen' }).click();
+    await waitFor(async () => (await focusedElement(page)) === 'display-name', {
+      description: 'the focus on the name field',
+      diagnose: async () => `focus: ${await focusedElement(page)}\n${await describePage(page)}`,
+    });
+    assert.equal(await page.getByTestId('error').isVisible(), false, 'no error before the name could be typed');
+    assert.equal(await page.getByTestId('display-name').getAttribute('aria-invalid'), null);
+    assert.match(await page.locator('#media-note').textContent(), /^Sie nehmen ohne Kamera und Mikrofon teil\./);
+    assert.equal(await page.locator('#microphone-select').isVisible(), false, 'no microphone list');
+    assert.equal(await page.locator('#camera-select').isVisible(), false, 'no camera list');
+
+    // The name is checked when the visitor joins.
+    await page.getByTestId('join').click();
+    await waitForText(page, page.getByTestId('error'), (text) => text === 'Bitte geben Sie Ihren Namen ein.', 'the missing-name message');
+    await page.getByTestId('display-name').fill('Dana');
+    await page.getByTestId('join').click();
+    await waitForState(page, 'in-call');
+  });
+});
+
 test('closed room names its zone', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withResources('closed room zone', async (resources) => {
     const server = await resources.startServer();
@@ -536,7 +724,7 @@ test('closed room names its zone', { timeout: TEST_TIMEOUT_MS }, async () => {
     const opens = local(auckland.validFrom, 'Europe/Berlin');
     assert.equal(
       await closedText(auckland.joinUrl, { timezoneId: 'Europe/Berlin' }),
-      `Dieser Link gilt erst am ${roomDate} nach der Uhrzeit in Auckland. Bei Ihnen ist das ab ${opens.date}, ${opens.time}\u00a0Uhr. Bitte öffnen Sie ihn dann noch einmal.`,
+      `Dieser Link gilt erst am ${roomDate} (Ortszeit Auckland). Bei Ihnen ist das ab ${opens.date}, ${opens.time}\u00a0Uhr. Bitte öffnen Sie ihn dann noch einmal.`,
     );
     // In the room's own zone, the date alone is clear.
     assert.equal(
@@ -555,11 +743,22 @@ test('closed room names its zone', { timeout: TEST_TIMEOUT_MS }, async () => {
     const room = await createRoom(server);
     assert.equal(
       await closedText(room.joinUrl, { timezoneId: 'Asia/Kolkata', status }),
-      'Dieser Link war nur am 04.12.2026 nach der Uhrzeit in Berlin gültig, bei Ihnen also bis 05.12.2026, 04:30\u00a0Uhr. Wenn Sie einen neuen Termin brauchen, wenden Sie sich bitte an Ihre Praxis.',
+      'Dieser Link war nur am 04.12.2026 (Ortszeit Berlin) gültig, bei Ihnen also bis 05.12.2026, 04:30\u00a0Uhr. Wenn Sie einen neuen Termin brauchen, wenden Sie sich bitte an Ihre Praxis.',
     );
     assert.equal(
       await closedText(room.joinUrl, { timezoneId: 'Asia/Kolkata', locale: 'en-GB', status }),
-      'This link was valid on 4 December 2026 only, Berlin time, which for you was until 5 December 2026, 04:30. If you need a new appointment, please contact your practice.',
+      'This link was valid on 4 December 2026 only (Berlin time), which for you was until 5 December 2026, 04:30. If you need a new appointment, please contact your practice.',
+    );
+
+    // A zone that is named after no place, such as UTC, is named as a zone.
+    const utcStatus = { ...status, timeZone: 'UTC', validFrom: '2026-12-04T00:00:00Z', validUntil: '2026-12-05T00:00:00Z' };
+    assert.equal(
+      await closedText(room.joinUrl, { timezoneId: 'Europe/Berlin', status: utcStatus }),
+      'Dieser Link war nur am 04.12.2026 (Zeitzone UTC) gültig, bei Ihnen also bis 05.12.2026, 01:00\u00a0Uhr. Wenn Sie einen neuen Termin brauchen, wenden Sie sich bitte an Ihre Praxis.',
+    );
+    assert.equal(
+      await closedText(room.joinUrl, { timezoneId: 'Europe/Berlin', locale: 'en-GB', status: utcStatus }),
+      'This link was valid on 4 December 2026 only (time zone UTC), which for you was until 5 December 2026, 01:00. If you need a new appointment, please contact your practice.',
     );
   });
 });
@@ -582,7 +781,7 @@ test('unknown link is rejected', { timeout: TEST_TIMEOUT_MS }, async () => {
 
     await waitForState(page, 'error', WAIT_TIMEOUT_MS);
     assert.equal(await page.getByTestId('error').isVisible(), true, 'the error element is visible');
-    assert.match((await page.getByTestId('error').textContent()).trim(), /^Dieser Link ist ungültig oder nicht mehr gültig\. /);
+    assert.match((await page.getByTestId('error').textContent()).trim(), /^Dieser Link ist ungültig oder abgelaufen\. /);
     const join = page.getByTestId('join');
     const joinUsable = (await join.count()) > 0 && (await join.isVisible()) && (await join.isEnabled());
     assert.equal(joinUsable, false, 'the join button is absent, hidden or disabled');
@@ -590,6 +789,6 @@ test('unknown link is rejected', { timeout: TEST_TIMEOUT_MS }, async () => {
     const english = await resources.openPage(browser, { locale: 'en-US', label: 'english visitor' });
     await english.goto(`${server.origin}/join#${forged}`);
     await waitForState(english, 'error', WAIT_TIMEOUT_MS);
-    assert.match((await english.getByTestId('error').textContent()).trim(), /^This link is invalid or no longer valid\. /);
+    assert.match((await english.getByTestId('error').textContent()).trim(), /^This link is invalid or has expired\. /);
   });
 });

@@ -475,6 +475,140 @@ test('repeated email address is caught', { timeout: TEST_TIMEOUT_MS }, async () 
   });
 });
 
+/**
+ * Returns, for each invitee row of the create form, its group name, the
+ * accessible name of its remove button, and for each field its id, the
+ * number of elements with that id and the texts of its labels.
+ *
+ * @param {import('playwright-core').Page} page
+ */
+async function describeInviteeRows(page) {
+  return page.locator('#invitee-rows > *').evaluateAll((rows) =>
+    rows.map((row) => ({
+      role: row.getAttribute('role'),
+      group: document.getElementById(row.getAttribute('aria-labelledby') ?? '')?.textContent ?? null,
+      remove: row.querySelector('button')?.getAttribute('aria-label') ?? null,
+      fields: [...row.querySelectorAll('input, select')].map((control) => ({
+        id: control.id,
+        elementsWithId: document.querySelectorAll(`[id="${CSS.escape(control.id)}"]`).length,
+        labels: [...control.labels].map((label) => label.textContent),
+      })),
+    })),
+  );
+}
+
+test('invitee rows stay unique after removal', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('invitee rows after removal', async (resources) => {
+    const server = await resources.startServer({ extraArgs: LATE_MORNING_ARGS });
+    const page = await openOverview(resources, server);
+    await waitForText(page, page.locator('#list-status'), (text) => text !== '' && !text.endsWith('…'), 'the overview to load');
+    const addInviteeButton = page.locator('#add-invitee');
+    const inviteeRows = page.locator('#invitee-rows > *');
+    for (let count = 0; count < 3; count += 1) await addInviteeButton.click();
+    await inviteeRows.first().getByRole('button').click();
+    await addInviteeButton.click();
+
+    const rows = await describeInviteeRows(page);
+    const fields = rows.flatMap((row) => row.fields);
+    assert.equal(new Set(fields.map((field) => field.id)).size, 9, `nine distinct ids: ${JSON.stringify(fields)}`);
+    for (const field of fields) {
+      assert.equal(field.elementsWithId, 1, `only one element has the id ${field.id}`);
+      assert.equal(field.labels.length, 1, `${field.id} has exactly one label, not ${JSON.stringify(field.labels)}`);
+    }
+    assert.deepEqual(
+      rows.map((row) => row.fields.map((field) => field.labels[0])),
+      Array(3).fill(['Name', 'E-Mail-Adresse', 'Sprache']),
+    );
+    assert.deepEqual(
+      rows.map((row) => [row.role, row.group, row.remove]),
+      [
+        ['group', 'Einladung 1', 'Einladung 1 entfernen'],
+        ['group', 'Einladung 2', 'Einladung 2 entfernen'],
+        ['group', 'Einladung 3', 'Einladung 3 entfernen'],
+      ],
+      'rows are numbered anew, and each remove button names its row',
+    );
+
+    // The label of the new row's name field focuses that field.
+    const thirdRow = inviteeRows.nth(2);
+    await thirdRow.locator('label', { hasText: 'Name' }).click();
+    const thirdName = await thirdRow.locator('[name="name"]').getAttribute('id');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), thirdName);
+
+    // Validation names the row by the number it shows.
+    await thirdRow.locator('[name="name"]').fill('Carla Beispiel');
+    await thirdRow.locator('[name="email"]').fill('carla@');
+    const text = await submitForError(page);
+    assert.match(text, /Bitte prüfen Sie das Feld „E-Mail-Adresse \(Einladung 3\)“\./);
+    const thirdEmail = await thirdRow.locator('[name="email"]').getAttribute('id');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), thirdEmail, 'the address of row 3 has the focus');
+
+    // Removing a row above renumbers the rows, so the error naming "Einladung 3" goes.
+    await page.getByRole('button', { name: 'Einladung 1 entfernen', exact: true }).click();
+    assert.equal(await page.getByTestId('error').isVisible(), false, 'the error with the old row number is gone');
+    assert.deepEqual(
+      (await describeInviteeRows(page)).map((row) => row.remove),
+      ['Einladung 1 entfernen', 'Einladung 2 entfernen'],
+    );
+
+    const english = await openOverview(resources, server, { locale: 'en-GB', label: 'english' });
+    await english.locator('#add-invitee').click();
+    assert.deepEqual(
+      (await describeInviteeRows(english)).map((row) => [row.group, row.remove]),
+      [['Invitation 1', 'Remove invitation 1']],
+    );
+  });
+});
+
+test('deleting a room keeps the keyboard focus', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('focus after delete', async (resources) => {
+    const server = await resources.startServer({ extraArgs: LATE_MORNING_ARGS });
+    const tomorrow = addDays(dateInTimeZone('Europe/Berlin'), 1);
+    const rooms = [];
+    for (const startTime of ['09:00', '10:00', '11:00']) {
+      rooms.push(await createRoomWith(server, { date: tomorrow, startTime, timeZone: 'Europe/Berlin', title: `Termin ${startTime}` }));
+    }
+    const page = await openOverview(resources, server);
+    page.on('dialog', (dialog) => void dialog.accept());
+    for (const room of rooms) await waitForRoomRow(page, room.id);
+
+    /** Deletes the room of `roomId` from the keyboard and returns where the focus went. */
+    const deleteByKeyboard = async (roomId) => {
+      const row = page.locator(`[data-testid="room-row"][data-room-id="${roomId}"]`);
+      await row.getByTestId('delete').focus();
+      await page.keyboard.press('Enter');
+      await waitFor(async () => (await row.count()) === 0, {
+        description: `the row of room ${roomId} to disappear`,
+        diagnose: () => describePage(page),
+      });
+      return page.evaluate(() => {
+        const active = document.activeElement;
+        return {
+          testid: active?.getAttribute('data-testid') ?? null,
+          roomId: active?.closest('[data-testid="room-row"]')?.getAttribute('data-room-id') ?? null,
+          id: active?.id ?? null,
+        };
+      });
+    };
+
+    assert.deepEqual(
+      await deleteByKeyboard(rooms[1].id),
+      { testid: 'delete', roomId: rooms[2].id, id: '' },
+      'the focus moves to the delete button of the next row',
+    );
+    assert.deepEqual(
+      await deleteByKeyboard(rooms[2].id),
+      { testid: 'delete', roomId: rooms[0].id, id: '' },
+      'without a next row, the focus moves to the previous row',
+    );
+    assert.deepEqual(
+      await deleteByKeyboard(rooms[0].id),
+      { testid: null, roomId: null, id: 'list-heading' },
+      'without rows, the focus moves to the heading of the overview',
+    );
+  });
+});
+
 test('delete confirmation says nobody is notified', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withResources('delete confirmation', async (resources) => {
     const server = await resources.startServer({ extraArgs: LATE_MORNING_ARGS });

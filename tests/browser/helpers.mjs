@@ -295,12 +295,18 @@ export function linkToken(joinUrl) {
 /**
  * Launches headless Chromium with fake media devices and a fresh temporary
  * profile, which playwright-core creates and removes itself.
+ *
+ * @param {{ acceptMediaPrompts?: boolean }} [options] with `acceptMediaPrompts: false`,
+ *   Chromium runs without --use-fake-ui-for-media-stream and, being headless,
+ *   denies every camera and microphone prompt, as a visitor who blocks both.
+ *   A permission granted through `BrowserContext.grantPermissions` still holds.
  */
-export async function launchBrowser() {
+export async function launchBrowser({ acceptMediaPrompts = true } = {}) {
   if (!existsSync(CHROMIUM_BINARY)) {
     throw new Error(`${CHROMIUM_BINARY} not found: install Debian's chromium package (tests/run does)`);
   }
-  return chromium.launch({ executablePath: CHROMIUM_BINARY, headless: true, args: CHROMIUM_ARGS });
+  const args = acceptMediaPrompts ? CHROMIUM_ARGS : CHROMIUM_ARGS.filter((arg) => arg !== '--use-fake-ui-for-media-stream');
+  return chromium.launch({ executablePath: CHROMIUM_BINARY, headless: true, args });
 }
 
 /**
@@ -531,8 +537,9 @@ export class TestResources {
     return server;
   }
 
-  async launchBrowser() {
-    const browser = await launchBrowser();
+  /** @param {Parameters<typeof launchBrowser>[0]} [options] */
+  async launchBrowser(options) {
+    const browser = await launchBrowser(options);
     this.closers.push({ name: 'browser', close: () => browser.close() });
     return browser;
   }

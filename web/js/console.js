@@ -93,6 +93,7 @@ const ui = {
   listFrom: byId('list-from', HTMLInputElement),
   listTo: byId('list-to', HTMLInputElement),
   createdOutside: byId('created-outside', HTMLParagraphElement),
+  listHeading: byId('list-heading', HTMLElement),
   listStatus: byId('list-status', HTMLElement),
   roomTable: byId('room-table', HTMLTableElement),
   roomRows: byId('room-rows', HTMLTableSectionElement),
@@ -138,6 +139,12 @@ let invalidControl = null;
 
 /** Id of the message shown under the invalid control. */
 const FIELD_ERROR_ID = 'field-error';
+
+/**
+ * Serial number of the last invitee row created. The ids of a row's fields
+ * contain it, so they stay unique when rows are removed and added again.
+ */
+let lastInviteeRowSerial = 0;
 
 /**
  * Returns today's date in `timeZone` as "YYYY-MM-DD".
@@ -336,7 +343,7 @@ function describeField(field, message = '') {
   const rowNumber = inviteeRowNumber(Number(match[1]));
   /** @type {HTMLElement} */
   let control = ui.addInviteeButton;
-  const rowControl = row?.querySelector(`[name="${match[2]}"]`);
+  const rowControl = row?.isConnected ? row.querySelector(`[name="${match[2]}"]`) : null;
   if (rowControl instanceof HTMLElement) control = rowControl;
   if (match[2] === 'name') {
     /** @type {string} */
@@ -366,7 +373,10 @@ function describeField(field, message = '') {
  */
 function inviteeRowNumber(index) {
   const row = sentInviteeRows[index];
-  return row ? [...ui.inviteeRows.children].indexOf(row) + 1 : index + 1;
+  // A row removed after the request was sent has no position, so the
+  // number is taken from its index in the request.
+  const position = row ? [...ui.inviteeRows.children].indexOf(row) : -1;
+  return position >= 0 ? position + 1 : index + 1;
 }
 
 /**
@@ -512,11 +522,20 @@ function clearError() {
 // ---------------------------------------------------------------------------
 // Invitees
 
+/**
+ * Adds a row for one invitee. Each row is a group named "Einladung 2"
+ * ("Invitation 2") after its position, as the validation messages name it.
+ */
 function addInviteeRow() {
   if (ui.inviteeRows.children.length >= MAX_INVITEES) return;
+  const serial = ++lastInviteeRowSerial;
   const row = document.createElement('div');
   row.className = 'invitee-row';
-  const index = ui.inviteeRows.children.length + 1;
+  row.setAttribute('role', 'group');
+  const heading = document.createElement('p');
+  heading.className = 'invitee-row-heading';
+  heading.id = `invitee-${serial}-heading`;
+  row.setAttribute('aria-labelledby', heading.id);
 
   /**
    * @param {string} labelText
@@ -526,7 +545,7 @@ function addInviteeRow() {
     const wrapper = document.createElement('div');
     wrapper.className = 'field';
     const label = document.createElement('label');
-    control.id = `invitee-${index}-${control.name}`;
+    control.id = `invitee-${serial}-${control.name}`;
     label.htmlFor = control.id;
     label.textContent = labelText;
     wrapper.append(label, control);
@@ -557,28 +576,51 @@ function addInviteeRow() {
     locale,
   );
 
-  const removeButton = createButton(
-    t('console.removeInvitee'),
-    () => {
-      row.remove();
-      updateInviteeLimit();
-      ui.addInviteeButton.focus();
-    },
-    { className: 'button' },
-  );
+  const removeButton = createButton(t('console.removeInvitee'), () => removeInviteeRow(row), {
+    className: 'button invitee-remove',
+  });
   const removeWrapper = document.createElement('div');
   removeWrapper.className = 'field';
   removeWrapper.append(removeButton);
 
   row.append(
+    heading,
     field(t('console.inviteeName'), nameInput),
     field(t('console.inviteeEmail'), emailInput),
     field(t('console.inviteeLocale'), localeSelect),
     removeWrapper,
   );
   ui.inviteeRows.append(row);
+  numberInviteeRows();
   updateInviteeLimit();
   nameInput.focus();
+}
+
+/**
+ * Removes an invitee row and numbers the rows below it anew. An error shown
+ * for a field of a row names that row by its old number, so it goes too.
+ *
+ * @param {HTMLElement} row
+ */
+function removeInviteeRow(row) {
+  if (invalidControl && ui.inviteeRows.contains(invalidControl)) clearError();
+  row.remove();
+  numberInviteeRows();
+  updateInviteeLimit();
+  ui.addInviteeButton.focus();
+}
+
+/**
+ * Writes each row's number, counted from 1, into its heading and into the
+ * accessible name of its remove button, such as "Einladung 2 entfernen".
+ */
+function numberInviteeRows() {
+  for (const [index, row] of [...ui.inviteeRows.children].entries()) {
+    const number = index + 1;
+    const heading = row.querySelector('.invitee-row-heading');
+    if (heading) heading.textContent = t('console.inviteeRow', { number });
+    row.querySelector('.invitee-remove')?.setAttribute('aria-label', t('console.removeInviteeLabel', { number }));
+  }
 }
 
 /** Disables "Add person" at the invitee limit and shows the reason. */
@@ -1346,6 +1388,7 @@ function focusResendButton(row) {
 async function deleteRoom(room) {
   if (!window.confirm(t('console.confirmDelete'))) return;
   clearError();
+  const neighbours = neighbourRoomIds(room.id);
   try {
     await callApi('DELETE', `/api/rooms/${encodeURIComponent(room.id)}`);
     if (ui.createdLink.value === room.joinUrl) {
@@ -1366,6 +1409,46 @@ async function deleteRoom(room) {
       }
     }
   }
+  focusAfterDeletion(neighbours);
+}
+
+/**
+ * Returns the ids of the rooms listed around a room, nearest first: those
+ * below it, then those above it.
+ *
+ * @param {string} roomId
+ * @returns {string[]}
+ */
+function neighbourRoomIds(roomId) {
+  const ids = [...ui.roomRows.querySelectorAll('[data-testid="room-row"]')].map((row) =>
+    row instanceof HTMLElement ? (row.dataset.roomId ?? '') : '',
+  );
+  const index = ids.indexOf(roomId);
+  if (index < 0) return [];
+  return [...ids.slice(index + 1), ...ids.slice(0, index).reverse()];
+}
+
+/**
+ * Moves the focus, which rendering the overview anew took from the delete
+ * button, to the delete button of the first listed room of `roomIds`, or
+ * else to the overview's heading. Focus that an error message put on a
+ * control stays there.
+ *
+ * @param {string[]} roomIds
+ */
+function focusAfterDeletion(roomIds) {
+  const active = document.activeElement;
+  if (active && active !== document.body) return;
+  const rows = [...ui.roomRows.querySelectorAll('[data-testid="room-row"]')];
+  for (const roomId of roomIds) {
+    const row = rows.find((candidate) => candidate instanceof HTMLElement && candidate.dataset.roomId === roomId);
+    const button = row?.querySelector('[data-testid="delete"]');
+    if (button instanceof HTMLElement) {
+      button.focus();
+      return;
+    }
+  }
+  ui.listHeading.focus();
 }
 
 // ---------------------------------------------------------------------------

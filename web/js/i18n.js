@@ -12,15 +12,18 @@ const de = {
   'link.missing':
     'Dieser Link ist unvollständig. Bitte öffnen Sie den Link aus Ihrer E-Mail noch einmal vollständig oder bitten Sie Ihre Praxis um einen neuen Link.',
   'link.invalid':
-    'Dieser Link ist ungültig oder nicht mehr gültig. Vielleicht wurde der Termin abgesagt oder der Link ist unvollständig. Bitte wenden Sie sich an Ihre Praxis.',
+    'Dieser Link ist ungültig oder abgelaufen. Vielleicht wurde der Termin abgesagt oder der Link ist unvollständig. Bitte wenden Sie sich an Ihre Praxis.',
   'link.notYetOpen':
     'Dieser Link gilt erst am {date}. Bitte öffnen Sie ihn an diesem Tag noch einmal.',
   'link.expired':
     'Dieser Link war nur am {date} gültig. Wenn Sie einen neuen Termin brauchen, wenden Sie sich bitte an Ihre Praxis.',
   'link.notYetOpenZone':
-    'Dieser Link gilt erst am {date} nach der Uhrzeit in {zone}. Bei Ihnen ist das ab {localDate}, {localTime}\u00a0Uhr. Bitte öffnen Sie ihn dann noch einmal.',
+    'Dieser Link gilt erst am {date} ({zone}). Bei Ihnen ist das ab {localDate}, {localTime}\u00a0Uhr. Bitte öffnen Sie ihn dann noch einmal.',
   'link.expiredZone':
-    'Dieser Link war nur am {date} nach der Uhrzeit in {zone} gültig, bei Ihnen also bis {localDate}, {localTime}\u00a0Uhr. Wenn Sie einen neuen Termin brauchen, wenden Sie sich bitte an Ihre Praxis.',
+    'Dieser Link war nur am {date} ({zone}) gültig, bei Ihnen also bis {localDate}, {localTime}\u00a0Uhr. Wenn Sie einen neuen Termin brauchen, wenden Sie sich bitte an Ihre Praxis.',
+  // The zone in brackets after the room's date in the two texts above.
+  'link.zonePlace': 'Ortszeit {place}',
+  'link.zoneName': 'Zeitzone {name}',
   'connection.failed':
     'Die Verbindung zum Server ist nicht zustande gekommen. Bitte prüfen Sie Ihre Internetverbindung und versuchen Sie es erneut.',
   'connection.refused':
@@ -57,6 +60,9 @@ const de = {
   'media.denied': 'Ihr Browser erlaubt dieser Seite den Zugriff auf Kamera und Mikrofon nicht.',
   'media.deniedHelp':
     'Tippen oder klicken Sie in der Adressleiste auf das Schloss- oder Kamerasymbol, erlauben Sie dort Kamera und Mikrofon für diese Seite und wählen Sie dann „Erneut versuchen“.',
+  'media.cameraDenied': 'Ihr Browser erlaubt dieser Seite den Zugriff auf die Kamera nicht.',
+  'media.cameraDeniedHelp':
+    'Sie können nur mit Ton teilnehmen. Um die Kamera zu nutzen, tippen oder klicken Sie in der Adressleiste auf das Schloss- oder Kamerasymbol, erlauben Sie dort die Kamera für diese Seite und wählen Sie dann „Erneut versuchen“.',
   'media.busy': 'Kamera und Mikrofon werden gerade von einem anderen Programm verwendet.',
   'media.cameraBusy': 'Ihre Kamera wird gerade von einem anderen Programm verwendet.',
   'media.microphoneBusy': 'Ihr Mikrofon wird gerade von einem anderen Programm verwendet.',
@@ -133,6 +139,9 @@ const de = {
   'chat.inputLabel': 'Nachricht schreiben',
   'chat.placeholder': 'Ihre Nachricht',
   'chat.send': 'Senden',
+  'chat.tooLong': 'Nachrichten können höchstens {max} Zeichen lang sein.',
+  'chat.shortened': 'Der eingefügte Text wurde deshalb gekürzt.',
+  'chat.charactersLeft': 'Noch {count} Zeichen',
   'chat.unread': 'Neue Nachrichten: {count}',
   'left.message': 'Sie haben das Gespräch verlassen.',
   'footer.privacy': 'Datenschutzhinweise',
@@ -159,6 +168,8 @@ const de = {
   'console.inviteeLocale': 'Sprache',
   'console.addInvitee': 'Person hinzufügen',
   'console.removeInvitee': 'Entfernen',
+  'console.removeInviteeLabel': 'Einladung {number} entfernen',
+  'console.inviteeRow': 'Einladung {number}',
   'console.create': 'Raum anlegen',
   'console.created': 'Der Raum ist angelegt. Einladungslink:',
   'console.createdOutsideList':
@@ -302,14 +313,16 @@ const en = {
   'link.missing':
     'This link is incomplete. Please open the complete link from your email again, or ask your practice for a new link.',
   'link.invalid':
-    'This link is invalid or no longer valid. The appointment may have been cancelled, or the link may be incomplete. Please contact your practice.',
+    'This link is invalid or has expired. The appointment may have been cancelled, or the link may be incomplete. Please contact your practice.',
   'link.notYetOpen': 'This link will work only on {date}. Please open it again on that day.',
   'link.expired':
     'This link was valid on {date} only. If you need a new appointment, please contact your practice.',
   'link.notYetOpenZone':
-    'This link will work only on {date}, {zone} time. For you, that is from {localDate}, {localTime}. Please open it again then.',
+    'This link will work only on {date} ({zone}). For you, that is from {localDate}, {localTime}. Please open it again then.',
   'link.expiredZone':
-    'This link was valid on {date} only, {zone} time, which for you was until {localDate}, {localTime}. If you need a new appointment, please contact your practice.',
+    'This link was valid on {date} only ({zone}), which for you was until {localDate}, {localTime}. If you need a new appointment, please contact your practice.',
+  'link.zonePlace': '{place} time',
+  'link.zoneName': 'time zone {name}',
   'connection.failed':
     'Could not connect to the server. Please check your internet connection and try again.',
   'connection.refused':
@@ -344,6 +357,9 @@ const en = {
   'media.denied': 'Your browser does not allow this page to use your camera and microphone.',
   'media.deniedHelp':
     'Tap or click the lock or camera icon in the address bar, allow camera and microphone for this page there, then choose “Try again”.',
+  'media.cameraDenied': 'Your browser does not allow this page to use your camera.',
+  'media.cameraDeniedHelp':
+    'You can join with audio only. To use your camera, tap or click the lock or camera icon in the address bar, allow the camera for this page there, then choose “Try again”.',
   'media.busy': 'Your camera and microphone are in use by another program.',
   'media.cameraBusy': 'Your camera is in use by another program.',
   'media.microphoneBusy': 'Your microphone is in use by another program.',
@@ -414,6 +430,9 @@ const en = {
   'chat.inputLabel': 'Write a message',
   'chat.placeholder': 'Your message',
   'chat.send': 'Send',
+  'chat.tooLong': 'Messages can be at most {max} characters long.',
+  'chat.shortened': 'The pasted text was therefore shortened.',
+  'chat.charactersLeft': 'Characters left: {count}',
   'chat.unread': 'New messages: {count}',
   'left.message': 'You have left the call.',
   'footer.privacy': 'Privacy notice',
@@ -439,6 +458,8 @@ const en = {
   'console.inviteeLocale': 'Language',
   'console.addInvitee': 'Add person',
   'console.removeInvitee': 'Remove',
+  'console.removeInviteeLabel': 'Remove invitation {number}',
+  'console.inviteeRow': 'Invitation {number}',
   'console.create': 'Create room',
   'console.created': 'The room was created. Invitation link:',
   'console.createdOutsideList':

@@ -11,6 +11,7 @@ import {
   deviceIdOf,
   listDevices,
   openMedia,
+  queryDevicePermission,
   replaceStreamTrack,
   stopStream,
 } from './media.js';
@@ -49,6 +50,9 @@ const STORAGE_PLACE = 'videoCall.place';
 
 const MAX_NAME_LENGTH = 64;
 
+/** Characters left in a chat message from which the chat form counts them down. */
+const CHAT_COUNTDOWN_FROM = 200;
+
 /**
  * Most messages about other participants kept between `join` and `joined`.
  * A room has at most 8 participants, and each sends a few signals at first.
@@ -75,6 +79,7 @@ const ui = {
   nameInput: byId('display-name', HTMLInputElement),
   formMicrophoneSelect: byId('microphone-select', HTMLSelectElement),
   formCameraSelect: byId('camera-select', HTMLSelectElement),
+  formDeviceFields: byId('device-fields', HTMLElement),
   joinButton: byId('join-button', HTMLButtonElement),
 
   tiles: byId('tiles', HTMLElement),
@@ -89,6 +94,7 @@ const ui = {
   chatMessages: byId('chat-messages', HTMLOListElement),
   chatForm: byId('chat-form', HTMLFormElement),
   chatInput: byId('chat-input', HTMLInputElement),
+  chatLimit: byId('chat-limit', HTMLElement),
   devicePanel: byId('device-panel', HTMLElement),
   callMicrophoneSelect: byId('call-microphone-select', HTMLSelectElement),
   callCameraSelect: byId('call-camera-select', HTMLSelectElement),
@@ -142,6 +148,15 @@ const page = {
   /** The running preview request, which resolves to whether it opened the devices. */
   /** @type {Promise<boolean> | null} */
   mediaReady: null,
+  /** Whether the visitor chose to join without camera and microphone. */
+  withoutMedia: false,
+  /**
+   * Why the chat field contains less than the visitor entered: '' when it
+   * contains everything, 'typed' when typing stopped at the limit, and
+   * 'inserted' when pasted or dropped text was cut at the limit.
+   * @type {'' | 'typed' | 'inserted'}
+   */
+  chatCut: '',
   microphoneEnabled: true,
   cameraEnabled: true,
   displayName: '',
@@ -479,8 +494,7 @@ function applyEarlyMessages(joined) {
 function showRoomClosed(state, date, validity = {}) {
   const notYetOpen = state === 'not-yet-open';
   const label = validity.timeZone ? describeRoomTimeZone(validity.timeZone) : null;
-  // Patients read "Auckland", as in their email, rather than "Pacific/Auckland".
-  const zone = label?.includes('/') ? placeOfZone(label) : label;
+  const zone = label && validity.timeZone ? describeZoneTime(label, validity.timeZone) : null;
   const boundary = notYetOpen ? validity.validFrom : validity.validUntil;
   const browserZone = new Intl.DateTimeFormat().resolvedOptions().timeZone;
   const local = zone && boundary ? dateAndTimeIn(boundary, browserZone) : null;
@@ -493,6 +507,22 @@ function showRoomClosed(state, date, validity = {}) {
       })
     : t(notYetOpen ? 'link.notYetOpen' : 'link.expired', { date: formatDate(date) });
   showFinalError(text, { tone: 'info' });
+}
+
+/**
+ * Names the time in which a room's date holds: "Ortszeit Wien" or
+ * "Ortszeit Auckland" for a zone named after a place, as in the invitation
+ * email, and "Zeitzone UTC" for a zone without one.
+ *
+ * @param {string} label the zone's name from describeRoomTimeZone, such as "Wien" or "Pacific/Auckland"
+ * @param {string} timeZone IANA name of the room's zone
+ * @returns {string}
+ */
+function describeZoneTime(label, timeZone) {
+  const place = placeOfZone(label);
+  // The console's zones have a readable name, which differs from the IANA
+  // name, and placeOfZone returns other zones without a place unchanged.
+  return place === timeZone ? t('link.zoneName', { name: place }) : t('link.zonePlace', { place });
 }
 
 /** @param {ErrorMessage} message */
@@ -640,6 +670,7 @@ function startPreview(request) {
  */
 async function openPreview(request) {
   releaseMedia();
+  page.withoutMedia = false;
   page.mediaPending = true;
   clearError('media');
   updateMediaView();
@@ -670,16 +701,24 @@ async function handleMediaError(error, request) {
   const problem = classifyMediaError(error);
   console.warn(`Media: getUserMedia failed with ${error instanceof Error ? error.name : 'unknown error'}`);
 
-  const retry = { label: t('action.retry'), onClick: () => void startPreview({ audio: true, video: true }) };
+  const retry = {
+    label: t('action.retry'),
+    onClick: () => void startPreview({ audio: true, video: true }).then(restoreFocus),
+  };
   const audioOnly = { label: t('action.audioOnly'), onClick: () => void joinWithAudioOnly() };
   const noMedia = { label: t('action.noMedia'), onClick: () => void joinWithoutMedia() };
 
   if (problem === 'permission-denied') {
+    // Joining with audio only is offered unless the browser reports the
+    // microphone as blocked too. Where it cannot tell, the microphone's own
+    // prompt decides, and a failure there leaves only the other choices.
+    const microphone = request.video ? await queryDevicePermission('microphone') : 'denied';
+    const cameraOnly = microphone === 'granted';
     showError({
       source: 'media',
-      text: t('media.denied'),
-      help: t('media.deniedHelp'),
-      actions: request.video ? [retry, audioOnly, noMedia] : [retry, noMedia],
+      text: t(cameraOnly ? 'media.cameraDenied' : 'media.denied'),
+      help: t(cameraOnly ? 'media.cameraDeniedHelp' : 'media.deniedHelp'),
+      actions: microphone === 'denied' ? [retry, noMedia] : [retry, audioOnly, noMedia],
     });
     return;
   }
@@ -719,7 +758,10 @@ async function handleMediaError(error, request) {
 async function joinWithAudioOnly() {
   if (page.localStream.getAudioTracks().length === 0) {
     const opened = await startPreview({ audio: true, video: false });
-    if (!opened) return;
+    if (!opened) {
+      restoreFocus();
+      return;
+    }
   } else {
     for (const track of page.localStream.getVideoTracks()) {
       track.stop();
@@ -728,14 +770,42 @@ async function joinWithAudioOnly() {
   }
   clearError('media');
   updateMediaView();
-  await requestJoin();
+  await joinOrFocusName();
 }
 
 async function joinWithoutMedia() {
   releaseMedia();
+  page.withoutMedia = true;
   clearError('media');
   updateMediaView();
+  await joinOrFocusName();
+}
+
+/**
+ * Joins after the visitor chose how to take part, if a name is entered.
+ * An empty name field gets the focus without an error, because the visitor
+ * had no chance to type yet. The join button then joins in the chosen way.
+ */
+async function joinOrFocusName() {
+  if (ui.nameInput.value.trim() === '') {
+    ui.nameInput.focus();
+    return;
+  }
   await requestJoin();
+  if (page.state === 'ready') restoreFocus();
+}
+
+/**
+ * Puts the focus back on the form when the button that had it went away,
+ * as an action button of an error does: on the first action of the error
+ * shown now, or else on the name field.
+ */
+function restoreFocus() {
+  const active = document.activeElement;
+  if (active && active !== document.body) return;
+  const action = ui.error.hidden ? null : ui.errorActions.querySelector('button');
+  if (action) action.focus();
+  else if (!ui.formView.hidden) ui.nameInput.focus();
 }
 
 /** @returns {{ microphoneId: string, cameraId: string }} */
@@ -908,6 +978,9 @@ function updateMediaView() {
     element.hidden = showsVideo && !page.mediaPending;
   }
 
+  // No device is used after choosing to join without them, so there is nothing to choose.
+  ui.formDeviceFields.hidden = page.withoutMedia;
+
   const hasError = page.errorSource === 'media';
   if (page.mediaPending || hasError || videoTrack) {
     ui.mediaNote.hidden = true;
@@ -1010,7 +1083,7 @@ async function requestJoin() {
 function retryJoin() {
   clearError();
   setState('ready');
-  if (page.localStream.getTracks().length === 0 && !page.mediaPending) {
+  if (page.localStream.getTracks().length === 0 && !page.mediaPending && !page.withoutMedia) {
     void startPreview({ audio: true, video: true }).then((opened) => {
       if (opened) void requestJoin();
     });
@@ -1180,10 +1253,23 @@ function bindCall() {
       ui.chatInput.focus();
     }
   });
+  // The receivers drop longer messages, so the field takes no more. The
+  // browser cuts typed and pasted text there, and noteChatCut shows a note.
   ui.chatInput.maxLength = MAX_CHAT_LENGTH;
+  ui.chatInput.addEventListener('beforeinput', noteChatCut);
+  ui.chatInput.addEventListener('input', updateChatLimit);
   ui.chatForm.addEventListener('submit', (event) => {
     event.preventDefault();
-    if (page.call?.sendChat(ui.chatInput.value)) ui.chatInput.value = '';
+    // A value set by a script is not held to maxlength.
+    if (ui.chatInput.value.length > MAX_CHAT_LENGTH) {
+      page.chatCut = 'typed';
+      updateChatLimit();
+      announce(ui.chatLimit.textContent ?? '');
+    } else if (page.call?.sendChat(ui.chatInput.value)) {
+      ui.chatInput.value = '';
+      page.chatCut = '';
+      updateChatLimit();
+    }
     ui.chatInput.focus();
   });
   ui.chatInput.addEventListener('focus', () => page.chat.markRead());
@@ -1197,6 +1283,45 @@ function bindCall() {
   window.addEventListener('pagehide', () => {
     if (page.state === 'in-call' && page.signaling?.send({ type: 'leave' })) removeStored(STORAGE_PLACE);
   });
+}
+
+/**
+ * Checks, before the browser applies an input to the chat field, whether
+ * maxlength will cut it at MAX_CHAT_LENGTH. If so, shows a note under the
+ * field and has screen readers read it.
+ *
+ * @param {Event} event the field's `beforeinput` event
+ */
+function noteChatCut(event) {
+  if (!(event instanceof InputEvent)) return;
+  const input = ui.chatInput;
+  // A single-line field drops the line breaks of inserted text.
+  const inserted = (event.data ?? event.dataTransfer?.getData('text/plain') ?? '').replace(/[\r\n]/g, '');
+  const selected = (input.selectionEnd ?? 0) - (input.selectionStart ?? 0);
+  const previous = page.chatCut;
+  if (input.value.length - selected + inserted.length <= MAX_CHAT_LENGTH) {
+    page.chatCut = '';
+    return;
+  }
+  page.chatCut = event.inputType.startsWith('insertFrom') ? 'inserted' : 'typed';
+  updateChatLimit();
+  if (page.chatCut !== previous) announce(ui.chatLimit.textContent ?? '');
+}
+
+/**
+ * Shows under the chat field why it contains less than was entered, or else,
+ * near the limit, how many characters are left.
+ */
+function updateChatLimit() {
+  const left = MAX_CHAT_LENGTH - ui.chatInput.value.length;
+  /** @type {string[]} */
+  const parts = [];
+  if (page.chatCut !== '') parts.push(t('chat.tooLong', { max: MAX_CHAT_LENGTH }));
+  if (page.chatCut === 'inserted') parts.push(t('chat.shortened'));
+  if (page.chatCut === '' && left <= CHAT_COUNTDOWN_FROM) parts.push(t('chat.charactersLeft', { count: Math.max(0, left) }));
+  ui.chatLimit.textContent = parts.join(' ');
+  ui.chatLimit.hidden = parts.length === 0;
+  ui.chatLimit.classList.toggle('chat-limit-reached', page.chatCut !== '');
 }
 
 /**

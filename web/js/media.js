@@ -66,6 +66,25 @@ export function classifyMediaError(error) {
 }
 
 /**
+ * Returns the page's permission for a kind of device from the Permissions
+ * API: "granted", "denied" or "prompt", or "unknown" where the browser cannot
+ * query that permission.
+ *
+ * @param {DeviceKind} kind
+ * @returns {Promise<PermissionState | 'unknown'>}
+ */
+export async function queryDevicePermission(kind) {
+  try {
+    // The DOM types of TypeScript 5.7 lack the names "camera" and "microphone".
+    const name = /** @type {PermissionName} */ (/** @type {unknown} */ (kind === 'microphone' ? 'microphone' : 'camera'));
+    return (await navigator.permissions.query({ name })).state;
+  } catch {
+    // No Permissions API, or a TypeError for a name that this browser does not know.
+    return 'unknown';
+  }
+}
+
+/**
  * Builds the constraints for one device kind.
  *
  * @param {DeviceKind} kind
