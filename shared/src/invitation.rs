@@ -184,7 +184,7 @@ fn german_wording(room: &Room, invitee: &Invitee, practice: Option<&str>) -> Wor
         } else {
             "Mit freundlichen Grüßen"
         },
-        signature: practice.unwrap_or("Ihre Praxis").to_owned(),
+        signature: practice.unwrap_or("Ihr Praxisteam").to_owned(),
     }
 }
 
@@ -235,7 +235,7 @@ fn english_wording(room: &Room, invitee: &Invitee, practice: Option<&str>) -> Wo
         privacy: "The call is not recorded. Video, sound and chat are end-to-end encrypted between the participants' devices and stored nowhere.",
         privacy_link_intro: "What the video service stores, and for how long, is set out in the privacy notice:",
         closing: "Kind regards",
-        signature: practice.unwrap_or("Your practice").to_owned(),
+        signature: practice.unwrap_or("Your practice team").to_owned(),
     }
 }
 
@@ -503,6 +503,10 @@ mod tests {
             assert!(body.contains("Kamera und Mikrofon"));
             assert!(body.contains("Der Link gilt nur heute"));
         }
+        assert!(
+            email.text.ends_with("Mit freundlichen Grüßen\nIhr Praxisteam\n"),
+            "without a practice name, the practice team signs"
+        );
     }
 
     #[test]
@@ -522,7 +526,7 @@ mod tests {
         assert!(email.text.contains("Date: Sunday, 13 December 2026\n"));
         assert!(!email.text.contains("Time:"), "no start time, no time line");
         assert!(!email.text.contains("Practice:"), "no practice, no line");
-        assert!(email.text.ends_with("Kind regards\nYour practice\n"));
+        assert!(email.text.ends_with("Kind regards\nYour practice team\n"));
         assert!(email.html.contains("lang=\"en\""));
     }
 

@@ -112,7 +112,7 @@ pub struct Invitations {
     pub mailer: Arc<dyn Mailer>,
     pub links: LinkKey,
     pub public_url: String,
-    /// Shown in the email; `None` writes "your practice".
+    /// Shown in the email; `None` signs with "Ihr Praxisteam" / "Your practice team".
     pub practice_name: Option<String>,
     pub clock: Arc<dyn Clock>,
     pub policy: SendPolicy,

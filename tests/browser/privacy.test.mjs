@@ -30,7 +30,7 @@ const LANGUAGES = [
     lang: 'de',
     linkText: 'Datenschutzhinweise',
     heading: 'Datenschutzhinweise zur Videosprechstunde',
-    officerLabel: 'Datenschutzbeauftragte Person:',
+    officerLabel: 'Datenschutzbeauftragte oder Datenschutzbeauftragter:',
     switchedHeading: 'Privacy notice for video consultations',
   },
   {

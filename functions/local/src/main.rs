@@ -58,7 +58,7 @@ struct Args {
     morning_time: chrono::NaiveTime,
 
     /// Practice or practitioner name shown in the invitation emails
-    /// [default: "Ihre Praxis" / "your practice"]
+    /// [default: signed "Ihr Praxisteam" / "Your practice team"]
     #[arg(long, value_name = "NAME", value_parser = parse_practice_name)]
     practice_name: Option<String>,
 

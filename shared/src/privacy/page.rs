@@ -197,7 +197,7 @@ fn german(facts: &PrivacyFacts) -> Wording {
         operator: OperatorWording {
             heading: "Wer den Dienst betreibt",
             email_label: "E-Mail:",
-            officer_label: "Datenschutzbeauftragte Person:",
+            officer_label: "Datenschutzbeauftragte oder Datenschutzbeauftragter:",
             missing: "Der Betreiber dieses Dienstes hat hier keinen Namen und keine Anschrift \
                       angegeben. Bitte wenden Sie sich mit Fragen zum Datenschutz an Ihre Praxis.",
         },
@@ -283,7 +283,7 @@ fn german(facts: &PrivacyFacts) -> Wording {
                      Löschen können Sie diese Angaben in den Einstellungen Ihres Browsers, \
                      zusammen mit den Websitedaten dieser Seite.",
                     "Während eines Gesprächs legt die Beitrittsseite dort auch ihren Platz im \
-                     Gespräch ab: eine zufällige Teilnehmer-ID, einen Schlüssel dazu und eine \
+                     Gespräch ab: eine zufällige Teilnahmekennung, einen Schlüssel dazu und eine \
                      Prüfsumme (SHA-256) des Zugangscodes aus dem Einladungslink, nicht den Code \
                      selbst. Stürzt der Browser ab und öffnen Sie den Link erneut, gibt die neue \
                      Seite damit Ihren alten Platz sofort frei. Verlassen Sie das Gespräch oder \
@@ -354,7 +354,7 @@ fn english(facts: &PrivacyFacts) -> Wording {
                 .to_owned(),
         ),
         Hosting::Local { .. } => (
-            "All stored data lie on the server that runs this service, in files that only the \
+            "All stored data are kept on the server that runs this service, in files that only the \
              service's user account may read."
                 .to_owned(),
             " The server removes expired appointments from its database every hour.",
