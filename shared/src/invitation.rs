@@ -129,7 +129,7 @@ fn was_changed(room: &Room, invitee: &Invitee) -> bool {
     invitee
         .last_sent
         .as_ref()
-        .is_some_and(|sent| sent.appointment != room.appointment())
+        .is_some_and(|sent| !sent.appointment.names_same_moments(&room.appointment()))
 }
 
 fn german_wording(room: &Room, invitee: &Invitee, practice: Option<&str>) -> Wording {
@@ -504,7 +504,9 @@ mod tests {
             assert!(body.contains("Der Link gilt nur heute"));
         }
         assert!(
-            email.text.ends_with("Mit freundlichen Grüßen\nIhr Praxisteam\n"),
+            email
+                .text
+                .ends_with("Mit freundlichen Grüßen\nIhr Praxisteam\n"),
             "without a practice name, the practice team signs"
         );
     }

@@ -1027,6 +1027,42 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn zone_with_the_same_clock_is_not_mailed_again() {
+        let setup = setup("2026-12-13T05:00:00Z");
+        let now = utc("2026-12-13T05:00:00Z");
+        let mut room = room_with_invitees("2026-12-13", &[("anna@example.org", Locale::De)]);
+        room.start_time = NaiveTime::from_hms_opt(23, 30, 0);
+        setup.store.insert(&room).await.unwrap();
+        assert_eq!(setup.run.run().await.unwrap().sent, 1);
+
+        let move_to = |zone: &str| {
+            let mut update = room.clone();
+            update.time_zone = Zone::parse(zone).unwrap();
+            let store = setup.store.clone();
+            let id = room.id.clone();
+            async move {
+                update_room(store.as_ref(), &id, now, |stored| {
+                    stored.apply_update(update.clone());
+                    true
+                })
+                .await
+                .unwrap()
+                .unwrap()
+            }
+        };
+        // 23:30 in Vienna is 23:30 in Berlin.
+        let vienna = move_to("Europe/Vienna").await;
+        assert!(matches!(vienna.invitees[0].delivery, Delivery::Sent { .. }));
+        assert_eq!(setup.run.run().await.unwrap().sent, 0);
+
+        // 23:30 in London is an hour later.
+        let london = move_to("Europe/London").await;
+        assert_eq!(london.invitees[0].delivery, Delivery::Pending);
+        assert_eq!(setup.run.run().await.unwrap().sent, 1);
+        assert_eq!(setup.mailer.recipients().len(), 2);
+    }
+
+    #[tokio::test]
     async fn addresses_are_erased_after_the_day() {
         let mut setup = setup("2026-12-13T05:00:00Z");
         let room = room_with_invitees("2026-12-13", &[("anna@example.org", Locale::De)]);

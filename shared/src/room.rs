@@ -147,6 +147,32 @@ pub struct Appointment {
     pub start_time: Option<NaiveTime>,
 }
 
+impl Appointment {
+    /// Returns whether an invitation for `other` names the same moments as
+    /// one for this appointment: the same date and start time, in a zone
+    /// whose clock agrees with this one at the day's start, at its end and
+    /// at the start time. Europe/Berlin and Europe/Vienna agree, so moving a
+    /// room from one to the other tells an invitee nothing new, while
+    /// Europe/London names another hour.
+    pub fn names_same_moments(&self, other: &Appointment) -> bool {
+        if self.date != other.date || self.start_time != other.start_time {
+            return false;
+        }
+        if self.time_zone == other.time_zone {
+            return true;
+        }
+        let start = |appointment: &Appointment| {
+            appointment.start_time.map(|time| {
+                let local = appointment.date.and_time(time);
+                appointment.time_zone.from_local_datetime(&local).earliest()
+            })
+        };
+        DayWindow::for_date(self.date, self.time_zone)
+            == DayWindow::for_date(other.date, other.time_zone)
+            && start(self) == start(other)
+    }
+}
+
 /// An invitation email the mail service accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -281,12 +307,13 @@ impl Room {
 
     /// Takes the appointment fields of `update` (a room built from a newer
     /// request) and keeps this room's id, link salt, creation time and call
-    /// time. An invitee keeps its email state while the address, day, zone
-    /// and start time stay the same. A changed appointment is mailed again,
-    /// unless it is one this invitee was already mailed about.
+    /// time. An invitee keeps its email state while the address stays and
+    /// the appointment names the same moments (see
+    /// [`Appointment::names_same_moments`]). A changed appointment is mailed
+    /// again, unless it is one this invitee was already mailed about.
     pub fn apply_update(&mut self, update: Room) {
-        let same_day = self.date == update.date && self.time_zone == update.time_zone;
-        let unchanged = self.appointment() == update.appointment();
+        let same_day = self.window() == update.window();
+        let unchanged = self.appointment().names_same_moments(&update.appointment());
         let appointment = update.appointment();
         let previous = std::mem::take(&mut self.invitees);
         self.invitees = update
@@ -302,7 +329,7 @@ impl Room {
                 } else if let Some(sent) = old
                     .last_sent
                     .as_ref()
-                    .filter(|sent| sent.appointment == appointment)
+                    .filter(|sent| sent.appointment.names_same_moments(&appointment))
                 {
                     // Moved back to the appointment of the invitee's last email.
                     invitee.delivery = Delivery::Sent {
@@ -796,6 +823,44 @@ mod tests {
             email: Some(email.into()),
             locale: None,
         }
+    }
+
+    fn appointment(date: &str, zone: &str, start: Option<&str>) -> Appointment {
+        Appointment {
+            date: date.parse().unwrap(),
+            time_zone: Zone::parse(zone).unwrap(),
+            start_time: start.map(|text| NaiveTime::parse_from_str(text, "%H:%M").unwrap()),
+        }
+    }
+
+    #[test]
+    fn zones_with_one_clock_name_same_moments() {
+        let berlin = appointment("2027-03-28", "Europe/Berlin", Some("09:00"));
+        assert!(berlin.names_same_moments(&appointment(
+            "2027-03-28",
+            "Europe/Vienna",
+            Some("09:00")
+        )));
+        assert!(
+            appointment("2027-03-28", "Europe/Berlin", None).names_same_moments(&appointment(
+                "2027-03-28",
+                "Europe/Zurich",
+                None
+            ))
+        );
+    }
+
+    #[test]
+    fn other_clock_date_or_time_names_new_moments() {
+        let berlin = appointment("2027-03-28", "Europe/Berlin", Some("09:00"));
+        let london = appointment("2027-03-28", "Europe/London", Some("09:00"));
+        assert!(!berlin.names_same_moments(&london));
+        let next_day = appointment("2027-03-29", "Europe/Berlin", Some("09:00"));
+        assert!(!berlin.names_same_moments(&next_day));
+        let later = appointment("2027-03-28", "Europe/Berlin", Some("10:00"));
+        assert!(!berlin.names_same_moments(&later));
+        let no_time = appointment("2027-03-28", "Europe/Berlin", None);
+        assert!(!berlin.names_same_moments(&no_time));
     }
 
     #[test]
