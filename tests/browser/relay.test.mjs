@@ -8,7 +8,7 @@
 
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -228,6 +228,17 @@ test('the loopback profile differs from production only in allowing loopback pee
   const added = loopback.filter((line) => !production.includes(line));
   assert.deepEqual(removed, ['# BEGIN loopback-peers', 'denied-peer-ip=127.0.0.0-127.255.255.255', 'denied-peer-ip=::1-::1', '# END loopback-peers']);
   assert.deepEqual(added, ['allow-loopback-peers']);
+});
+
+test('render-config writes the secret for coturn\'s group in production and for its owner on loopback', async () => {
+  const args = ['--realm', TURN_REALM, '--listening-ip', TURN_HOST, '--external-ip', TURN_HOST, '--secret-file', await secretFile(testSecret()),
+    '--cert', '/etc/coturn/tls/cert.pem', '--pkey', '/etc/coturn/tls/key.pem'];
+  const production = path.join(secretDirectory, 'production.conf');
+  const loopback = path.join(secretDirectory, 'loopback.conf');
+  renderConfig(['--profile', 'production', ...args, '--output', production]);
+  renderConfig(['--profile', 'loopback', ...args, '--output', loopback]);
+  assert.equal((await stat(production)).mode & 0o777, 0o640, 'production: coturn runs in the file\'s group');
+  assert.equal((await stat(loopback)).mode & 0o777, 0o600, 'loopback: the owner runs coturn');
 });
 
 test('render-config refuses a short secret, a bad address and production without a certificate', async () => {

@@ -591,12 +591,22 @@ async fn upsert_entry_room(state: &AppState, update: Room) -> Result<(Room, bool
                     "the entry's room belongs to someone else",
                 ));
             }
-            tracing::info!(room_id = %room.id, date = %room.date, "calendar entry's room updated");
+            tracing::info!(
+                room_id = %room.id,
+                practitioner_id = %room.practitioner_id,
+                date = %room.date,
+                "calendar entry's room updated"
+            );
             return Ok((room, false));
         }
         match state.rooms.insert(&update).await {
             Ok(()) => {
-                tracing::info!(room_id = %update.id, date = %update.date, "calendar entry's room created");
+                tracing::info!(
+                    room_id = %update.id,
+                    practitioner_id = %update.practitioner_id,
+                    date = %update.date,
+                    "calendar entry's room created"
+                );
                 return Ok((update, true));
             }
             // Another request created it meanwhile: update that one.
