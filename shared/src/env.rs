@@ -102,7 +102,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn practice_name_is_checked_before_it_reaches_a_header() {
+    fn practice_name_variable_is_checked() {
         assert_eq!(parse_practice_name(None), Ok(None));
         assert_eq!(
             parse_practice_name(Some(" Praxis Weber ".to_owned())),

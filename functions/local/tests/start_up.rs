@@ -1,5 +1,5 @@
 //! Runs the `video-local` binary with options that cannot work and checks
-//! what an operator sees: one clear message, exit status 1 and no new files.
+//! its output: one error message, exit status 1 and no new files.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -39,8 +39,8 @@ fn stderr(output: &Output) -> String {
 
 #[test]
 fn port_in_use_is_reported_once() {
-    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = taken.local_addr().unwrap().to_string();
+    let occupied = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = occupied.local_addr().unwrap().to_string();
     let root = tempfile::tempdir().unwrap();
     let data_dir = root.path().join("data");
 
@@ -84,8 +84,8 @@ fn public_url_with_a_path_is_rejected() {
 
 #[test]
 fn json_log_reports_the_failure_as_one_record() {
-    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = taken.local_addr().unwrap().to_string();
+    let occupied = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = occupied.local_addr().unwrap().to_string();
     let root = tempfile::tempdir().unwrap();
 
     let output = run(
