@@ -596,6 +596,17 @@ mod tests {
         room
     }
 
+    /// Stores `update` over the room `id`, as a calendar request does.
+    async fn apply_update(setup: &Setup, id: &str, now: DateTime<Utc>, update: Room) -> Room {
+        update_room(setup.store.as_ref(), id, now, |stored| {
+            stored.apply_update(update.clone());
+            true
+        })
+        .await
+        .unwrap()
+        .unwrap()
+    }
+
     async fn stored(setup: &Setup, id: &str) -> Room {
         setup
             .store
@@ -966,17 +977,7 @@ mod tests {
         assert_eq!(setup.run.run().await.unwrap().sent, 1);
         let mut moved = room_with_invitees("2026-12-14", &[("Anna@Example.org", Locale::De)]);
         moved.id = room.id.clone();
-        update_room(
-            setup.store.as_ref(),
-            &room.id,
-            utc("2026-12-13T05:00:00Z"),
-            |stored| {
-                stored.apply_update(moved.clone());
-                true
-            },
-        )
-        .await
-        .unwrap();
+        apply_update(&setup, &room.id, utc("2026-12-13T05:00:00Z"), moved).await;
         assert_eq!(
             stored(&setup, &room.id).await.invitees[0].delivery,
             Delivery::Pending
@@ -999,17 +1000,7 @@ mod tests {
         let reschedule = |date: &str, hour: u32| {
             let mut update = room_with_invitees(date, &[("anna@example.org", Locale::De)]);
             update.start_time = NaiveTime::from_hms_opt(hour, 0, 0);
-            let store = setup.store.clone();
-            let id = room.id.clone();
-            async move {
-                update_room(store.as_ref(), &id, now, |stored| {
-                    stored.apply_update(update.clone());
-                    true
-                })
-                .await
-                .unwrap()
-                .unwrap()
-            }
+            apply_update(&setup, &room.id, now, update)
         };
         // Same day, later start: the invitee must learn the new time.
         reschedule("2026-12-13", 9).await;
@@ -1038,17 +1029,7 @@ mod tests {
         let move_to = |zone: &str| {
             let mut update = room.clone();
             update.time_zone = Zone::parse(zone).unwrap();
-            let store = setup.store.clone();
-            let id = room.id.clone();
-            async move {
-                update_room(store.as_ref(), &id, now, |stored| {
-                    stored.apply_update(update.clone());
-                    true
-                })
-                .await
-                .unwrap()
-                .unwrap()
-            }
+            apply_update(&setup, &room.id, now, update)
         };
         // 23:30 in Vienna is 23:30 in Berlin.
         let vienna = move_to("Europe/Vienna").await;
