@@ -217,7 +217,7 @@ async fn practice_name_outside_ascii_reaches_ses_encoded() {
     let name = "Praxis für Psychotherapie Dr. Özdemir-Weiß";
     fixture.run.mailer = Arc::new(SesMailer::new(
         ses_client(&fixture.moto.endpoint),
-        video_core::mail::sender("video@praxis.example", Some(name), " "),
+        video_core::mail::sender("video@praxis.example", Some(name)),
         None,
     ));
     let report = fixture.run.run().await.unwrap();

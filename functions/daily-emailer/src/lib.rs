@@ -52,7 +52,6 @@ pub fn invitations(
             video_core::mail::sender(
                 &settings.mail.mail_from,
                 settings.mail.practice_name.as_deref(),
-                " ",
             ),
             settings.mail.configuration_set.clone(),
         )),

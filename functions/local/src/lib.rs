@@ -401,7 +401,7 @@ impl Server {
         let outbox = config.data_dir.join(OUTBOX_DIR);
         let mailer = OutboxMailer::new(
             &outbox,
-            video_core::mail::sender(&config.mail_from, config.practice_name.as_deref(), "\r\n "),
+            video_core::mail::sender(&config.mail_from, config.practice_name.as_deref()),
         )
         .with_context(|| format!("cannot create the outbox {}", outbox.display()))?;
         let morning = Arc::new(Invitations::new(

@@ -85,7 +85,6 @@ pub fn app(
             video_core::mail::sender(
                 &settings.mail.mail_from,
                 settings.mail.practice_name.as_deref(),
-                " ",
             ),
             settings.mail.configuration_set.clone(),
         )),

@@ -55,29 +55,26 @@ pub fn check_practice_name(text: &str) -> Result<String, String> {
 
 /// Returns the `From` of an invitation: the sender address, preceded by the
 /// practice's name when there is one, so that patients recognise who
-/// writes (`Praxis Weber <video@praxis-weber.de>`). `separator` goes
-/// between the encoded words of a name outside ASCII and before the
-/// address: a space where a service writes the header itself, or `"\r\n "`
-/// to fold the header's lines.
-pub fn sender(address: &str, practice_name: Option<&str>, separator: &str) -> String {
+/// writes (`Praxis Weber <video@praxis-weber.de>`). The value is one line;
+/// a writer of whole messages folds it (see [`outbox`]).
+pub fn sender(address: &str, practice_name: Option<&str>) -> String {
     match practice_name.map(str::trim).filter(|name| !name.is_empty()) {
         None => address.to_owned(),
-        Some(name) if is_printable_ascii(name) => format!("{} <{address}>", display_name(name)),
-        Some(name) => format!("{}{separator}<{address}>", encoded_words(name, separator)),
+        Some(name) => format!("{} <{address}>", display_name(name)),
     }
 }
 
-fn is_printable_ascii(text: &str) -> bool {
-    text.chars().all(|c| (' '..='~').contains(&c))
-}
-
-/// Writes a display name of printable ASCII as RFC 5322 allows it in a
-/// header: unchanged when it consists of atoms, and quoted otherwise. A
-/// name outside ASCII becomes RFC 2047 encoded words instead, the form that
-/// Amazon SES, too, requires.
+/// Writes a display name as RFC 5322 allows it in a header: unchanged when
+/// it consists of atoms, and quoted when it holds other printable ASCII. A
+/// name outside ASCII becomes RFC 2047 encoded words, the form that Amazon
+/// SES requires. So does a name containing `=?`, because some mail programs
+/// decode encoded words even inside quotes.
 fn display_name(name: &str) -> String {
     let atom = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
-    if name.chars().all(|c| c == ' ' || atom(c)) && !name.contains("=?") {
+    let printable = name.chars().all(|c| (' '..='~').contains(&c));
+    if !printable || name.contains("=?") {
+        encoded_words(name)
+    } else if name.chars().all(|c| c == ' ' || atom(c)) {
         name.to_owned()
     } else {
         let escaped = name.replace('\\', "\\\\").replace('"', "\\\"");
@@ -90,10 +87,13 @@ fn display_name(name: &str) -> String {
 /// that `Subject: ` and one word fit in a line of 78.
 const ENCODED_WORD_BYTES: usize = 42;
 
-/// Encodes text as RFC 2047 encoded words, each within 75 characters and
-/// none splitting a character, joined by `separator`. A reader drops the
-/// white space between two encoded words, so the text decodes unchanged.
-pub fn encoded_words(text: &str, separator: &str) -> String {
+/// Encodes text as RFC 2047 encoded words, each within 75 characters,
+/// joined by spaces. A reader drops the space between two encoded words, so
+/// the text decodes unchanged. Each word ends before a space where one lies
+/// within its length, and never inside a character: some readers keep the
+/// space between words, and they then show the text with a double space at
+/// most rather than a word torn apart.
+pub fn encoded_words(text: &str) -> String {
     use base64::Engine;
     let mut words = Vec::new();
     let mut start = 0;
@@ -102,11 +102,16 @@ pub fn encoded_words(text: &str, separator: &str) -> String {
         while !text.is_char_boundary(end) {
             end -= 1;
         }
+        if end < text.len()
+            && let Some(space) = text[start..end].rfind(' ').filter(|&space| space > 0)
+        {
+            end = start + space;
+        }
         let encoded = base64::engine::general_purpose::STANDARD.encode(&text[start..end]);
         words.push(format!("=?UTF-8?B?{encoded}?="));
         start = end;
     }
-    words.join(separator)
+    words.join(" ")
 }
 
 #[async_trait]
@@ -137,22 +142,18 @@ mod tests {
         String::from_utf8(bytes).unwrap()
     }
 
+    const ADDRESS: &str = "video@praxis.example";
+
     #[test]
     fn sender_without_a_name_is_the_address() {
-        assert_eq!(
-            sender("video@praxis.example", None, " "),
-            "video@praxis.example"
-        );
-        assert_eq!(
-            sender("video@praxis.example", Some("  "), " "),
-            "video@praxis.example"
-        );
+        assert_eq!(sender(ADDRESS, None), ADDRESS);
+        assert_eq!(sender(ADDRESS, Some("  ")), ADDRESS);
     }
 
     #[test]
     fn sender_name_of_atoms_stays_as_it_is() {
         assert_eq!(
-            sender("video@praxis.example", Some("Praxis Weber"), " "),
+            sender(ADDRESS, Some("Praxis Weber")),
             "Praxis Weber <video@praxis.example>"
         );
     }
@@ -160,34 +161,28 @@ mod tests {
     #[test]
     fn sender_name_with_specials_is_quoted() {
         assert_eq!(
-            sender(
-                "video@praxis.example",
-                Some("Praxis Dr. Weber, Berlin"),
-                " "
-            ),
+            sender(ADDRESS, Some("Praxis Dr. Weber, Berlin")),
             "\"Praxis Dr. Weber, Berlin\" <video@praxis.example>"
         );
         assert_eq!(
-            sender(
-                "video@praxis.example",
-                Some(r#"Praxis "Am Park" \ Mitte"#),
-                " "
-            ),
+            sender(ADDRESS, Some(r#"Praxis "Am Park" \ Mitte"#)),
             r#""Praxis \"Am Park\" \\ Mitte" <video@praxis.example>"#
         );
-        assert_eq!(
-            sender("video@praxis.example", Some("=?x?="), " "),
-            "\"=?x?=\" <video@praxis.example>",
-            "text that looks like an encoded word"
-        );
+    }
+
+    #[test]
+    fn sender_name_like_an_encoded_word_is_encoded() {
+        let name = "Praxis =?UTF-8?B?SGFjaw==?= Weber";
+        let from = sender(ADDRESS, Some(name));
+        let words = from.strip_suffix(" <video@praxis.example>").unwrap();
+        assert_eq!(decode_words(words), name);
     }
 
     #[test]
     fn sender_name_outside_ascii_is_encoded() {
         let name = "Praxis Dr. Müller-Lüdenscheidt für Psychotherapie und Psychosomatik";
-        let from = sender("video@praxis.example", Some(name), " ");
-        let (words, address) = from.rsplit_once(' ').unwrap();
-        assert_eq!(address, "<video@praxis.example>");
+        let from = sender(ADDRESS, Some(name));
+        let words = from.strip_suffix(" <video@praxis.example>").unwrap();
         assert!(from.is_ascii());
         assert!(
             words.split(' ').count() > 1,
@@ -198,11 +193,23 @@ mod tests {
     }
 
     #[test]
+    fn encoded_words_end_before_a_space() {
+        let name = "Gemeinschaftspraxis für Psychotherapie Dr. Jürgen Müller-Lüdenscheidt \
+                    & Kolleginnen, Österreich Wien";
+        let words = encoded_words(name);
+        let decoded: Vec<String> = words.split(' ').map(decode_words).collect();
+        assert_eq!(decoded.concat(), name);
+        for part in &decoded[1..] {
+            assert!(part.starts_with(' '), "{part:?} starts inside a word");
+        }
+    }
+
+    #[test]
     fn encoded_words_never_split_a_character() {
         // 41 ASCII bytes put the two bytes of "ü" across the word limit.
         let text = format!("{}ü{}", "a".repeat(41), "😀".repeat(30));
-        let words = encoded_words(&text, "\r\n ");
-        for word in words.split("\r\n ") {
+        let words = encoded_words(&text);
+        for word in words.split(' ') {
             assert!(word.len() <= 75, "{word} is too long");
             decode_words(word);
         }

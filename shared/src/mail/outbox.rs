@@ -61,14 +61,38 @@ impl OutboxMailer {
     }
 }
 
-/// Encodes a header value as RFC 2047 encoded words on folded lines when it
-/// is not ASCII.
+/// Encodes a header value as RFC 2047 encoded words when it is not ASCII.
 fn header_text(text: &str) -> String {
     if text.is_ascii() {
         text.to_owned()
     } else {
-        super::encoded_words(text, "\r\n ")
+        super::encoded_words(text)
     }
+}
+
+/// Longest header line that RFC 5322 recommends, without its CRLF.
+const HEADER_LINE_CHARS: usize = 78;
+
+/// Writes one header field, folded before spaces so that each line stays
+/// within [`HEADER_LINE_CHARS`] where the value allows it. A reader unfolds
+/// by removing the line breaks only, so the value keeps every space.
+fn header(name: &str, value: &str) -> String {
+    let mut field = format!("{name}:");
+    let mut line = field.len();
+    for piece in value.split(' ') {
+        // A fold before an empty piece would leave a line of white space.
+        if line + 1 + piece.len() > HEADER_LINE_CHARS && !piece.is_empty() {
+            field.push_str("\r\n ");
+            line = 1;
+        } else {
+            field.push(' ');
+            line += 1;
+        }
+        field.push_str(piece);
+        line += piece.len();
+    }
+    field.push_str("\r\n");
+    field
 }
 
 /// Encodes a body as base64 in lines of 76 characters (RFC 2045).
@@ -90,15 +114,24 @@ pub fn render_eml(
     date: chrono::DateTime<chrono::Utc>,
 ) -> String {
     let boundary = format!("alt-{message_id}");
+    let head = [
+        header("From", from),
+        header("To", &email.to),
+        header("Subject", &header_text(&email.subject)),
+        header("Date", &date.to_rfc2822()),
+        header("Message-ID", &format!("<{message_id}@video.local>")),
+        header("MIME-Version", "1.0"),
+        header(
+            "Content-Type",
+            &format!("multipart/alternative; boundary=\"{boundary}\""),
+        ),
+    ]
+    .concat();
     format!(
-        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {date}\r\nMessage-ID: <{message_id}@video.local>\r\n\
-         MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n\
+        "{head}\r\n\
          --{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{text}\
          --{boundary}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{html}\
          --{boundary}--\r\n",
-        to = email.to,
-        subject = header_text(&email.subject),
-        date = date.to_rfc2822(),
         text = base64_lines(&email.text),
         html = base64_lines(&email.html),
     )
@@ -231,6 +264,17 @@ mod tests {
         assert!(eml.contains("Date: Sun, 13 Dec 2026 05:00:00 +0000"));
     }
 
+    /// Returns the header block of a rendered message, and checks that each
+    /// of its lines is ASCII within 78 characters.
+    fn checked_head(eml: &str) -> &str {
+        let head = eml.split("\r\n\r\n").next().unwrap();
+        for line in head.split("\r\n") {
+            assert!(line.len() <= 78, "{line:?} is longer than 78 characters");
+            assert!(line.is_ascii(), "{line:?}");
+        }
+        head
+    }
+
     #[test]
     fn long_headers_outside_ascii_are_folded() {
         let date = chrono::DateTime::parse_from_rfc3339("2026-12-13T05:00:00Z")
@@ -243,18 +287,47 @@ mod tests {
         let from = crate::mail::sender(
             "video@praxis.example",
             Some("Praxis für Psychotherapie Dr. Müller-Lüdenscheidt"),
-            "\r\n ",
         );
-        let eml = render_eml(&email, &from, "abc", date);
-        let head = eml.split("\r\n\r\n").next().unwrap();
-        for line in head.split("\r\n") {
-            assert!(line.len() <= 78, "{line:?} is longer than 78 characters");
-            assert!(line.is_ascii());
-        }
+        let eml = render_eml(&email, &from, &random_id(), date);
+        let head = checked_head(&eml);
         assert!(
             head.contains("\r\n =?UTF-8?B?"),
             "a folded subject or sender"
         );
-        assert!(head.contains("?=\r\n <video@praxis.example>\r\n"));
+        let unfolded = head.replace("\r\n ", " ");
+        assert!(
+            unfolded.contains(&format!("From: {from}\r\n")),
+            "unfolding restores the value: {head}"
+        );
+    }
+
+    #[test]
+    fn long_ascii_headers_are_folded() {
+        let date = chrono::DateTime::parse_from_rfc3339("2026-12-13T05:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let name = "Gemeinschaftspraxis for Psychotherapy and Psychosomatic Medicine, \
+                    Dr. Weber and Colleagues, Berlin";
+        let from = crate::mail::sender("video@praxis.example", Some(name));
+        let eml = render_eml(&email(), &from, &random_id(), date);
+        let head = checked_head(&eml);
+        let unfolded = head.replace("\r\n ", " ");
+        assert!(
+            unfolded.contains(&format!("From: {from}\r\n")),
+            "unfolding restores the value: {head}"
+        );
+    }
+
+    #[test]
+    fn folding_keeps_every_space() {
+        // 70 letters and two spaces: the fold must not come before the empty
+        // piece between them.
+        let value = format!("{}  b {}", "a".repeat(70), "c".repeat(90));
+        let field = header("Subject", &value);
+        assert_eq!(field.replace("\r\n ", " "), format!("Subject: {value}\r\n"));
+        let lines = field.split("\r\n").filter(|line| !line.is_empty());
+        for line in lines {
+            assert!(!line.trim().is_empty(), "a line of white space: {field:?}");
+        }
     }
 }
