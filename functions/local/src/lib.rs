@@ -102,27 +102,30 @@ pub struct Server {
 /// The log filter, which caps the dependencies that log payloads at INFO.
 pub use video_core::logging::log_filter;
 
-/// Checks a public URL and strips a trailing slash.
+/// Checks a public URL, writes its scheme in lower case and strips a
+/// trailing slash.
 pub fn normalize_public_url(text: &str) -> anyhow::Result<String> {
-    let trimmed = text.trim().trim_end_matches('/');
+    let given = text.trim();
+    let trimmed = given.trim_end_matches('/');
     let Some((scheme, rest)) = trimmed.split_once("://") else {
-        bail!("--public-url must start with http:// or https://, got {trimmed:?}");
+        bail!("--public-url must start with http:// or https://, got {given:?}");
     };
-    if !matches!(scheme, "http" | "https") {
-        bail!("--public-url must start with http:// or https://, got {trimmed:?}");
+    let scheme = scheme.to_ascii_lowercase();
+    if !matches!(scheme.as_str(), "http" | "https") {
+        bail!("--public-url must start with http:// or https://, got {given:?}");
     }
     if rest.is_empty() || rest.contains(['?', '#', ' ', '@']) {
-        bail!("--public-url must be a base URL without user, query or fragment, got {trimmed:?}");
+        bail!("--public-url must be a base URL without user, query or fragment, got {given:?}");
     }
     // The pages, the API and the WebSocket are served at the root, so links
     // under a path would all be 404.
     if rest.contains('/') {
         bail!(
             "--public-url must be an origin without a path, such as https://video.example.org, \
-             because the service is served at the root of its host, got {trimmed:?}"
+             because the service is served at the root of its host, got {given:?}"
         );
     }
-    Ok(trimmed.to_owned())
+    Ok(format!("{scheme}://{rest}"))
 }
 
 /// Loads the link key from the data directory, creating it on first start.
@@ -528,5 +531,37 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_public_url;
+
+    #[test]
+    fn public_url_scheme_is_lower_cased() {
+        assert_eq!(
+            normalize_public_url(" HTTPS://video.example.org/ ").unwrap(),
+            "https://video.example.org"
+        );
+    }
+
+    #[test]
+    fn public_url_error_quotes_the_value_given() {
+        let error = normalize_public_url("https://video.example.org/praxis/").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("\"https://video.example.org/praxis/\""),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn public_url_needs_http_or_https() {
+        assert!(normalize_public_url("ftp://video.example.org").is_err());
+        assert!(normalize_public_url("video.example.org").is_err());
+        assert!(normalize_public_url("https://").is_err());
+        assert!(normalize_public_url("https://user@video.example.org").is_err());
     }
 }

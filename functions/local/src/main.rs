@@ -57,7 +57,8 @@ struct Args {
     #[arg(long, default_value = "06:00", value_name = "HH:MM", value_parser = parse_morning_time)]
     morning_time: chrono::NaiveTime,
 
-    /// Practice or practitioner name shown in the invitation emails
+    /// Practice or practitioner name, up to 100 characters, shown in the
+    /// invitation emails and as the sender's name before --mail-from
     /// [default: signed "Ihr Praxisteam" / "Your practice team"]
     #[arg(long, value_name = "NAME", value_parser = parse_practice_name)]
     practice_name: Option<String>,
