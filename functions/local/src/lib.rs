@@ -105,24 +105,24 @@ pub use video_core::logging::log_filter;
 /// Checks a public URL, writes its scheme in lower case and strips a
 /// trailing slash.
 pub fn normalize_public_url(text: &str) -> anyhow::Result<String> {
-    let given = text.trim();
-    let trimmed = given.trim_end_matches('/');
+    let typed = text.trim();
+    let trimmed = typed.trim_end_matches('/');
     let Some((scheme, rest)) = trimmed.split_once("://") else {
-        bail!("--public-url must start with http:// or https://, got {given:?}");
+        bail!("--public-url must start with http:// or https://, got {typed:?}");
     };
     let scheme = scheme.to_ascii_lowercase();
     if !matches!(scheme.as_str(), "http" | "https") {
-        bail!("--public-url must start with http:// or https://, got {given:?}");
+        bail!("--public-url must start with http:// or https://, got {typed:?}");
     }
     if rest.is_empty() || rest.contains(['?', '#', ' ', '@']) {
-        bail!("--public-url must be a base URL without user, query or fragment, got {given:?}");
+        bail!("--public-url must be a base URL without user, query or fragment, got {typed:?}");
     }
     // The pages, the API and the WebSocket are served at the root, so links
     // under a path would all be 404.
     if rest.contains('/') {
         bail!(
             "--public-url must be an origin without a path, such as https://video.example.org, \
-             because the service is served at the root of its host, got {given:?}"
+             because the service is served at the root of its host, got {typed:?}"
         );
     }
     Ok(format!("{scheme}://{rest}"))

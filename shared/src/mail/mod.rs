@@ -65,7 +65,7 @@ pub fn sender(address: &str, practice_name: Option<&str>) -> String {
 }
 
 /// Writes a display name as RFC 5322 allows it in a header: unchanged when
-/// it consists of atoms, and quoted when it holds other printable ASCII. A
+/// it consists of atoms, and quoted when it contains other printable ASCII. A
 /// name outside ASCII becomes RFC 2047 encoded words, the form that Amazon
 /// SES requires. So does a name containing `=?`, because some mail programs
 /// decode encoded words even inside quotes.
@@ -90,9 +90,9 @@ const ENCODED_WORD_BYTES: usize = 42;
 /// Encodes text as RFC 2047 encoded words, each within 75 characters,
 /// joined by spaces. A reader drops the space between two encoded words, so
 /// the text decodes unchanged. Each word ends before a space where one lies
-/// within its length, and never inside a character: some readers keep the
-/// space between words, and they then show the text with a double space at
-/// most rather than a word torn apart.
+/// within its length, and never inside a character. Some readers keep the
+/// space between words, and this way they show a double space at most
+/// rather than a word torn apart.
 pub fn encoded_words(text: &str) -> String {
     use base64::Engine;
     let mut words = Vec::new();

@@ -70,7 +70,7 @@ fn header_text(text: &str) -> String {
     }
 }
 
-/// Longest header line that RFC 5322 recommends, without its CRLF.
+/// Maximum header line length that RFC 5322 recommends, without its CRLF.
 const HEADER_LINE_CHARS: usize = 78;
 
 /// Writes one header field, folded before spaces so that each line stays
