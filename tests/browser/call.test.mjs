@@ -538,7 +538,7 @@ test('long chat message is shortened visibly', { timeout: TEST_TIMEOUT_MS }, asy
     const room = await createRoom(server);
     const browser = await resources.launchBrowser();
     const anna = await resources.openPage(browser, { label: 'anna' });
-    const ben = await resources.openPage(browser, { label: 'ben' });
+    const ben = await resources.openPage(browser, { locale: 'en-GB', label: 'ben' });
     // Granting permissions replaces the page's earlier grants, so camera and
     // microphone are granted here too, before the call opens them.
     await anna.context().grantPermissions(['camera', 'microphone', 'clipboard-read', 'clipboard-write'], { origin: server.origin });
@@ -550,7 +550,14 @@ test('long chat message is shortened visibly', { timeout: TEST_TIMEOUT_MS }, asy
 
     // Near the limit, the field counts the characters left.
     await input.fill('a'.repeat(1850));
-    await waitForText(anna, limit, (text) => text === 'Noch 150 Zeichen', 'the count of characters left');
+    await waitForText(anna, limit, (text) => text === 'Noch 150 Zeichen möglich', 'the count of characters left');
+    const englishInput = ben.getByTestId('chat-input');
+    const englishLimit = ben.getByTestId('chat-limit');
+    await englishInput.fill('a'.repeat(1850));
+    await waitForText(ben, englishLimit, (text) => text === '150 characters left', 'the English count of characters left');
+    await englishInput.fill('a'.repeat(1999));
+    await waitForText(ben, englishLimit, (text) => text === '1 character left', 'the English count in the singular');
+    await englishInput.fill('');
     assert.equal(await input.getAttribute('aria-describedby'), 'chat-limit');
 
     // A pasted text longer than the limit is cut there, and a note under the field explains it.
@@ -583,6 +590,18 @@ async function waitForText(page, locator, check, description) {
       return check(lastText) ? lastText : null;
     },
     { description, diagnose: async () => `last text: ${JSON.stringify(lastText)}\n${await describePage(page)}` },
+  );
+}
+
+/** Waits until the list `selector` on `page` offers exactly the entries `expected`. */
+async function waitForOptions(page, selector, expected) {
+  let options = [];
+  await waitFor(
+    async () => {
+      options = await page.locator(`${selector} option`).allTextContents();
+      return JSON.stringify(options) === JSON.stringify(expected);
+    },
+    { description: `the entries ${JSON.stringify(expected)} in ${selector}`, diagnose: async () => `entries: ${JSON.stringify(options)}\n${await describePage(page)}` },
   );
 }
 
@@ -633,6 +652,8 @@ test('blocked microphone offers no audio only', { timeout: TEST_TIMEOUT_MS }, as
     });
     assert.equal(await cameraBlocked.getByTestId('error').isVisible(), false, 'no error before the name could be typed');
     assert.equal(await cameraBlocked.locator('#media-note').textContent(), 'Sie nehmen nur mit Ton teil.');
+    // The browser hides the cameras, so the list names none.
+    await waitForOptions(cameraBlocked, '#camera-select', ['Zugriff nicht erlaubt']);
     await cameraBlocked.getByTestId('display-name').fill('Carla');
     await cameraBlocked.getByTestId('join').click();
     await waitForState(cameraBlocked, 'in-call');
@@ -681,6 +702,39 @@ test('joining without devices asks for the name', { timeout: TEST_TIMEOUT_MS }, 
     await page.getByTestId('display-name').fill('Dana');
     await page.getByTestId('join').click();
     await waitForState(page, 'in-call');
+
+    // The own tile distinguishes a missing microphone and camera from switched-off ones.
+    assert.equal(await page.locator('#local-muted').isVisible(), true);
+    assert.equal((await page.locator('#local-muted').textContent()).trim(), 'Ohne Mikrofon');
+    assert.equal(await page.locator('#local-placeholder').isVisible(), true);
+    assert.equal(await page.locator('#local-placeholder').textContent(), 'Ohne Kamera');
+
+    // The device lists in the call name no device that the browser hides.
+    await page.locator('#devices-button').click();
+    await waitForOptions(page, '#call-microphone-select', ['Zugriff nicht erlaubt']);
+    await waitForOptions(page, '#call-camera-select', ['Zugriff nicht erlaubt']);
+  });
+});
+
+test('call start focuses the microphone button', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('focus at call start', async (resources) => {
+    const server = await resources.startServer();
+    const room = await createRoom(server);
+    const browser = await resources.launchBrowser();
+    const anna = await resources.openPage(browser, { label: 'anna' });
+    await joinCall(anna, room.joinUrl, 'Anna');
+    await waitFor(async () => (await focusedElement(anna)) === 'microphone-button', {
+      description: 'the focus on the microphone button',
+      diagnose: async () => `focus: ${await focusedElement(anna)}\n${await describePage(anna)}`,
+    });
+
+    // Later events of the call leave the focus where the visitor put it.
+    await anna.getByTestId('chat-input').click();
+    assert.equal(await focusedElement(anna), 'chat-input');
+    const ben = await resources.openPage(browser, { label: 'ben' });
+    await joinCall(ben, room.joinUrl, 'Ben');
+    await waitForDecodedVideo(anna);
+    assert.equal(await focusedElement(anna), 'chat-input', 'the focus stays in the chat');
   });
 });
 
@@ -724,7 +778,7 @@ test('closed room names its zone', { timeout: TEST_TIMEOUT_MS }, async () => {
     const opens = local(auckland.validFrom, 'Europe/Berlin');
     assert.equal(
       await closedText(auckland.joinUrl, { timezoneId: 'Europe/Berlin' }),
-      `Dieser Link gilt erst am ${roomDate} (Ortszeit Auckland). Bei Ihnen ist das ab ${opens.date}, ${opens.time}\u00a0Uhr. Bitte öffnen Sie ihn dann noch einmal.`,
+      `Dieser Link gilt erst am ${roomDate} (Ortszeit Auckland). Bei Ihnen beginnt dieser Tag am ${opens.date} um ${opens.time}\u00a0Uhr. Bitte öffnen Sie ihn dann noch einmal.`,
     );
     // In the room's own zone, the date alone is clear.
     assert.equal(
@@ -743,22 +797,39 @@ test('closed room names its zone', { timeout: TEST_TIMEOUT_MS }, async () => {
     const room = await createRoom(server);
     assert.equal(
       await closedText(room.joinUrl, { timezoneId: 'Asia/Kolkata', status }),
-      'Dieser Link war nur am 04.12.2026 (Ortszeit Berlin) gültig, bei Ihnen also bis 05.12.2026, 04:30\u00a0Uhr. Wenn Sie einen neuen Termin brauchen, wenden Sie sich bitte an Ihre Praxis.',
+      'Dieser Link war nur am 04.12.2026 (Ortszeit Berlin) gültig, bei Ihnen also bis 05.12.2026 um 04:30\u00a0Uhr. Wenn Sie einen neuen Termin brauchen, wenden Sie sich bitte an Ihre Praxis.',
     );
     assert.equal(
       await closedText(room.joinUrl, { timezoneId: 'Asia/Kolkata', locale: 'en-GB', status }),
-      'This link was valid on 4 December 2026 only (Berlin time), which for you was until 5 December 2026, 04:30. If you need a new appointment, please contact your practice.',
+      'This link was valid on 4 December 2026 only (Berlin time), which for you was until 5 December 2026 at 04:30. If you need a new appointment, please contact your practice.',
+    );
+
+    // Vienna's clock agrees with Berlin's, so a Vienna room needs no zone in Berlin.
+    const viennaStatus = {
+      state: 'not-yet-open',
+      date: '2026-12-07',
+      timeZone: 'Europe/Vienna',
+      validFrom: '2026-12-06T23:00:00Z',
+      validUntil: '2026-12-07T23:00:00Z',
+    };
+    assert.equal(
+      await closedText(room.joinUrl, { timezoneId: 'Europe/Berlin', status: viennaStatus }),
+      'Dieser Link gilt erst am 07.12.2026. Bitte öffnen Sie ihn an diesem Tag noch einmal.',
+    );
+    assert.equal(
+      await closedText(room.joinUrl, { timezoneId: 'Europe/Berlin', locale: 'en-GB', status: { ...viennaStatus, state: 'expired' } }),
+      'This link was valid on 7 December 2026 only. If you need a new appointment, please contact your practice.',
     );
 
     // A zone that is named after no place, such as UTC, is named as a zone.
     const utcStatus = { ...status, timeZone: 'UTC', validFrom: '2026-12-04T00:00:00Z', validUntil: '2026-12-05T00:00:00Z' };
     assert.equal(
       await closedText(room.joinUrl, { timezoneId: 'Europe/Berlin', status: utcStatus }),
-      'Dieser Link war nur am 04.12.2026 (Zeitzone UTC) gültig, bei Ihnen also bis 05.12.2026, 01:00\u00a0Uhr. Wenn Sie einen neuen Termin brauchen, wenden Sie sich bitte an Ihre Praxis.',
+      'Dieser Link war nur am 04.12.2026 (Zeitzone UTC) gültig, bei Ihnen also bis 05.12.2026 um 01:00\u00a0Uhr. Wenn Sie einen neuen Termin brauchen, wenden Sie sich bitte an Ihre Praxis.',
     );
     assert.equal(
       await closedText(room.joinUrl, { timezoneId: 'Europe/Berlin', locale: 'en-GB', status: utcStatus }),
-      'This link was valid on 4 December 2026 only (time zone UTC), which for you was until 5 December 2026, 01:00. If you need a new appointment, please contact your practice.',
+      'This link was valid on 4 December 2026 only (time zone UTC), which for you was until 5 December 2026 at 01:00. If you need a new appointment, please contact your practice.',
     );
   });
 });

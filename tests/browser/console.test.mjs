@@ -311,7 +311,7 @@ test('invitee name follows the API rules', { timeout: TEST_TIMEOUT_MS }, async (
     await page.locator('#invitee-rows [name="email"]').fill('ben@example.org');
     await page.getByTestId('create-room').click();
     const text = await waitForText(page, page.getByTestId('error'), (value) => value !== '', 'an error message');
-    assert.match(text, /Bitte prüfen Sie das Feld „Name \(Einladung 1\)“\./);
+    assert.match(text, /Bitte prüfen Sie das Feld „Name \(Person 1\)“\./);
     assert.match(text, /höchstens 100 Zeichen, davon mindestens ein sichtbares/);
     assert.equal(await nameInput.getAttribute('aria-invalid'), 'true');
     const { body: after } = await callApi(server, 'GET', `/api/rooms?from=${tomorrow}&to=${tomorrow}`);
@@ -384,13 +384,13 @@ test('control characters get their own hint', { timeout: TEST_TIMEOUT_MS }, asyn
     const row = await addInvitee(page, 'Anna\tBeispiel', 'anna@example.org');
     const nameInput = row.locator('[name="name"]');
     const tabText = await submitForError(page);
-    assert.match(tabText, /Bitte prüfen Sie das Feld „Name \(Einladung 1\)“\./);
+    assert.match(tabText, /Bitte prüfen Sie das Feld „Name \(Person 1\)“\./);
     assert.match(tabText, /Der Name darf keine Tabulatoren, Zeilenumbrüche oder anderen Steuerzeichen enthalten\./);
     assert.equal(await nameInput.getAttribute('aria-invalid'), 'true');
 
     await nameInput.fill('Anna \u202EleipsieB');
     const bidiText = await submitForError(page);
-    assert.match(bidiText, /Bitte prüfen Sie das Feld „Name \(Einladung 1\)“\./);
+    assert.match(bidiText, /Bitte prüfen Sie das Feld „Name \(Person 1\)“\./);
     assert.match(bidiText, /unsichtbares Zeichen, das die Schreibrichtung steuert/);
     assert.match(bidiText, /ändern die Reihenfolge, in der die Buchstaben erscheinen/);
     assert.equal(await nameInput.getAttribute('aria-invalid'), 'true');
@@ -432,8 +432,8 @@ test('repeated email address is caught', { timeout: TEST_TIMEOUT_MS }, async () 
     await addInvitee(page, 'Ben Beispiel', 'ben@example.org');
     const third = await addInvitee(page, 'Carla Beispiel', ' ANNA@Example.org ');
     const text = await submitForError(page);
-    assert.match(text, /Bitte prüfen Sie das Feld „E-Mail-Adresse \(Einladung 3\)“\./);
-    assert.match(text, /Diese E-Mail-Adresse ist schon bei Einladung 1 eingetragen\./);
+    assert.match(text, /Bitte prüfen Sie das Feld „E-Mail-Adresse \(Person 3\)“\./);
+    assert.match(text, /Diese E-Mail-Adresse ist schon bei Person 1 eingetragen\./);
     assert.match(text, /Bitte tragen Sie jede Adresse nur einmal ein\./);
     assert.equal(await third.locator('[name="email"]').getAttribute('aria-invalid'), 'true');
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'invitee-3-email', 'the later address has the focus');
@@ -447,8 +447,8 @@ test('repeated email address is caught', { timeout: TEST_TIMEOUT_MS }, async () 
       invitees: body.invitees.map((invitee, index) => (index === 2 ? { ...invitee, email: 'Ben@example.org' } : invitee)),
     }));
     const serverText = await submitForError(page);
-    assert.match(serverText, /Bitte prüfen Sie das Feld „E-Mail-Adresse \(Einladung 3\)“\./);
-    assert.match(serverText, /Diese E-Mail-Adresse ist schon bei Einladung 2 eingetragen\./);
+    assert.match(serverText, /Bitte prüfen Sie das Feld „E-Mail-Adresse \(Person 3\)“\./);
+    assert.match(serverText, /Diese E-Mail-Adresse ist schon bei Person 2 eingetragen\./);
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'invitee-3-email');
 
     const english = await openOverview(resources, server, { locale: 'en-US', label: 'english' });
@@ -457,8 +457,8 @@ test('repeated email address is caught', { timeout: TEST_TIMEOUT_MS }, async () 
     await addInvitee(english, 'Anna Beispiel', 'anna@example.org');
     await addInvitee(english, 'Ben Beispiel', 'Anna@Example.org');
     const englishText = await submitForError(english);
-    assert.match(englishText, /Please check the field “Email address \(invitation 2\)”\./);
-    assert.match(englishText, /This email address is already entered for invitation 1\./);
+    assert.match(englishText, /Please check the field “Email address \(person 2\)”\./);
+    assert.match(englishText, /This email address is already entered for person 1\./);
 
     // Different addresses go through.
     await page.unrouteAll();
@@ -522,9 +522,9 @@ test('invitee rows stay unique after removal', { timeout: TEST_TIMEOUT_MS }, asy
     assert.deepEqual(
       rows.map((row) => [row.role, row.group, row.remove]),
       [
-        ['group', 'Einladung 1', 'Einladung 1 entfernen'],
-        ['group', 'Einladung 2', 'Einladung 2 entfernen'],
-        ['group', 'Einladung 3', 'Einladung 3 entfernen'],
+        ['group', 'Person 1', 'Person 1 entfernen'],
+        ['group', 'Person 2', 'Person 2 entfernen'],
+        ['group', 'Person 3', 'Person 3 entfernen'],
       ],
       'rows are numbered anew, and each remove button names its row',
     );
@@ -539,23 +539,23 @@ test('invitee rows stay unique after removal', { timeout: TEST_TIMEOUT_MS }, asy
     await thirdRow.locator('[name="name"]').fill('Carla Beispiel');
     await thirdRow.locator('[name="email"]').fill('carla@');
     const text = await submitForError(page);
-    assert.match(text, /Bitte prüfen Sie das Feld „E-Mail-Adresse \(Einladung 3\)“\./);
+    assert.match(text, /Bitte prüfen Sie das Feld „E-Mail-Adresse \(Person 3\)“\./);
     const thirdEmail = await thirdRow.locator('[name="email"]').getAttribute('id');
     assert.equal(await page.evaluate(() => document.activeElement?.id), thirdEmail, 'the address of row 3 has the focus');
 
-    // Removing a row above renumbers the rows, so the error naming "Einladung 3" goes.
-    await page.getByRole('button', { name: 'Einladung 1 entfernen', exact: true }).click();
+    // Removing a row above renumbers the rows, so the error naming "Person 3" goes.
+    await page.getByRole('button', { name: 'Person 1 entfernen', exact: true }).click();
     assert.equal(await page.getByTestId('error').isVisible(), false, 'the error with the old row number is gone');
     assert.deepEqual(
       (await describeInviteeRows(page)).map((row) => row.remove),
-      ['Einladung 1 entfernen', 'Einladung 2 entfernen'],
+      ['Person 1 entfernen', 'Person 2 entfernen'],
     );
 
     const english = await openOverview(resources, server, { locale: 'en-GB', label: 'english' });
     await english.locator('#add-invitee').click();
     assert.deepEqual(
       (await describeInviteeRows(english)).map((row) => [row.group, row.remove]),
-      [['Invitation 1', 'Remove invitation 1']],
+      [['Person 1', 'Remove person 1']],
     );
   });
 });
@@ -1022,6 +1022,44 @@ test('resend label counts addressed invitees', { timeout: TEST_TIMEOUT_MS }, asy
     const english = await openOverview(resources, server, { rooms, locale: 'en-GB', label: 'english' });
     assert.equal(await (await waitForRoomRow(english, 'two-addresses')).getByTestId('resend').textContent(), 'Resend emails');
     assert.equal(await (await waitForRoomRow(english, 'one-address')).getByTestId('resend').textContent(), 'Resend email');
+  });
+});
+
+test('room buttons name time and title', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('room button names', async (resources) => {
+    const server = await resources.startServer();
+    const anna = { name: 'Anna Beispiel', email: 'anna@example.org', locale: 'de', status: 'pending' };
+    // Three rooms on the same day, which differ only in start time and title.
+    const rooms = [
+      listedRoom(server, { id: 'first-talk', status: 'today', startTime: '14:00', title: 'Erstgespräch', invitees: [anna] }),
+      listedRoom(server, { id: 'at-nine', status: 'today', startTime: '09:00' }),
+      listedRoom(server, { id: 'untimed', status: 'today', title: 'Nachgespräch' }),
+    ];
+    /** Returns the accessible names of the buttons in the row of `roomId`, by data-testid. */
+    const buttonNames = async (page, roomId) =>
+      (await waitForRoomRow(page, roomId))
+        .locator('button')
+        .evaluateAll((buttons) => Object.fromEntries(buttons.map((button) => [button.dataset.testid, button.getAttribute('aria-label')])));
+
+    const german = await openOverview(resources, server, { rooms, label: 'german' });
+    assert.deepEqual(await buttonNames(german, 'first-talk'), {
+      'start-call': 'Anruf im Raum vom 02.03.2026, 14:00 Uhr, „Erstgespräch“ in einem kleinen Fenster starten',
+      resend: 'Einladungs-E-Mail für den Raum vom 02.03.2026, 14:00 Uhr, „Erstgespräch“ erneut senden',
+      'copy-link': 'Link des Raums vom 02.03.2026, 14:00 Uhr, „Erstgespräch“ kopieren',
+      delete: 'Raum vom 02.03.2026, 14:00 Uhr, „Erstgespräch“ löschen',
+    });
+    assert.equal((await buttonNames(german, 'at-nine')).delete, 'Raum vom 02.03.2026, 09:00 Uhr löschen');
+    assert.equal((await buttonNames(german, 'untimed')).delete, 'Raum vom 02.03.2026, „Nachgespräch“ löschen');
+
+    const english = await openOverview(resources, server, { rooms, locale: 'en-GB', label: 'english' });
+    assert.deepEqual(await buttonNames(english, 'first-talk'), {
+      'start-call': 'Start the call in the room of 2 March 2026, 14:00, “Erstgespräch” in a small window',
+      resend: 'Resend the invitation email of the room of 2 March 2026, 14:00, “Erstgespräch”',
+      'copy-link': 'Copy the link of the room of 2 March 2026, 14:00, “Erstgespräch”',
+      delete: 'Delete the room of 2 March 2026, 14:00, “Erstgespräch”',
+    });
+    assert.equal((await buttonNames(english, 'at-nine')).delete, 'Delete the room of 2 March 2026, 09:00');
+    assert.equal((await buttonNames(english, 'untimed')).delete, 'Delete the room of 2 March 2026, “Nachgespräch”');
   });
 });
 

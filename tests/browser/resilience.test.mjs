@@ -21,6 +21,7 @@ import {
   describePage,
   joinCall,
   linkToken,
+  openJoinPage,
   startTwoPersonCall,
   waitFor,
   waitForDecodedVideo,
@@ -32,6 +33,12 @@ const TEST_TIMEOUT_MS = 180_000;
 
 /** Time over which decoded frames must keep growing. */
 const FLOW_WINDOW_MS = 2_000;
+
+/**
+ * Time the test moves the pages' clocks forward so that a connection that
+ * is not connected counts as stalled: STALLED_AFTER_MS in web/js/peer.js.
+ */
+const STALLED_AFTER_MS = 30_000;
 
 /** Seconds after which the test server closes every signaling socket, as API Gateway does after 2 hours. */
 const MAX_CONNECTION_AGE_S = 6;
@@ -362,5 +369,75 @@ test('failed pair is rebuilt, others stay', { timeout: TEST_TIMEOUT_MS }, async 
     assert.deepEqual(await markedPeerConnections(pages.Carla), { [annaId]: true, [benId]: true });
     assert.equal((await markedPeerConnections(impolite))[carlaId], true);
     assert.equal((await markedPeerConnections(other))[carlaId], true);
+  });
+});
+
+/**
+ * Waits until the tile of the only remote participant on `page` has
+ * `data-connection` equal to `state`, and returns the text of its status.
+ */
+async function waitForTileConnection(page, state) {
+  const tile = page.locator('.tile-remote');
+  let last = '';
+  await waitFor(
+    async () => {
+      last = (await tile.getAttribute('data-connection')) ?? '';
+      return last === state;
+    },
+    { description: `data-connection="${state}" on the remote tile`, diagnose: async () => `last: ${last}\n${await describePage(page)}` },
+  );
+  const status = tile.locator('.tile-status');
+  return (await status.isVisible()) ? (await status.textContent()).trim() : '';
+}
+
+/**
+ * Makes the page's only peer connection report `state` from now on, as the
+ * browser's own state changes would, or its real state again with `null`.
+ */
+async function fakeConnectionState(page, state) {
+  await page.evaluate((shown) => {
+    const [pc] = window.__videoCall.peerConnections.values();
+    if (shown === null) delete pc.connectionState;
+    else Object.defineProperty(pc, 'connectionState', { configurable: true, get: () => shown });
+    pc.dispatchEvent(new Event('connectionstatechange'));
+  }, state);
+}
+
+test('connection that never comes up is explained', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('stalled connection explained', async (resources) => {
+    const server = await resources.startServer();
+    const room = await createRoom(server);
+    const anna = await resources.openPage(await resources.launchBrowser(), { label: 'anna' });
+    // Without a media permission, Chromium 156 gathers no ICE candidate at all
+    // in the loopback-only namespace, so Ben's connection to Anna stays "new".
+    const ben = await resources.openPage(await resources.launchBrowser({ acceptMediaPrompts: false }), { locale: 'en-GB', label: 'ben' });
+    for (const page of [anna, ben]) await page.clock.install();
+
+    await joinCall(anna, room.joinUrl, 'Anna');
+    await openJoinPage(ben, room.joinUrl);
+    await ben.getByTestId('display-name').fill('Ben');
+    await ben.getByRole('button', { name: 'Join without camera and microphone' }).click();
+    await waitForState(ben, 'in-call');
+    assert.equal(await waitForTileConnection(anna, 'new'), 'Verbindung wird aufgebaut …');
+
+    for (const page of [anna, ben]) await page.clock.fastForward(STALLED_AFTER_MS);
+    assert.equal(
+      await waitForTileConnection(anna, 'stalled'),
+      'Die Verbindung zu Ben kommt nicht zustande, vielleicht weil ein Netzwerk sie blockiert. Bitte verlassen Sie das Gespräch und wählen Sie dann „Erneut teilnehmen“. Hilft das nicht, wenden Sie sich bitte an Ihre Praxis.',
+    );
+    assert.equal(
+      await waitForTileConnection(ben, 'stalled'),
+      'The connection to Anna cannot be established, perhaps because a network blocks it. Please leave the call, then choose “Join again”. If that does not help, please contact your practice.',
+    );
+
+    // A later success clears the message.
+    await fakeConnectionState(anna, 'connected');
+    assert.equal(await waitForTileConnection(anna, 'connected'), '');
+
+    // A connection lost for as long is explained as lost.
+    await fakeConnectionState(anna, 'disconnected');
+    assert.equal(await waitForTileConnection(anna, 'disconnected'), 'Verbindung unterbrochen …');
+    await anna.clock.fastForward(STALLED_AFTER_MS);
+    assert.match(await waitForTileConnection(anna, 'stalled'), /^Die Verbindung zu Ben ist abgebrochen und ließ sich bisher nicht wiederherstellen\. /);
   });
 });

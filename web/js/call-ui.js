@@ -7,6 +7,7 @@ import { readSecurityCode } from './security-code.js';
 /**
  * @typedef {import('./peer.js').MediaState} MediaState
  * @typedef {import('./security-code.js').SecurityCodeResult} SecurityCodeResult
+ * @typedef {RTCPeerConnectionState | 'relay-rejected' | 'stalled'} TileConnectionState
  */
 
 /** Time a notice such as "Anna has joined the call." stays on screen. */
@@ -117,7 +118,10 @@ export class RemoteTile {
      * @type {MediaState | null}
      */
     this.mediaState = null;
+    /** Whether the connection to this participant was connected at least once. */
     this.connected = false;
+    /** @type {TileConnectionState} */
+    this.connectionState = 'new';
 
     this.playButton.textContent = t('call.startPlayback');
     this.playButton.addEventListener('click', () => {
@@ -148,6 +152,7 @@ export class RemoteTile {
     const securityLabel = t('security.button', { name });
     this.securityButton.setAttribute('aria-label', securityLabel);
     this.securityButton.title = securityLabel;
+    this.renderConnectionState();
   }
 
   /** @param {MediaStream} stream */
@@ -193,27 +198,36 @@ export class RemoteTile {
    * Shows the state of the connection to this participant. Besides the
    * browser's states, `relay-rejected` means that the relay server refused
    * the credentials even after fresh ones were fetched, so the connection
-   * cannot come up without help.
+   * cannot come up without help. `stalled` means that the connection has
+   * not been connected for a while (see STALLED_AFTER_MS in peer.js), so
+   * the tile says so and what to do.
    *
-   * @param {RTCPeerConnectionState | 'relay-rejected'} state
+   * @param {TileConnectionState} state
    */
   setConnectionState(state) {
+    this.connectionState = state;
     this.element.dataset.connection = state;
     if (state === 'connected') this.connected = true;
     this.renderMediaState();
-    if (state === 'connected' || state === 'closed') {
-      this.status.hidden = true;
-      this.status.textContent = '';
-      return;
-    }
-    this.status.hidden = false;
+    this.renderConnectionState();
+  }
+
+  renderConnectionState() {
+    const state = this.connectionState;
+    /** @type {string} */
+    let text = '';
     if (state === 'relay-rejected') {
-      this.status.textContent = t('call.relayRejected');
+      text = t('call.relayRejected');
+    } else if (state === 'stalled') {
+      text = t(this.connected ? 'call.lost' : 'call.stalled', { name: this.name });
     } else if (state === 'disconnected' || state === 'failed') {
-      this.status.textContent = t('call.interrupted');
-    } else {
-      this.status.textContent = t('call.connecting');
+      text = t('call.interrupted');
+    } else if (state !== 'connected' && state !== 'closed') {
+      text = t('call.connecting');
     }
+    this.status.hidden = text === '';
+    // The status is a live region, so the same text is not set again.
+    if (this.status.textContent !== text) this.status.textContent = text;
   }
 
   get isFullscreen() {

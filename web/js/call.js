@@ -315,15 +315,20 @@ export class CallController {
     session.addEventListener('media', (event) => {
       tile.setMediaState(/** @type {CustomEvent<MediaState>} */ (event).detail);
     });
-    // A refused relay stays on screen until the connection comes up, so the
-    // restarts the browser still tries do not hide it behind "connecting".
+    // A refused relay and a stalled connection stay on screen until the
+    // connection comes up, so the restarts that still run in the background
+    // do not hide them behind "connecting".
     const showConnectionState = () => {
       const state = session.pc.connectionState;
-      tile.setConnectionState(session.relayRejected && state !== 'connected' ? 'relay-rejected' : state);
+      if (state === 'connected') tile.setConnectionState(state);
+      else if (session.relayRejected) tile.setConnectionState('relay-rejected');
+      else if (session.stalled) tile.setConnectionState('stalled');
+      else tile.setConnectionState(state);
       this.onConnectionChanged(peerId);
     };
     session.addEventListener('connectionstatechange', showConnectionState);
     session.addEventListener('relayrejected', showConnectionState);
+    session.addEventListener('stalled', showConnectionState);
     session.addEventListener('connectionreplaced', () => {
       this.peerConnections.set(peerId, session.pc);
       showConnectionState();

@@ -523,8 +523,8 @@ function clearError() {
 // Invitees
 
 /**
- * Adds a row for one invitee. Each row is a group named "Einladung 2"
- * ("Invitation 2") after its position, as the validation messages name it.
+ * Adds a row for one invitee. Each row is a group named "Person 2"
+ * ("Person 2") after its position, as the validation messages name it.
  */
 function addInviteeRow() {
   if (ui.inviteeRows.children.length >= MAX_INVITEES) return;
@@ -612,7 +612,7 @@ function removeInviteeRow(row) {
 
 /**
  * Writes each row's number, counted from 1, into its heading and into the
- * accessible name of its remove button, such as "Einladung 2 entfernen".
+ * accessible name of its remove button, such as "Person 2 entfernen".
  */
 function numberInviteeRows() {
   for (const [index, row] of [...ui.inviteeRows.children].entries()) {
@@ -977,7 +977,7 @@ function cell(labelKey) {
  * @returns {HTMLDivElement}
  */
 function renderActions(room, message) {
-  const date = formatDate(room.date);
+  const name = describeRoomForLabel(room);
   const canStartCall = room.status === 'today' || room.status === undefined;
   const linkWorks = canStartCall || room.status === 'planned';
   const actions = document.createElement('div');
@@ -986,7 +986,7 @@ function renderActions(room, message) {
   if (canStartCall) {
     const startCall = createButton(t('console.startCall'), () => openCallWindow(room.joinUrl, message), {
       className: 'button primary',
-      ariaLabel: t('console.startCallLabel', { date }),
+      ariaLabel: t('console.startCallLabel', { room: name }),
     });
     startCall.dataset.testid = 'start-call';
     actions.append(startCall);
@@ -996,7 +996,7 @@ function renderActions(room, message) {
     const several = addressedInvitees > 1;
     const resend = createButton(t(several ? 'console.resendMany' : 'console.resendOne'), () => void resendInvitations(room, resend), {
       className: 'button',
-      ariaLabel: t(several ? 'console.resendLabelMany' : 'console.resendLabelOne', { date }),
+      ariaLabel: t(several ? 'console.resendLabelMany' : 'console.resendLabelOne', { room: name }),
     });
     resend.dataset.testid = 'resend';
     actions.append(resend);
@@ -1004,18 +1004,33 @@ function renderActions(room, message) {
   if (linkWorks) {
     const copy = createButton(t('console.copyLink'), () => void copyLink(room.joinUrl, message), {
       className: 'button',
-      ariaLabel: t('console.copyLinkLabel', { date }),
+      ariaLabel: t('console.copyLinkLabel', { room: name }),
     });
     copy.dataset.testid = 'copy-link';
     actions.append(copy);
   }
   const remove = createButton(t('console.delete'), () => void deleteRoom(room), {
     className: 'button danger',
-    ariaLabel: t('console.deleteLabel', { date }),
+    ariaLabel: t('console.deleteLabel', { room: name }),
   });
   remove.dataset.testid = 'delete';
   actions.append(remove);
   return actions;
+}
+
+/**
+ * Describes a room for the accessible names of its buttons: the date, and
+ * the start time and title where the room has them, such as
+ * "05.12.2026, 14:00 Uhr, „Erstgespräch“". The date alone would give the
+ * buttons of rooms on the same day the same names.
+ *
+ * @param {Room} room
+ * @returns {string}
+ */
+function describeRoomForLabel(room) {
+  const date = formatDate(room.date);
+  const when = room.startTime ? t('console.roomDateTime', { date, time: room.startTime }) : date;
+  return room.title ? t('console.roomWithTitle', { room: when, title: room.title }) : when;
 }
 
 /**

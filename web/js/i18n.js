@@ -18,9 +18,9 @@ const de = {
   'link.expired':
     'Dieser Link war nur am {date} gültig. Wenn Sie einen neuen Termin brauchen, wenden Sie sich bitte an Ihre Praxis.',
   'link.notYetOpenZone':
-    'Dieser Link gilt erst am {date} ({zone}). Bei Ihnen ist das ab {localDate}, {localTime}\u00a0Uhr. Bitte öffnen Sie ihn dann noch einmal.',
+    'Dieser Link gilt erst am {date} ({zone}). Bei Ihnen beginnt dieser Tag am {localDate} um {localTime}\u00a0Uhr. Bitte öffnen Sie ihn dann noch einmal.',
   'link.expiredZone':
-    'Dieser Link war nur am {date} ({zone}) gültig, bei Ihnen also bis {localDate}, {localTime}\u00a0Uhr. Wenn Sie einen neuen Termin brauchen, wenden Sie sich bitte an Ihre Praxis.',
+    'Dieser Link war nur am {date} ({zone}) gültig, bei Ihnen also bis {localDate} um {localTime}\u00a0Uhr. Wenn Sie einen neuen Termin brauchen, wenden Sie sich bitte an Ihre Praxis.',
   // The zone in brackets after the room's date in the two texts above.
   'link.zonePlace': 'Ortszeit {place}',
   'link.zoneName': 'Zeitzone {name}',
@@ -46,6 +46,7 @@ const de = {
   'device.cameraNumber': 'Kamera {number}',
   'device.noMicrophone': 'Kein Mikrofon',
   'device.noCamera': 'Keine Kamera',
+  'device.notAllowed': 'Zugriff nicht erlaubt',
   'preview.starting': 'Kamera wird gestartet …',
   'preview.cameraOff': 'Kamera aus',
   'preview.noVideo': 'Kein Kamerabild',
@@ -105,6 +106,11 @@ const de = {
   'call.interrupted': 'Verbindung unterbrochen …',
   'call.relayRejected':
     'Keine Verbindung: Der Weiterleitungsserver hat den Zugang abgelehnt. Bitte laden Sie die Seite neu. Hilft das nicht, geben Sie bitte der Praxis Bescheid.',
+  // A connection that has not come up for a while, and one that was lost and has not come back.
+  'call.stalled':
+    'Die Verbindung zu {name} kommt nicht zustande, vielleicht weil ein Netzwerk sie blockiert. Bitte verlassen Sie das Gespräch und wählen Sie dann „Erneut teilnehmen“. Hilft das nicht, wenden Sie sich bitte an Ihre Praxis.',
+  'call.lost':
+    'Die Verbindung zu {name} ist abgebrochen und ließ sich bisher nicht wiederherstellen. Bitte verlassen Sie das Gespräch und wählen Sie dann „Erneut teilnehmen“. Hilft das nicht, wenden Sie sich bitte an Ihre Praxis.',
   'call.waiting': 'Sie sind dem Gespräch beigetreten. Sobald weitere Personen dazukommen, sehen Sie sie hier.',
   'call.peerJoined': '{name} ist dem Gespräch beigetreten.',
   'call.peerLeft': '{name} hat das Gespräch verlassen.',
@@ -116,6 +122,8 @@ const de = {
   'call.microphoneMute': 'Mikrofon ausschalten',
   'call.microphoneUnmute': 'Mikrofon einschalten',
   'call.microphoneMuted': 'Ihr Mikrofon ist aus.',
+  'call.noMicrophone': 'Ohne Mikrofon',
+  'call.noCamera': 'Ohne Kamera',
   'call.camera': 'Kamera',
   'call.cameraOff': 'Kamera ausschalten',
   'call.cameraOn': 'Kamera einschalten',
@@ -141,7 +149,8 @@ const de = {
   'chat.send': 'Senden',
   'chat.tooLong': 'Nachrichten können höchstens {max} Zeichen lang sein.',
   'chat.shortened': 'Der eingefügte Text wurde deshalb gekürzt.',
-  'chat.charactersLeft': 'Noch {count} Zeichen',
+  'chat.charactersLeft': 'Noch {count} Zeichen möglich',
+  'chat.oneCharacterLeft': 'Noch 1 Zeichen möglich',
   'chat.unread': 'Neue Nachrichten: {count}',
   'left.message': 'Sie haben das Gespräch verlassen.',
   'footer.privacy': 'Datenschutzhinweise',
@@ -168,8 +177,8 @@ const de = {
   'console.inviteeLocale': 'Sprache',
   'console.addInvitee': 'Person hinzufügen',
   'console.removeInvitee': 'Entfernen',
-  'console.removeInviteeLabel': 'Einladung {number} entfernen',
-  'console.inviteeRow': 'Einladung {number}',
+  'console.removeInviteeLabel': 'Person {number} entfernen',
+  'console.inviteeRow': 'Person {number}',
   'console.create': 'Raum anlegen',
   'console.created': 'Der Raum ist angelegt. Einladungslink:',
   'console.createdOutsideList':
@@ -178,7 +187,7 @@ const de = {
   'console.copied': 'Der Link ist in der Zwischenablage.',
   'console.copyFailed': 'Der Link ließ sich nicht kopieren. Bitte markieren und kopieren Sie ihn von Hand.',
   'console.startCall': 'Anruf starten',
-  'console.startCallLabel': 'Anruf im Raum vom {date} in einem kleinen Fenster starten',
+  'console.startCallLabel': 'Anruf im Raum vom {room} in einem kleinen Fenster starten',
   'console.popupBlocked': 'Der Browser hat das Fenster blockiert. Bitte erlauben Sie Pop-ups für diese Seite.',
   'console.listHeading': 'Übersicht',
   'console.listIntro':
@@ -225,8 +234,8 @@ const de = {
   'console.inviteeFailureDetails': 'Details: {reason}',
   'console.resendOne': 'E-Mail erneut senden',
   'console.resendMany': 'E-Mails erneut senden',
-  'console.resendLabelOne': 'Einladungs-E-Mail für den Raum vom {date} erneut senden',
-  'console.resendLabelMany': 'Einladungs-E-Mails für den Raum vom {date} erneut senden',
+  'console.resendLabelOne': 'Einladungs-E-Mail für den Raum vom {room} erneut senden',
+  'console.resendLabelMany': 'Einladungs-E-Mails für den Raum vom {room} erneut senden',
   'console.resendingOne': 'Die E-Mail wird gesendet …',
   'console.resendingMany': 'Die E-Mails werden gesendet …',
   'console.resendDoneOne': 'Die Einladungs-E-Mail wurde gesendet.',
@@ -247,8 +256,11 @@ const de = {
   'console.resendNetworkErrorMany':
     'Der Server ist nicht erreichbar. Daher ist unklar, ob die E-Mails gesendet wurden. Bitte prüfen Sie Ihre Internetverbindung und aktualisieren Sie dann die Übersicht.',
   'console.delete': 'Löschen',
-  'console.deleteLabel': 'Raum vom {date} löschen',
-  'console.copyLinkLabel': 'Link des Raums vom {date} kopieren',
+  'console.deleteLabel': 'Raum vom {room} löschen',
+  'console.copyLinkLabel': 'Link des Raums vom {room} kopieren',
+  // {room} in the four labels above: the date, and the start time and title where the room has them.
+  'console.roomDateTime': '{date}, {time} Uhr',
+  'console.roomWithTitle': '{room}, „{title}“',
   'console.confirmDelete':
     'Diesen Raum wirklich löschen? Der Link funktioniert danach nicht mehr. Eingeladene Personen werden darüber nicht benachrichtigt.',
   'console.noTitle': '(ohne Titel)',
@@ -266,9 +278,9 @@ const de = {
   'console.fieldTitle': 'Titel',
   'console.fieldPatientId': 'PatientInnen-Kennung',
   'console.fieldInvitees': 'Einladungen',
-  'console.fieldInviteeName': 'Name (Einladung {number})',
-  'console.fieldInviteeEmail': 'E-Mail-Adresse (Einladung {number})',
-  'console.fieldInviteeLocale': 'Sprache (Einladung {number})',
+  'console.fieldInviteeName': 'Name (Person {number})',
+  'console.fieldInviteeEmail': 'E-Mail-Adresse (Person {number})',
+  'console.fieldInviteeLocale': 'Sprache (Person {number})',
   'console.fieldFrom': 'Von',
   'console.fieldTo': 'Bis',
   'console.hintDateInvalid': 'Bitte wählen Sie ein gültiges Datum.',
@@ -291,7 +303,7 @@ const de = {
     'Der Name enthält ein unsichtbares Zeichen, das die Schreibrichtung steuert. Solche Zeichen ändern die Reihenfolge, in der die Buchstaben erscheinen, sodass der Name anders zu lesen wäre, als er eingegeben wurde. Bitte tippen Sie den Namen von Hand ein, statt ihn einzufügen.',
   'console.hintInviteeEmail': 'Bitte geben Sie eine vollständige E-Mail-Adresse ein, zum Beispiel name@beispiel.de.',
   'console.hintInviteeEmailRepeated':
-    'Diese E-Mail-Adresse ist schon bei Einladung {number} eingetragen. Bitte tragen Sie jede Adresse nur einmal ein. Teilen sich mehrere Personen eine Adresse, genügt eine Einladung: Alle nehmen über denselben Link teil.',
+    'Diese E-Mail-Adresse ist schon bei Person {number} eingetragen. Bitte tragen Sie jede Adresse nur einmal ein. Teilen sich mehrere Personen eine Adresse, genügt eine Einladung: Alle nehmen über denselben Link teil.',
   'console.hintRangeOrder': 'Das Datum bei „Von“ liegt nach dem Datum bei „Bis“.',
   'console.hintRangeLength': 'Der Zeitraum darf höchstens {days} Tage umfassen.',
   'console.payloadTooLarge': 'Die Angaben sind zu umfangreich. Bitte kürzen Sie den Titel oder entfernen Sie Einladungen.',
@@ -318,9 +330,9 @@ const en = {
   'link.expired':
     'This link was valid on {date} only. If you need a new appointment, please contact your practice.',
   'link.notYetOpenZone':
-    'This link will work only on {date} ({zone}). For you, that is from {localDate}, {localTime}. Please open it again then.',
+    'This link will work only on {date} ({zone}). For you, that day begins on {localDate} at {localTime}. Please open it again then.',
   'link.expiredZone':
-    'This link was valid on {date} only ({zone}), which for you was until {localDate}, {localTime}. If you need a new appointment, please contact your practice.',
+    'This link was valid on {date} only ({zone}), which for you was until {localDate} at {localTime}. If you need a new appointment, please contact your practice.',
   'link.zonePlace': '{place} time',
   'link.zoneName': 'time zone {name}',
   'connection.failed':
@@ -344,6 +356,7 @@ const en = {
   'device.cameraNumber': 'Camera {number}',
   'device.noMicrophone': 'No microphone',
   'device.noCamera': 'No camera',
+  'device.notAllowed': 'Access not allowed',
   'preview.starting': 'Starting camera …',
   'preview.cameraOff': 'Camera off',
   'preview.noVideo': 'No camera picture',
@@ -397,6 +410,10 @@ const en = {
   'call.interrupted': 'Connection interrupted …',
   'call.relayRejected':
     'No connection: the relay server refused access. Please reload the page. If that does not help, please let the practice know.',
+  'call.stalled':
+    'The connection to {name} cannot be established, perhaps because a network blocks it. Please leave the call, then choose “Join again”. If that does not help, please contact your practice.',
+  'call.lost':
+    'The connection to {name} was lost and has not been restored yet. Please leave the call, then choose “Join again”. If that does not help, please contact your practice.',
   'call.waiting': 'You have joined the call. As soon as others join, you will see them here.',
   'call.peerJoined': '{name} has joined the call.',
   'call.peerLeft': '{name} has left the call.',
@@ -408,6 +425,8 @@ const en = {
   'call.microphoneMute': 'Turn microphone off',
   'call.microphoneUnmute': 'Turn microphone on',
   'call.microphoneMuted': 'Your microphone is off.',
+  'call.noMicrophone': 'No microphone',
+  'call.noCamera': 'No camera',
   'call.camera': 'Camera',
   'call.cameraOff': 'Turn camera off',
   'call.cameraOn': 'Turn camera on',
@@ -432,7 +451,8 @@ const en = {
   'chat.send': 'Send',
   'chat.tooLong': 'Messages can be at most {max} characters long.',
   'chat.shortened': 'The pasted text was therefore shortened.',
-  'chat.charactersLeft': 'Characters left: {count}',
+  'chat.charactersLeft': '{count} characters left',
+  'chat.oneCharacterLeft': '1 character left',
   'chat.unread': 'New messages: {count}',
   'left.message': 'You have left the call.',
   'footer.privacy': 'Privacy notice',
@@ -458,8 +478,8 @@ const en = {
   'console.inviteeLocale': 'Language',
   'console.addInvitee': 'Add person',
   'console.removeInvitee': 'Remove',
-  'console.removeInviteeLabel': 'Remove invitation {number}',
-  'console.inviteeRow': 'Invitation {number}',
+  'console.removeInviteeLabel': 'Remove person {number}',
+  'console.inviteeRow': 'Person {number}',
   'console.create': 'Create room',
   'console.created': 'The room was created. Invitation link:',
   'console.createdOutsideList':
@@ -468,7 +488,7 @@ const en = {
   'console.copied': 'The link is on the clipboard.',
   'console.copyFailed': 'Could not copy the link. Please select and copy it by hand.',
   'console.startCall': 'Start call',
-  'console.startCallLabel': 'Start the call in the room of {date} in a small window',
+  'console.startCallLabel': 'Start the call in the room of {room} in a small window',
   'console.popupBlocked': 'The browser blocked the window. Please allow pop-ups for this page.',
   'console.listHeading': 'Overview',
   'console.listIntro':
@@ -514,8 +534,8 @@ const en = {
   'console.inviteeFailureDetails': 'Details: {reason}',
   'console.resendOne': 'Resend email',
   'console.resendMany': 'Resend emails',
-  'console.resendLabelOne': 'Resend the invitation email of the room of {date}',
-  'console.resendLabelMany': 'Resend the invitation emails of the room of {date}',
+  'console.resendLabelOne': 'Resend the invitation email of the room of {room}',
+  'console.resendLabelMany': 'Resend the invitation emails of the room of {room}',
   'console.resendingOne': 'Sending the email …',
   'console.resendingMany': 'Sending the emails …',
   'console.resendDoneOne': 'The invitation email has been sent.',
@@ -533,8 +553,10 @@ const en = {
   'console.resendNetworkErrorMany':
     'The server cannot be reached, so it is unclear whether the emails were sent. Please check your internet connection, then refresh the overview.',
   'console.delete': 'Delete',
-  'console.deleteLabel': 'Delete the room of {date}',
-  'console.copyLinkLabel': 'Copy the link of the room of {date}',
+  'console.deleteLabel': 'Delete the room of {room}',
+  'console.copyLinkLabel': 'Copy the link of the room of {room}',
+  'console.roomDateTime': '{date}, {time}',
+  'console.roomWithTitle': '{room}, “{title}”',
   'console.confirmDelete':
     'Really delete this room? The link will stop working. Invited people will not be notified of this.',
   'console.noTitle': '(no title)',
@@ -551,9 +573,9 @@ const en = {
   'console.fieldTitle': 'Title',
   'console.fieldPatientId': 'Patient ID',
   'console.fieldInvitees': 'Invitations',
-  'console.fieldInviteeName': 'Name (invitation {number})',
-  'console.fieldInviteeEmail': 'Email address (invitation {number})',
-  'console.fieldInviteeLocale': 'Language (invitation {number})',
+  'console.fieldInviteeName': 'Name (person {number})',
+  'console.fieldInviteeEmail': 'Email address (person {number})',
+  'console.fieldInviteeLocale': 'Language (person {number})',
   'console.fieldFrom': 'From',
   'console.fieldTo': 'To',
   'console.hintDateInvalid': 'Please choose a valid date.',
@@ -576,7 +598,7 @@ const en = {
     'The name contains an invisible character that controls the writing direction. Such characters change the order in which the letters appear, so the name would read differently from how it was entered. Please type the name by hand instead of pasting it.',
   'console.hintInviteeEmail': 'Please enter a complete email address, for example name@example.com.',
   'console.hintInviteeEmailRepeated':
-    'This email address is already entered for invitation {number}. Please enter each address only once. If several people share an address, one invitation is enough: everyone joins through the same link.',
+    'This email address is already entered for person {number}. Please enter each address only once. If several people share an address, one invitation is enough: everyone joins through the same link.',
   'console.hintRangeOrder': 'The date in “From” is after the date in “To”.',
   'console.hintRangeLength': 'The period can be at most {days} days long.',
   'console.payloadTooLarge': 'The entries are too long. Please shorten the title or remove invitations.',

@@ -88,6 +88,7 @@ const ui = {
   localPlaceholder: byId('local-placeholder', HTMLElement),
   localName: byId('local-name', HTMLElement),
   localMuted: byId('local-muted', HTMLElement),
+  localMutedText: byId('local-muted-text', HTMLElement),
   waitingNote: byId('waiting-note', HTMLElement),
   callNotices: byId('call-notices', HTMLElement),
   chatPanel: byId('chat-panel', HTMLElement),
@@ -481,10 +482,13 @@ function applyEarlyMessages(joined) {
 }
 
 /**
- * Tells the visitor on which day the link works. When the room's time zone
- * is not the browser's, the message names the zone and gives the start or
- * end of the link's validity in the visitor's own time. There the room's
- * day can begin or end on another date.
+ * Tells the visitor on which day the link works. The moment that matters is
+ * the start of the link's validity, or its end for an expired link. When the
+ * browser's clock shows another date or time than the room's zone at that
+ * moment, the message names the zone and gives the moment in the visitor's
+ * own time. There the room's day can begin or end on another date. A zone
+ * with the same clock, such as Vienna for a browser in Berlin, gets the
+ * plain message.
  *
  * @param {'not-yet-open' | 'expired'} state
  * @param {string} date "YYYY-MM-DD" in the room's time zone
@@ -498,7 +502,10 @@ function showRoomClosed(state, date, validity = {}) {
   const boundary = notYetOpen ? validity.validFrom : validity.validUntil;
   const browserZone = new Intl.DateTimeFormat().resolvedOptions().timeZone;
   const local = zone && boundary ? dateAndTimeIn(boundary, browserZone) : null;
-  const text = local
+  // A zone that this browser does not know counts as a different clock.
+  const inRoomZone = local && boundary && validity.timeZone ? dateAndTimeIn(boundary, validity.timeZone) : null;
+  const clocksDiffer = local !== null && (inRoomZone === null || inRoomZone.date !== local.date || inRoomZone.time !== local.time);
+  const text = local && clocksDiffer
     ? t(notYetOpen ? 'link.notYetOpenZone' : 'link.expiredZone', {
         date: formatDate(date),
         zone: zone ?? '',
@@ -916,16 +923,18 @@ function showDeviceError(kind, deviceId, problem) {
 }
 
 async function refreshDeviceLists() {
-  const { microphones, cameras } = await listDevices((kind, position) =>
+  const { microphones, cameras, hidden } = await listDevices((kind, position) =>
     t(kind === 'microphone' ? 'device.microphoneNumber' : 'device.cameraNumber', { number: position }),
   );
   const microphoneId = deviceIdOf(page.localStream.getAudioTracks()[0]) || (readStored(STORAGE_MICROPHONE) ?? '');
   const cameraId = deviceIdOf(page.localStream.getVideoTracks()[0]) || (readStored(STORAGE_CAMERA) ?? '');
+  // Without access, the browser hides the devices, so the list shows that
+  // access is not allowed rather than that there is no device.
   for (const select of [ui.formMicrophoneSelect, ui.callMicrophoneSelect]) {
-    fillDeviceSelect(select, microphones, microphoneId, 'device.noMicrophone');
+    fillDeviceSelect(select, microphones, microphoneId, hidden.microphone ? 'device.notAllowed' : 'device.noMicrophone');
   }
   for (const select of [ui.formCameraSelect, ui.callCameraSelect]) {
-    fillDeviceSelect(select, cameras, cameraId, 'device.noCamera');
+    fillDeviceSelect(select, cameras, cameraId, hidden.camera ? 'device.notAllowed' : 'device.noCamera');
   }
 }
 
@@ -933,7 +942,7 @@ async function refreshDeviceLists() {
  * @param {HTMLSelectElement} select
  * @param {import('./media.js').DeviceChoice[]} devices
  * @param {string} selectedId
- * @param {MessageKey} emptyKey
+ * @param {MessageKey} emptyKey the only entry of a disabled list when there is no device to choose
  */
 function fillDeviceSelect(select, devices, selectedId, emptyKey) {
   if (devices.length === 0) {
@@ -973,8 +982,11 @@ function updateMediaView() {
   if (page.mediaPending) placeholder = t('preview.starting');
   else if (videoTrack) placeholder = t('preview.cameraOff');
   else placeholder = t('preview.noVideo');
+  ui.previewPlaceholder.textContent = placeholder;
+  // In the call, the own tile distinguishes a missing camera from one that
+  // is off, as it does for the microphone.
+  ui.localPlaceholder.textContent = page.mediaPending || videoTrack ? placeholder : t('call.noCamera');
   for (const element of [ui.previewPlaceholder, ui.localPlaceholder]) {
-    element.textContent = placeholder;
     element.hidden = showsVideo && !page.mediaPending;
   }
 
@@ -993,6 +1005,7 @@ function updateMediaView() {
   ui.microphoneButton.classList.toggle('off', !microphoneOn);
   ui.microphoneButton.setAttribute('aria-label', microphoneOn ? t('call.microphoneMute') : t('call.microphoneUnmute'));
   ui.localMuted.hidden = microphoneOn;
+  ui.localMutedText.textContent = t(audioTrack ? 'call.microphoneMuted' : 'call.noMicrophone');
 
   ui.cameraButton.classList.toggle('off', !showsVideo);
   ui.cameraButton.setAttribute('aria-label', showsVideo ? t('call.cameraOff') : t('call.cameraOn'));
@@ -1213,6 +1226,9 @@ function enterCall(message, signaling) {
   updateMediaView();
   updateWaitingNote();
   void refreshDeviceLists();
+  // The form, and with it the element that had the focus, is hidden now. The
+  // first control of the call takes the focus, so it does not fall to the page.
+  ui.microphoneButton.focus();
 }
 
 /** Sends `join` with `resume` after the socket came back, to keep the same place. */
@@ -1318,7 +1334,9 @@ function updateChatLimit() {
   const parts = [];
   if (page.chatCut !== '') parts.push(t('chat.tooLong', { max: MAX_CHAT_LENGTH }));
   if (page.chatCut === 'inserted') parts.push(t('chat.shortened'));
-  if (page.chatCut === '' && left <= CHAT_COUNTDOWN_FROM) parts.push(t('chat.charactersLeft', { count: Math.max(0, left) }));
+  if (page.chatCut === '' && left <= CHAT_COUNTDOWN_FROM) {
+    parts.push(left === 1 ? t('chat.oneCharacterLeft') : t('chat.charactersLeft', { count: Math.max(0, left) }));
+  }
   ui.chatLimit.textContent = parts.join(' ');
   ui.chatLimit.hidden = parts.length === 0;
   ui.chatLimit.classList.toggle('chat-limit-reached', page.chatCut !== '');
@@ -1355,7 +1373,9 @@ function setDevicePanelOpen(open) {
   ui.devicesButton.setAttribute('aria-expanded', String(open));
   if (open) {
     void refreshDeviceLists();
-    ui.callMicrophoneSelect.focus();
+    // A disabled list, which has no device to choose, cannot take the focus.
+    const firstEnabled = [ui.callMicrophoneSelect, ui.callCameraSelect].find((select) => !select.disabled);
+    (firstEnabled ?? ui.devicePanelClose).focus();
   } else {
     ui.devicesButton.focus();
   }

@@ -191,9 +191,12 @@ export async function replaceStreamTrack(stream, kind, deviceId) {
 /**
  * Lists the microphones and cameras. Labels are empty until the page has been
  * granted access, so `fallbackLabel` names such a device by its position.
+ * Without access to a kind, browsers list that kind once with an empty id,
+ * which is no device that could be chosen. Such an entry is left out, and
+ * `hidden` is true for its kind.
  *
  * @param {(kind: DeviceKind, position: number) => string} fallbackLabel
- * @returns {Promise<{ microphones: DeviceChoice[], cameras: DeviceChoice[] }>}
+ * @returns {Promise<{ microphones: DeviceChoice[], cameras: DeviceChoice[], hidden: Record<DeviceKind, boolean> }>}
  */
 export async function listDevices(fallbackLabel) {
   /** @type {MediaDeviceInfo[]} */
@@ -204,6 +207,8 @@ export async function listDevices(fallbackLabel) {
     console.warn(`Media: enumerateDevices failed: ${error instanceof Error ? error.name : error}`);
   }
 
+  /** @type {Record<DeviceKind, boolean>} */
+  const hidden = { microphone: false, camera: false };
   /**
    * @param {MediaDeviceKind} deviceKind
    * @param {DeviceKind} kind
@@ -211,16 +216,21 @@ export async function listDevices(fallbackLabel) {
   const choices = (deviceKind, kind) => {
     /** @type {DeviceChoice[]} */
     const result = [];
-    // Without permission, browsers list each kind once with an empty id.
     for (const device of devices) {
       if (device.kind !== deviceKind) continue;
+      if (!device.deviceId) {
+        hidden[kind] = true;
+        continue;
+      }
       if (result.some((choice) => choice.deviceId === device.deviceId)) continue;
       result.push({ deviceId: device.deviceId, label: device.label || fallbackLabel(kind, result.length + 1) });
     }
     return result;
   };
 
-  return { microphones: choices('audioinput', 'microphone'), cameras: choices('videoinput', 'camera') };
+  const microphones = choices('audioinput', 'microphone');
+  const cameras = choices('videoinput', 'camera');
+  return { microphones, cameras, hidden };
 }
 
 /**

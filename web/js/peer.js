@@ -43,6 +43,16 @@ const MAX_STUCK_RESTARTS = 3;
 const MAX_FAILED_RESTARTS = 2;
 
 /**
+ * Time without "connected", counted from the start of the session or from
+ * the moment the connection was lost, after which the session reports it as
+ * stalled. It outlasts the ICE restarts of a connection stuck in "new" (three
+ * of 7 s on the polite side), and a connection that comes up at all usually
+ * does so within a few seconds. The restarts and rebuilds after failures go
+ * on in the background.
+ */
+const STALLED_AFTER_MS = 30_000;
+
+/**
  * Peer connection to one remote participant.
  *
  * Perfect negotiation lets both sides add tracks and start offers at any
@@ -73,6 +83,9 @@ const MAX_FAILED_RESTARTS = 2;
  * - `relayrejected`: the relay server refused the TURN credentials, also
  *   fresh ones, so no candidate is left to connect with. `relayRejected`
  *   stays true until the connection comes up.
+ * - `stalled`: the connection has not been connected for STALLED_AFTER_MS,
+ *   since the session started or since it was lost. `stalled` stays true
+ *   until the connection comes up.
  */
 export class PeerSession extends EventTarget {
   /**
@@ -143,8 +156,13 @@ export class PeerSession extends EventTarget {
     this.relayRetried = false;
     /** The relay refused fresh credentials too; see the `relayrejected` event. */
     this.relayRejected = false;
+    /** The connection has been down for STALLED_AFTER_MS; see the `stalled` event. */
+    this.stalled = false;
+    /** @type {number | undefined} */
+    this.stalledTimer = undefined;
 
     this.createConnection();
+    this.watchForStall();
   }
 
   /**
@@ -224,6 +242,7 @@ export class PeerSession extends EventTarget {
     const old = this.pc;
     this.createConnection();
     closeQuietly(old);
+    this.watchForStall();
     this.dispatchEvent(new Event('connectionreplaced'));
   }
 
@@ -407,6 +426,11 @@ export class PeerSession extends EventTarget {
       this.failuresSinceConnected = 0;
       this.relayRetried = false;
       this.relayRejected = false;
+      this.stalled = false;
+      clearTimeout(this.stalledTimer);
+      this.stalledTimer = undefined;
+    } else {
+      this.watchForStall();
     }
     if (state === 'failed') {
       this.failuresSinceConnected += 1;
@@ -531,6 +555,21 @@ export class PeerSession extends EventTarget {
       this.stuckRestarts += 1;
       void this.restartIceWithFreshServers(`ICE has not started after ${delay / 1000} s`);
     }, delay);
+  }
+
+  /**
+   * Starts the timer after which a connection that is not connected counts
+   * as stalled, unless the timer runs already or the session is stalled.
+   */
+  watchForStall() {
+    if (this.closed || this.stalled || this.stalledTimer !== undefined) return;
+    this.stalledTimer = window.setTimeout(() => {
+      this.stalledTimer = undefined;
+      if (this.closed || this.pc.connectionState === 'connected') return;
+      this.stalled = true;
+      console.warn(`Peer: the connection has not been connected for ${STALLED_AFTER_MS / 1000} s`);
+      this.dispatchEvent(new Event('stalled'));
+    }, STALLED_AFTER_MS);
   }
 
   /**
@@ -679,6 +718,7 @@ export class PeerSession extends EventTarget {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.stuckTimer);
+    clearTimeout(this.stalledTimer);
     closeQuietly(this.pc);
   }
 }
