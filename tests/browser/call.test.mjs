@@ -557,6 +557,8 @@ test('long chat message is shortened visibly', { timeout: TEST_TIMEOUT_MS }, asy
     await waitForText(ben, englishLimit, (text) => text === '150 characters left', 'the English count of characters left');
     await englishInput.fill('a'.repeat(1999));
     await waitForText(ben, englishLimit, (text) => text === '1 character left', 'the English count in the singular');
+    await input.fill('a'.repeat(2000));
+    await waitForText(anna, limit, (text) => text === 'Keine weiteren Zeichen möglich', 'the full field');
     await englishInput.fill('');
     assert.equal(await input.getAttribute('aria-describedby'), 'chat-limit');
 

@@ -429,6 +429,16 @@ test('connection that never comes up is explained', { timeout: TEST_TIMEOUT_MS }
       await waitForTileConnection(ben, 'stalled'),
       'The connection to Anna cannot be established, perhaps because a network blocks it. Please leave the call, then choose “Join again”. If that does not help, please contact your practice.',
     );
+    // The name stays on top of the message's dark layer, which follows it in
+    // the tile and would cover it at the same stacking level. The layer lets
+    // clicks through, so elementFromPoint cannot tell.
+    const nameOnTop = await anna.locator('.tile-remote').evaluate((tile) => {
+      const level = (/** @type {Element} */ element) => Number(getComputedStyle(element).zIndex) || 0;
+      const name = tile.querySelector('.tile-name');
+      const status = tile.querySelector('.tile-status');
+      return name !== null && status !== null && level(name) > level(status);
+    });
+    assert.ok(nameOnTop, 'the name of a stalled connection is covered');
 
     // A later success clears the message.
     await fakeConnectionState(anna, 'connected');

@@ -1335,7 +1335,8 @@ function updateChatLimit() {
   if (page.chatCut !== '') parts.push(t('chat.tooLong', { max: MAX_CHAT_LENGTH }));
   if (page.chatCut === 'inserted') parts.push(t('chat.shortened'));
   if (page.chatCut === '' && left <= CHAT_COUNTDOWN_FROM) {
-    parts.push(left === 1 ? t('chat.oneCharacterLeft') : t('chat.charactersLeft', { count: Math.max(0, left) }));
+    if (left <= 0) parts.push(t('chat.noCharacterLeft'));
+    else parts.push(left === 1 ? t('chat.oneCharacterLeft') : t('chat.charactersLeft', { count: left }));
   }
   ui.chatLimit.textContent = parts.join(' ');
   ui.chatLimit.hidden = parts.length === 0;
