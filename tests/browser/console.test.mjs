@@ -506,6 +506,14 @@ test('invitee rows stay unique after removal', { timeout: TEST_TIMEOUT_MS }, asy
     const inviteeRows = page.locator('#invitee-rows > *');
     for (let count = 0; count < 3; count += 1) await addInviteeButton.click();
     await inviteeRows.first().getByRole('button').click();
+    const focused = () => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.id);
+    assert.equal(await focused(), 'Person 1 entfernen', 'the focus stays in the list, on the row that moved up');
+    await inviteeRows.nth(1).getByRole('button').click();
+    assert.equal(await focused(), 'Person 1 entfernen', 'after the last row, the focus goes to the row above');
+    await inviteeRows.first().getByRole('button').click();
+    assert.equal(await focused(), 'add-invitee', 'without rows, the focus goes to the add button');
+    for (let count = 0; count < 3; count += 1) await addInviteeButton.click();
+    await inviteeRows.first().getByRole('button').click();
     await addInviteeButton.click();
 
     const rows = await describeInviteeRows(page);

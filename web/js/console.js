@@ -599,15 +599,20 @@ function addInviteeRow() {
 /**
  * Removes an invitee row and numbers the rows below it anew. An error shown
  * for a field of a row names that row by its old number, so it goes too.
+ * The focus moves to the remove button of the row that takes its place, or
+ * of the row above, so that the keyboard keeps its place in the list.
  *
  * @param {HTMLElement} row
  */
 function removeInviteeRow(row) {
   if (invalidControl && ui.inviteeRows.contains(invalidControl)) clearError();
+  const neighbour = row.nextElementSibling ?? row.previousElementSibling;
   row.remove();
   numberInviteeRows();
   updateInviteeLimit();
-  ui.addInviteeButton.focus();
+  const button = neighbour?.querySelector('.invitee-remove');
+  if (button instanceof HTMLElement) button.focus();
+  else ui.addInviteeButton.focus();
 }
 
 /**
