@@ -1018,7 +1018,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn zone_with_the_same_clock_is_not_mailed_again() {
+    async fn same_clock_zone_move_sends_nothing() {
         let setup = setup("2026-12-13T05:00:00Z");
         let now = utc("2026-12-13T05:00:00Z");
         let mut room = room_with_invitees("2026-12-13", &[("anna@example.org", Locale::De)]);

@@ -152,8 +152,8 @@ impl Appointment {
     /// one for this appointment. That needs the same date and start time, in
     /// a zone whose clock agrees with this one at the day's start, at its end
     /// and at the start time. Europe/Berlin and Europe/Vienna agree, so a
-    /// move between them tells an invitee nothing new. Europe/London names
-    /// another hour.
+    /// move between them gives an invitee no new information. Europe/London
+    /// names another hour.
     pub fn names_same_moments(&self, other: &Appointment) -> bool {
         if self.date != other.date || self.start_time != other.start_time {
             return false;

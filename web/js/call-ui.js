@@ -200,7 +200,7 @@ export class RemoteTile {
    * the credentials even after fresh ones were fetched, so the connection
    * cannot come up without help. `stalled` means that the connection has
    * not been connected for a while (see STALLED_AFTER_MS in peer.js), so
-   * the tile says so and what to do.
+   * the tile shows that and what to do.
    *
    * @param {TileConnectionState} state
    */
