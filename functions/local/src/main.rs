@@ -255,12 +255,93 @@ async fn shutdown_signal() {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    init_tracing(args.log_format);
+async fn main() {
+    let args = parse_args();
+    let format = args.log_format;
+    init_tracing(format);
 
+    let config = match config_from(args) {
+        Ok(config) => config,
+        Err(error) => fail(format, "start-up failed", &error),
+    };
+    let server = match Server::bind(config).await {
+        Ok(server) => server,
+        Err(error) => fail(format, "start-up failed", &error),
+    };
+
+    // Logs contain no IP address, so the full address goes only to standard output.
+    tracing::info!(port = server.address.port(), "video service started");
+    // The banner goes to standard output so scripts and tests can read it.
+    println!("Video service listening on http://{}", server.address);
+    println!(
+        "Open {}/ to create a room and start a call.",
+        server.public_url
+    );
+    if let Some(token) = &server.generated_token {
+        println!("API token for practitioner \"local\": {token}");
+    }
+
+    match server.serve(shutdown_signal()).await {
+        Ok(()) => tracing::info!("video service stopped"),
+        Err(error) => fail(format, "video service failed", &error),
+    }
+}
+
+/// Parses the command line. An argument error is reported as clap words
+/// it, or as one JSON log record when the command line asks for JSON logs,
+/// so that a log collector sees it too; either way the exit status is 2.
+fn parse_args() -> Args {
+    match Args::try_parse() {
+        Ok(args) => args,
+        Err(error) if error.use_stderr() && asks_for_json(std::env::args_os().skip(1)) => {
+            init_tracing(LogFormat::Json);
+            tracing::error!(error = argument_error(&error), "invalid arguments");
+            std::process::exit(error.exit_code())
+        }
+        Err(error) => error.exit(),
+    }
+}
+
+/// Whether the raw arguments select `--log-format json`, read without clap
+/// because clap has just refused them.
+fn asks_for_json(arguments: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    let mut json = false;
+    let mut arguments = arguments.peekable();
+    while let Some(argument) = arguments.next() {
+        if argument == "--" {
+            break;
+        } else if argument == "--log-format" {
+            json = arguments.next().is_some_and(|value| value == "json");
+        } else if argument == "--log-format=json" {
+            json = true;
+        } else if argument
+            .to_str()
+            .is_some_and(|text| text.starts_with("--log-format="))
+        {
+            json = false;
+        }
+    }
+    json
+}
+
+/// Clap's message without its "error: " prefix and its hint to try --help,
+/// on one line.
+fn argument_error(error: &clap::Error) -> String {
+    let text = error.render().to_string();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("For more information"))
+        .collect();
+    let joined = lines.join(" ");
+    joined.strip_prefix("error: ").unwrap_or(&joined).to_owned()
+}
+
+/// Checks the options that depend on each other and builds the server's
+/// settings from them.
+fn config_from(args: Args) -> anyhow::Result<Config> {
     let operator = operator_from_args(&args)?;
-    let config = Config {
+    Ok(Config {
         listen: args.listen,
         data_dir: args.data_dir,
         dev_tokens: args.dev_tokens,
@@ -279,29 +360,7 @@ async fn main() -> anyhow::Result<()> {
         max_connection_age: std::time::Duration::from_secs(args.max_connection_age),
         operator,
         trusted_proxies: args.trusted_proxies,
-    };
-    let server = match Server::bind(config).await {
-        Ok(server) => server,
-        Err(error) => fail(args.log_format, "start-up failed", &error),
-    };
-
-    // Logs contain no IP address, so the full address goes only to standard output.
-    tracing::info!(port = server.address.port(), "video service started");
-    // The banner goes to standard output so scripts and tests can read it.
-    println!("Video service listening on http://{}", server.address);
-    println!(
-        "Open {}/ to create a room and start a call.",
-        server.public_url
-    );
-    if let Some(token) = &server.generated_token {
-        println!("API token for practitioner \"local\": {token}");
-    }
-
-    match server.serve(shutdown_signal()).await {
-        Ok(()) => tracing::info!("video service stopped"),
-        Err(error) => fail(args.log_format, "video service failed", &error),
-    }
-    Ok(())
+    })
 }
 
 /// Reports a failure once and exits with status 1: as a log record in JSON,
@@ -320,6 +379,50 @@ mod tests {
 
     fn parse(options: &[&str]) -> Result<Args, clap::Error> {
         Args::try_parse_from(std::iter::once("video-local").chain(options.iter().copied()))
+    }
+
+    fn os(arguments: &[&str]) -> impl Iterator<Item = std::ffi::OsString> {
+        arguments
+            .iter()
+            .map(std::ffi::OsString::from)
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn json_is_found_in_refused_arguments() {
+        assert!(asks_for_json(os(&[
+            "--listen",
+            "x",
+            "--log-format",
+            "json"
+        ])));
+        assert!(asks_for_json(os(&["--log-format=json", "--listen", "x"])));
+        assert!(!asks_for_json(os(&["--listen", "x"])));
+        assert!(!asks_for_json(os(&[
+            "--log-format",
+            "text",
+            "--listen",
+            "x"
+        ])));
+        assert!(!asks_for_json(os(&[
+            "--log-format=json",
+            "--log-format=text"
+        ])));
+        assert!(!asks_for_json(os(&["--log-format"])));
+        assert!(!asks_for_json(os(&["--", "--log-format", "json"])));
+    }
+
+    #[test]
+    fn argument_error_is_one_line_without_prefix() {
+        let error = parse(&["--listen", "nowhere"]).unwrap_err();
+        let message = argument_error(&error);
+        assert!(
+            message.starts_with("invalid value 'nowhere' for '--listen"),
+            "{message}"
+        );
+        assert!(!message.contains('\n'), "{message}");
+        assert!(!message.contains("--help"), "{message}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Runs the `video-local` binary with options that cannot work and checks
-//! its output: one error message, exit status 1 and no new files.
+//! its output: one error message, exit status 1 (2 for options that cannot
+//! be parsed) and no new files.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -101,4 +102,69 @@ fn json_log_reports_the_failure_as_one_record() {
     assert_eq!(failures.len(), 1, "{message}");
     assert!(failures[0].starts_with('{'), "a JSON record: {message}");
     assert!(failures[0].contains("\"start-up failed\""), "{message}");
+}
+
+/// The JSON lines of standard error, each checked to be one record.
+fn json_records(message: &str) -> Vec<serde_json::Value> {
+    message
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect()
+}
+
+#[test]
+fn json_log_reports_options_that_do_not_fit_together() {
+    let root = tempfile::tempdir().unwrap();
+    let data_dir = root.path().join("data");
+
+    let output = run(
+        &data_dir,
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--turn-url",
+            "turn:127.0.0.1:3478",
+            "--log-format",
+            "json",
+        ],
+    );
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    let records = json_records(&message);
+    assert_eq!(records.len(), 1, "{message}");
+    assert_eq!(records[0]["level"], "ERROR", "{message}");
+    assert_eq!(records[0]["fields"]["message"], "start-up failed");
+    let error = records[0]["fields"]["error"].as_str().unwrap();
+    assert!(error.contains("--turn-secret-file"), "{message}");
+    assert!(
+        !data_dir.exists(),
+        "a failed start creates no data directory"
+    );
+}
+
+#[test]
+fn json_log_reports_an_argument_error_as_one_record() {
+    let root = tempfile::tempdir().unwrap();
+    let data_dir = root.path().join("data");
+
+    let output = run(&data_dir, &["--log-format", "json", "--listen", "nowhere"]);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{message}");
+    let records = json_records(&message);
+    assert_eq!(records.len(), 1, "{message}");
+    assert_eq!(records[0]["fields"]["message"], "invalid arguments");
+    let error = records[0]["fields"]["error"].as_str().unwrap();
+    assert!(error.contains("'--listen <ADDR>'"), "{message}");
+    assert!(
+        !data_dir.exists(),
+        "a failed start creates no data directory"
+    );
+
+    let text = run(&data_dir, &["--listen", "nowhere"]);
+    let message = stderr(&text);
+    assert_eq!(text.status.code(), Some(2), "{message}");
+    assert!(
+        message.starts_with("error: invalid value"),
+        "clap's own words: {message}"
+    );
 }
