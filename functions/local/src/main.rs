@@ -287,9 +287,9 @@ async fn main() {
     }
 }
 
-/// Parses the command line. An argument error is reported as clap words
-/// it, or as one JSON log record when the command line asks for JSON logs,
-/// so that a log collector sees it too; either way the exit status is 2.
+/// Parses the command line and exits with status 2 on an invalid argument.
+/// With `--log-format json` the error is one JSON log record, so that a log
+/// collector can parse it. Otherwise clap prints its own message.
 fn parse_args() -> Args {
     match Args::try_parse() {
         Ok(args) => args,
@@ -302,8 +302,8 @@ fn parse_args() -> Args {
     }
 }
 
-/// Whether the raw arguments select `--log-format json`, read without clap
-/// because clap has just refused them.
+/// Returns whether the raw arguments select `--log-format json`. It reads
+/// them without clap because clap has just rejected them.
 fn asks_for_json(arguments: impl Iterator<Item = std::ffi::OsString>) -> bool {
     let mut json = false;
     let mut arguments = arguments.peekable();
@@ -324,8 +324,8 @@ fn asks_for_json(arguments: impl Iterator<Item = std::ffi::OsString>) -> bool {
     json
 }
 
-/// Clap's message without its "error: " prefix and its hint to try --help,
-/// on one line.
+/// Returns clap's message on one line, without its "error: " prefix and its
+/// hint to try --help.
 fn argument_error(error: &clap::Error) -> String {
     let text = error.render().to_string();
     let lines: Vec<&str> = text
@@ -390,7 +390,7 @@ mod tests {
     }
 
     #[test]
-    fn json_is_found_in_refused_arguments() {
+    fn json_found_in_rejected_arguments() {
         assert!(asks_for_json(os(&[
             "--listen",
             "x",
@@ -414,7 +414,7 @@ mod tests {
     }
 
     #[test]
-    fn argument_error_is_one_line_without_prefix() {
+    fn argument_error_one_line() {
         let error = parse(&["--listen", "nowhere"]).unwrap_err();
         let message = argument_error(&error);
         assert!(

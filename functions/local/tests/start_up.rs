@@ -104,7 +104,7 @@ fn json_log_reports_the_failure_as_one_record() {
     assert!(failures[0].contains("\"start-up failed\""), "{message}");
 }
 
-/// The JSON lines of standard error, each checked to be one record.
+/// Parses each line of standard error as one JSON record.
 fn json_records(message: &str) -> Vec<serde_json::Value> {
     message
         .lines()
@@ -113,7 +113,7 @@ fn json_records(message: &str) -> Vec<serde_json::Value> {
 }
 
 #[test]
-fn json_log_reports_options_that_do_not_fit_together() {
+fn json_log_option_conflict() {
     let root = tempfile::tempdir().unwrap();
     let data_dir = root.path().join("data");
 
@@ -143,7 +143,7 @@ fn json_log_reports_options_that_do_not_fit_together() {
 }
 
 #[test]
-fn json_log_reports_an_argument_error_as_one_record() {
+fn json_log_invalid_argument() {
     let root = tempfile::tempdir().unwrap();
     let data_dir = root.path().join("data");
 
