@@ -122,6 +122,7 @@ async fn generated_token_works_and_survives_restart() {
         .clone()
         .expect("a token is generated");
     assert_eq!(token.len(), 32);
+    assert!(server.token_created, "the first start creates the token");
     let (status, body) = reqwest_free::Client
         .request(&server, "GET", "/api/rooms", &token, None)
         .await;
@@ -130,6 +131,7 @@ async fn generated_token_works_and_survives_restart() {
 
     let server = RunningServer::start(config()).await;
     assert_eq!(server.generated_token.as_deref(), Some(token.as_str()));
+    assert!(!server.token_created, "a restart reads the kept token");
     server.stop().await;
 }
 

@@ -185,6 +185,8 @@ pub fn request(
 pub struct RunningServer {
     pub address: SocketAddr,
     pub generated_token: Option<String>,
+    /// Whether this start created the generated token.
+    pub token_created: bool,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow_free::Result>>,
 }
@@ -221,7 +223,14 @@ impl RunningServer {
     pub async fn start(config: video_local::Config) -> Self {
         let server = video_local::Server::bind(config).await.unwrap();
         let address = server.address;
-        let generated_token = server.generated_token.clone();
+        let generated_token = server
+            .generated_token
+            .as_ref()
+            .map(|generated| generated.token.clone());
+        let token_created = server
+            .generated_token
+            .as_ref()
+            .is_some_and(|generated| generated.created);
         let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             server
@@ -234,6 +243,7 @@ impl RunningServer {
         Self {
             address,
             generated_token,
+            token_created,
             shutdown: Some(shutdown),
             task: Some(task),
         }

@@ -87,7 +87,7 @@ pub struct Server {
     pub address: SocketAddr,
     pub public_url: String,
     /// The generated token when none was configured, for the start-up banner.
-    pub generated_token: Option<String>,
+    pub generated_token: Option<GeneratedToken>,
     listener: TcpListener,
     app: axum::Router,
     store: EmbeddedStore,
@@ -97,6 +97,19 @@ pub struct Server {
     outbox: OutboxMailer,
     retention: Retention,
     clock: Arc<dyn Clock>,
+}
+
+/// The API token of practitioner "local", generated when no token is
+/// configured and kept in the data directory.
+#[derive(Debug, Clone)]
+pub struct GeneratedToken {
+    pub token: String,
+    /// The file that keeps the token across restarts.
+    pub file: PathBuf,
+    /// Whether this start created the token. Later starts only name the file
+    /// in the banner, so that a log of standard output does not repeat the
+    /// token at every start.
+    pub created: bool,
 }
 
 /// The log filter, which caps the dependencies that log payloads at INFO.
@@ -128,6 +141,25 @@ pub fn normalize_public_url(text: &str) -> anyhow::Result<String> {
     Ok(format!("{scheme}://{rest}"))
 }
 
+/// Returns whether browsers treat a normalized public URL as a secure
+/// context. They allow camera and microphone only there: on https, and on
+/// http for loopback hosts such as localhost and 127.0.0.1.
+pub fn is_secure_origin(public_url: &str) -> bool {
+    let Some(rest) = public_url.strip_prefix("http://") else {
+        return public_url.starts_with("https://");
+    };
+    let host = match rest.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => rest.split(':').next().unwrap_or_default(),
+    };
+    let host = host.to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
+}
+
 /// Loads the link key from the data directory, creating it on first start.
 /// The key lives beside the database, not in it: a copy of `rooms.redb` alone
 /// cannot produce working links.
@@ -152,7 +184,7 @@ pub fn load_or_create_link_key(data_dir: &Path) -> anyhow::Result<LinkKey> {
 /// Loads the generated API token of practitioner "local" from the data
 /// directory, creating it on first start, so it stays the same across
 /// restarts.
-pub fn load_or_create_dev_token(data_dir: &Path) -> anyhow::Result<String> {
+pub fn load_or_create_dev_token(data_dir: &Path) -> anyhow::Result<GeneratedToken> {
     let path = data_dir.join(DEV_TOKEN_FILE);
     match std::fs::read_to_string(&path) {
         Ok(text) => {
@@ -164,13 +196,21 @@ pub fn load_or_create_dev_token(data_dir: &Path) -> anyhow::Result<String> {
                     path.display()
                 );
             }
-            Ok(token)
+            Ok(GeneratedToken {
+                token,
+                file: path,
+                created: false,
+            })
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             let token = hex_encode(&random_bytes::<16>());
             write_private_file(&path, &token)?;
             tracing::info!(path = %path.display(), "created API token for practitioner \"local\"");
-            Ok(token)
+            Ok(GeneratedToken {
+                token,
+                file: path,
+                created: true,
+            })
         }
         Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
     }
@@ -315,13 +355,26 @@ async fn end_calls_at_shutdown(store: &EmbeddedStore, now: DateTime<Utc>) {
 impl Server {
     /// Opens the store, binds the listener and builds the router.
     pub async fn bind(config: Config) -> anyhow::Result<Self> {
-        // The URL and the port come first, so that a mistake in either
-        // leaves no new files behind.
+        // The URL, the tokens and the port come first, so that a mistake in
+        // any of them leaves no new files behind.
         let public_url = config
             .public_url
             .as_deref()
             .map(normalize_public_url)
             .transpose()?;
+        let mut tokens = DevTokens::default();
+        for pair in &config.dev_tokens {
+            // The message names the practitioner, never the token, and only
+            // a valid practitioner id, which cannot hold part of a token.
+            tokens
+                .insert_pair(pair)
+                .with_context(|| match pair.rsplit_once('=') {
+                    Some((_, practitioner)) if is_valid_practitioner(practitioner) => {
+                        format!("invalid --dev-token for practitioner {practitioner:?}")
+                    }
+                    _ => "invalid --dev-token".to_owned(),
+                })?;
+        }
         let listener = TcpListener::bind(config.listen).await.map_err(|error| {
             let hint = if error.kind() == std::io::ErrorKind::AddrInUse {
                 " (another program uses this port; choose another with --listen)"
@@ -332,6 +385,14 @@ impl Server {
         })?;
         let address = listener.local_addr()?;
         let public_url = public_url.unwrap_or_else(|| format!("http://{address}"));
+        if !is_secure_origin(&public_url) {
+            // The URL is not logged: it may be an IP address.
+            tracing::warn!(
+                "--public-url starts with http:// and names a host other than this machine: \
+                 browsers allow camera and microphone only over https, so patients opening \
+                 the emailed links cannot take part; use an https URL"
+            );
+        }
 
         create_private_dir(&config.data_dir).with_context(|| {
             format!(
@@ -368,23 +429,10 @@ impl Server {
             .unwrap_or_else(|| Arc::new(SystemClock));
         end_calls_left_running(&store, clock.now()).await?;
 
-        let mut tokens = DevTokens::default();
-        for pair in &config.dev_tokens {
-            // The message names the practitioner, never the token, and only
-            // a valid practitioner id, which cannot hold part of a token.
-            tokens
-                .insert_pair(pair)
-                .with_context(|| match pair.rsplit_once('=') {
-                    Some((_, practitioner)) if is_valid_practitioner(practitioner) => {
-                        format!("invalid --dev-token for practitioner {practitioner:?}")
-                    }
-                    _ => "invalid --dev-token".to_owned(),
-                })?;
-        }
         let generated_token = if tokens.is_empty() {
-            let token = load_or_create_dev_token(&config.data_dir)?;
-            tokens.insert(&token, "local")?;
-            Some(token)
+            let generated = load_or_create_dev_token(&config.data_dir)?;
+            tokens.insert(&generated.token, "local")?;
+            Some(generated)
         } else {
             None
         };
@@ -536,7 +584,7 @@ impl Server {
 
 #[cfg(test)]
 mod tests {
-    use super::normalize_public_url;
+    use super::{is_secure_origin, normalize_public_url};
 
     #[test]
     fn public_url_scheme_is_lower_cased() {
@@ -555,6 +603,28 @@ mod tests {
                 .contains("\"https://video.example.org/praxis/\""),
             "{error}"
         );
+    }
+
+    #[test]
+    fn secure_origins_are_https_and_loopback() {
+        for url in [
+            "https://video.example.org",
+            "http://localhost:8080",
+            "http://praxis.localhost",
+            "http://127.0.0.1:8080",
+            "http://127.1.2.3",
+            "http://[::1]:8080",
+        ] {
+            assert!(is_secure_origin(url), "{url}");
+        }
+        for url in [
+            "http://video.example.org",
+            "http://192.0.2.10:8080",
+            "http://[2001:db8::1]:8080",
+            "http://localhost.example.org",
+        ] {
+            assert!(!is_secure_origin(url), "{url}");
+        }
     }
 
     #[test]

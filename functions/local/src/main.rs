@@ -13,7 +13,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use video_core::privacy::{Operator, OperatorField, OperatorSettings, check_value};
 use video_core::turn::{TurnSecret, TurnServer};
-use video_local::{Config, Server, log_filter};
+use video_local::{Config, GeneratedToken, Server, log_filter};
 
 /// How often the server checks for invitations that are due.
 const MORNING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
@@ -30,7 +30,7 @@ enum LogFormat {
 #[command(name = "video-local", version)]
 struct Args {
     /// Address and port to listen on; port 0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR", value_parser = parse_listen)]
     listen: SocketAddr,
 
     /// Directory of the room database and the link key; created when missing.
@@ -39,7 +39,7 @@ struct Args {
 
     /// API token of at least 16 characters and the practitioner it stands
     /// for; repeatable. Without it, one token for practitioner "local" is
-    /// generated on first start, kept in DIR/dev-token and printed.
+    /// generated on first start, kept in DIR/dev-token and printed once.
     #[arg(long = "dev-token", value_name = "TOKEN=PRACTITIONER")]
     dev_tokens: Vec<String>,
 
@@ -120,6 +120,16 @@ struct Args {
     /// Log format on standard error.
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
+}
+
+/// Parses an IP address with a port. Host names such as localhost are not
+/// resolved, so that the server listens where the option says.
+fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    text.trim().parse().map_err(|_| {
+        format!(
+            "expected an IP address with a port, such as 127.0.0.1:8080 or [::1]:8080, got {text:?}"
+        )
+    })
 }
 
 fn parse_morning_time(text: &str) -> Result<chrono::NaiveTime, String> {
@@ -277,8 +287,8 @@ async fn main() {
         "Open {}/ to create a room and start a call.",
         server.public_url
     );
-    if let Some(token) = &server.generated_token {
-        println!("API token for practitioner \"local\": {token}");
+    if let Some(generated) = &server.generated_token {
+        println!("{}", token_line(generated));
     }
 
     match server.serve(shutdown_signal()).await {
@@ -363,6 +373,19 @@ fn config_from(args: Args) -> anyhow::Result<Config> {
     })
 }
 
+/// Returns the banner line of the generated API token: the token when this
+/// start created it, later the file that keeps it.
+fn token_line(generated: &GeneratedToken) -> String {
+    if generated.created {
+        format!("API token for practitioner \"local\": {}", generated.token)
+    } else {
+        format!(
+            "API token for practitioner \"local\": in {}",
+            generated.file.display()
+        )
+    }
+}
+
 /// Reports a failure once and exits with status 1: as a log record in JSON,
 /// for a log collector, or as an error message with its causes in text.
 fn fail(format: LogFormat, message: &str, error: &anyhow::Error) -> ! {
@@ -421,8 +444,40 @@ mod tests {
             message.starts_with("invalid value 'nowhere' for '--listen"),
             "{message}"
         );
+        assert!(message.contains("such as 127.0.0.1:8080"), "{message}");
         assert!(!message.contains('\n'), "{message}");
         assert!(!message.contains("--help"), "{message}");
+    }
+
+    #[test]
+    fn listen_needs_ip_address_and_port() {
+        for text in ["localhost:8080", "0.0.0.0", "8080"] {
+            let error = parse_listen(text).unwrap_err();
+            assert!(error.contains("IP address with a port"), "{error}");
+        }
+        assert_eq!(
+            parse_listen("[::1]:0").unwrap(),
+            "[::1]:0".parse::<SocketAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn token_printed_only_when_created() {
+        let mut generated = GeneratedToken {
+            token: "0123456789abcdef0123456789abcdef".to_owned(),
+            file: PathBuf::from("data/dev-token"),
+            created: true,
+        };
+        assert_eq!(
+            token_line(&generated),
+            "API token for practitioner \"local\": 0123456789abcdef0123456789abcdef"
+        );
+
+        generated.created = false;
+        assert_eq!(
+            token_line(&generated),
+            "API token for practitioner \"local\": in data/dev-token"
+        );
     }
 
     #[test]

@@ -155,6 +155,7 @@ fn json_log_invalid_argument() {
     assert_eq!(records[0]["fields"]["message"], "invalid arguments");
     let error = records[0]["fields"]["error"].as_str().unwrap();
     assert!(error.contains("'--listen <ADDR>'"), "{message}");
+    assert!(error.contains("such as 127.0.0.1:8080"), "{message}");
     assert!(
         !data_dir.exists(),
         "a failed start creates no data directory"
@@ -166,5 +167,23 @@ fn json_log_invalid_argument() {
     assert!(
         message.starts_with("error: invalid value"),
         "clap's own words: {message}"
+    );
+}
+
+#[test]
+fn invalid_dev_token_creates_no_files() {
+    let root = tempfile::tempdir().unwrap();
+    let data_dir = root.path().join("data");
+
+    let output = run(
+        &data_dir,
+        &["--listen", "127.0.0.1:0", "--dev-token", "short=doc"],
+    );
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert!(message.contains("invalid --dev-token"), "{message}");
+    assert!(
+        !data_dir.exists(),
+        "a failed start creates no data directory"
     );
 }
