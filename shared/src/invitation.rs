@@ -136,7 +136,9 @@ fn german_wording(room: &Room, invitee: &Invitee, practice: Option<&str>) -> Wor
     let short_date = room.date.format("%d.%m.%Y").to_string();
     let subject_time = room
         .start_time
-        .map(|time| format!(" um {} Uhr", time.format("%H:%M")))
+        // The date is an apposition to "heute", closed by a comma before the
+        // time.
+        .map(|time| format!(", um {} Uhr", time.format("%H:%M")))
         .unwrap_or_default();
 
     let mut facts = vec![("Datum", german_long_date(room.date, room.time_zone))];
@@ -382,7 +384,7 @@ mod tests {
         assert!(first.text.contains("heute findet Ihr Videotermin statt:"));
         assert_eq!(
             first.subject,
-            "Ihr Videotermin heute, 13.12.2026 um 09:30 Uhr"
+            "Ihr Videotermin heute, 13.12.2026, um 09:30 Uhr"
         );
 
         let mut told = room.appointment();
@@ -420,7 +422,7 @@ mod tests {
         );
         assert_eq!(
             changed.subject,
-            "Geänderter Videotermin: heute, 13.12.2026 um 09:30 Uhr"
+            "Geänderter Videotermin: heute, 13.12.2026, um 09:30 Uhr"
         );
         let mut english = german.clone();
         english.locale = Locale::En;
@@ -473,7 +475,7 @@ mod tests {
         );
         assert_eq!(
             email.subject,
-            "Ihr Videotermin heute, 13.12.2026 um 09:30 Uhr"
+            "Ihr Videotermin heute, 13.12.2026, um 09:30 Uhr"
         );
         assert!(email.text.contains("https://v.example/join#t"));
         assert!(email.text.contains("Datum: Sonntag, 13. Dezember 2026\n"));
@@ -645,7 +647,7 @@ mod tests {
         );
         assert_eq!(
             german.subject,
-            "Ihr Videotermin heute, 11.01.2027 um 09:30 Uhr"
+            "Ihr Videotermin heute, 11.01.2027, um 09:30 Uhr"
         );
         assert!(german.text.contains("Datum: Montag, 11. Jänner 2027\n"));
         assert!(

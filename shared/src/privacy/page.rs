@@ -152,8 +152,9 @@ fn german(facts: &PrivacyFacts) -> Wording {
             format!(
                 "Technische Protokolle der Server-Funktionen, etwa Fehlermeldungen, bewahrt AWS \
                  CloudWatch in derselben Region {} auf und löscht sie danach in der Regel \
-                 innerhalb von drei Tagen. Sie enthalten keine Namen, E-Mail-Adressen, Links \
-                 oder IP-Adressen.",
+                 innerhalb von drei Tagen. Sie enthalten keine Namen der Teilnehmenden, keine \
+                 E-Mail-Adressen, Links oder IP-Adressen; die Praxis erscheint darin nur mit \
+                 ihrer Kennung.",
                 german_days(*log_retention_days)
             ),
             "Einladungen verschickt der Dienst über Amazon Simple Email Service (SES) in derselben \
@@ -173,8 +174,9 @@ fn german(facts: &PrivacyFacts) -> Wording {
              Sperre endet nach einer Minute."
                 .to_owned(),
             "Der Server schreibt technische Protokolle, etwa Fehlermeldungen. Wie lange sie \
-             aufbewahrt werden, legt der Betreiber fest. Sie enthalten keine Namen, \
-             E-Mail-Adressen, Links oder IP-Adressen."
+             aufbewahrt werden, legt der Betreiber fest. Sie enthalten keine Namen der \
+             Teilnehmenden, keine E-Mail-Adressen, Links oder IP-Adressen; die Praxis erscheint \
+             darin nur mit ihrer Kennung."
                 .to_owned(),
             // The hourly purge of the local server deletes outbox files one day
             // after the retention period, counted from writing.
@@ -287,8 +289,8 @@ fn german(facts: &PrivacyFacts) -> Wording {
                      Prüfsumme (SHA-256) des Zugangscodes aus dem Einladungslink, nicht den Code \
                      selbst. Stürzt der Browser ab und öffnen Sie den Link erneut, gibt die neue \
                      Seite damit Ihren alten Platz sofort frei. Verlassen Sie das Gespräch oder \
-                     schließen Sie den Tab, löscht die Seite diese Angaben; nach einem Absturz \
-                     ersetzt sie das nächste Gespräch.",
+                     schließen Sie den Tab, löscht die Seite diese Angaben. Nach einem Absturz \
+                     werden sie beim nächsten Gespräch ersetzt.",
                     "Auf der Seite der Praxis bleibt das API-Token nur im geöffneten Browser-Tab \
                      (sessionStorage).",
                 ])],
@@ -345,7 +347,8 @@ fn english(facts: &PrivacyFacts) -> Wording {
             format!(
                 "AWS CloudWatch keeps the technical logs of the server functions, such as error \
                  messages, in the same region for {} and usually deletes them within three days \
-                 after that. They contain no names, email addresses, links or IP addresses.",
+                 after that. They contain no participants' names, email addresses, links or IP \
+                 addresses, and the practice appears in them only by its identifier.",
                 english_days(*log_retention_days)
             ),
             "The service sends invitations through Amazon Simple Email Service (SES) in the same \
@@ -363,7 +366,8 @@ fn english(facts: &PrivacyFacts) -> Wording {
              only and without writing any of it to disk. A block ends after one minute."
                 .to_owned(),
             "The server writes technical logs, such as error messages. The operator decides how \
-             long they are kept. They contain no names, email addresses, links or IP addresses."
+             long they are kept. They contain no participants' names, email addresses, links or IP \
+             addresses, and the practice appears in them only by its identifier."
                 .to_owned(),
             format!(
                 "This server sends no email itself. It stores each invitation, with name, email \
@@ -471,8 +475,8 @@ fn english(facts: &PrivacyFacts) -> Wording {
                      participant ID, a key for it and a checksum (SHA-256) of the access code in \
                      the invitation link, not the code itself. If your browser crashes and you \
                      open the link again, the new page uses them to free your old place at once. \
-                     When you leave the call or close the tab, the page deletes them; after a \
-                     crash, the next call replaces them.",
+                     When you leave the call or close the tab, the page deletes them. After a \
+                     crash, they are replaced in the next call.",
                     "On the practice's page, the API token stays only in the open browser tab \
                      (sessionStorage).",
                 ])],
