@@ -88,6 +88,15 @@ pub struct Signaling {
 /// API Gateway's idle or maximum connection time keeps its peer connections.
 pub const AWAY_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// Counts the participants with an open connection. An away participant
+/// keeps its place but takes no part in the call.
+fn connected(present: &[Participant]) -> usize {
+    present
+        .iter()
+        .filter(|participant| participant.away_since.is_none())
+        .count()
+}
+
 fn hash_resume_key(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
 }
@@ -130,19 +139,29 @@ impl Signaling {
     /// Marks the participant of a closed connection as away. Its place stays
     /// reserved for `away_grace`, and its peers hear of the departure only
     /// when [`Signaling::prune_room`] or [`Signaling::remove_if_away`]
-    /// removes it after that. Returns the room of the participant.
+    /// removes it after that. The call time stops at once when fewer than
+    /// two participants remain connected, and starts again when the
+    /// participant resumes. Returns the room of the participant.
     pub async fn handle_disconnect(
         &self,
         connection_id: &str,
     ) -> Result<Option<String>, SignalingError> {
-        let away = self
+        let Some(participant) = self
             .participants
             .mark_away(connection_id, self.clock.now())
-            .await?;
-        Ok(away.map(|participant| {
-            info!(connection_id, room_id = %participant.room_id, peer_id = %participant.peer_id, "participant away");
-            participant.room_id
-        }))
+            .await?
+        else {
+            return Ok(None);
+        };
+        info!(connection_id, room_id = %participant.room_id, peer_id = %participant.peer_id, "participant away");
+        // Without this, a call whose participants all lost their
+        // connections would count until the day's end on Lambda, where no
+        // timer removes away participants.
+        let present = self.participants.in_room(&participant.room_id).await?;
+        if connected(&present) < 2 {
+            self.track_call(&participant.room_id, false).await;
+        }
+        Ok(Some(participant.room_id))
     }
 
     /// Removes the participant of a closed connection if it is still away,
@@ -396,10 +415,13 @@ impl Signaling {
                 if previous != connection_id {
                     let _ = self.push.close(&previous, 1000).await;
                 }
-                return self
+                let connected = self
                     .send_joined(connection_id, &room, &participant, &resume.key)
-                    .await
-                    .map(drop);
+                    .await?;
+                if connected >= 2 && room.call.since.is_none() {
+                    self.track_call(&room.id, true).await;
+                }
+                return Ok(());
             }
         }
 
@@ -446,11 +468,11 @@ impl Signaling {
                 };
                 self.broadcast(&room.id, Some(&participant.peer_id), &arrival)
                     .await?;
-                let present = self
+                let connected = self
                     .send_joined(connection_id, &room, &participant, &resume_key)
                     .await?;
                 // `room` was read before a departure above could stop the call.
-                if present >= 2 && (room.call.since.is_none() || call_stopped) {
+                if connected >= 2 && (room.call.since.is_none() || call_stopped) {
                     self.track_call(&room.id, true).await;
                 }
                 Ok(())
@@ -458,7 +480,8 @@ impl Signaling {
         }
     }
 
-    /// Sends `joined` and returns how many participants the room has.
+    /// Sends `joined` and returns how many participants of the room are
+    /// connected.
     async fn send_joined(
         &self,
         connection_id: &str,
@@ -467,7 +490,7 @@ impl Signaling {
         resume_key: &str,
     ) -> Result<usize, SignalingError> {
         let present = self.participants.in_room(&room.id).await?;
-        let count = present.len();
+        let count = connected(&present);
         let peers = present
             .into_iter()
             .filter(|other| other.peer_id != participant.peer_id)
@@ -589,7 +612,8 @@ impl Signaling {
     }
 
     /// Sends `peer-left` for a removed participant and stops the call time
-    /// when fewer than two remain. Returns whether it stopped the call time.
+    /// when fewer than two remain connected. Returns whether it stopped the
+    /// call time.
     async fn announce_departure(&self, participant: &Participant) -> Result<bool, SignalingError> {
         let departure = ServerMessage::PeerLeft {
             peer_id: participant.peer_id.clone(),
@@ -603,8 +627,8 @@ impl Signaling {
         Ok(remaining < 2)
     }
 
-    /// Sends to every participant of a room except `skip_peer`; returns how
-    /// many participants the room had.
+    /// Sends to every participant of a room except `skip_peer`. Returns how
+    /// many participants of the room were connected.
     async fn broadcast(
         &self,
         room_id: &str,
@@ -612,7 +636,7 @@ impl Signaling {
         message: &ServerMessage,
     ) -> Result<usize, SignalingError> {
         let present = self.participants.in_room(room_id).await?;
-        let count = present.len();
+        let count = connected(&present);
         for other in present {
             if Some(other.peer_id.as_str()) != skip_peer {
                 self.deliver(&other, message).await?;

@@ -814,7 +814,7 @@ async fn call_time_survives_page_replacement() {
 
     let (running, seconds) = call_time(&h, &clock).await;
     assert!(running, "the call runs on after the replacement");
-    assert_eq!(seconds, 1205);
+    assert_eq!(seconds, 1200, "the 5 s away do not count");
 }
 
 #[tokio::test]
@@ -831,5 +831,67 @@ async fn call_time_survives_pruning_on_join() {
 
     let (running, seconds) = call_time(&h, &clock).await;
     assert!(running, "the call runs on with the newcomer");
-    assert_eq!(seconds, 1230);
+    assert_eq!(seconds, 1200, "the grace time alone does not count");
+}
+
+#[tokio::test]
+async fn call_time_pauses_while_away() {
+    let mut h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    let clock = manual_clock(&mut h, "2026-12-13T10:00:00Z");
+    h.join("a", "A").await;
+    let second = h.join("b", "B").await;
+    clock.advance(chrono::Duration::minutes(10));
+    h.signaling.handle_disconnect("b").await.unwrap();
+    clock.advance(chrono::Duration::seconds(20));
+
+    let (running, seconds) = call_time(&h, &clock).await;
+    assert!(!running, "one connected participant is no call");
+    assert_eq!(seconds, 600);
+
+    let resume = json!({"peerId": second["peerId"], "key": second["resumeKey"]});
+    h.send(
+        "b2",
+        json!({"type": "join", "v": 1, "token": h.token, "name": "B", "resume": resume}),
+    )
+    .await;
+    clock.advance(chrono::Duration::minutes(5));
+    let (running, seconds) = call_time(&h, &clock).await;
+    assert!(running, "the call runs again after the resume");
+    assert_eq!(seconds, 900);
+}
+
+#[tokio::test]
+async fn call_time_ends_when_all_are_away() {
+    let mut h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    let clock = manual_clock(&mut h, "2026-12-13T10:00:00Z");
+    h.join("a", "A").await;
+    h.join("b", "B").await;
+    clock.advance(chrono::Duration::minutes(10));
+    h.signaling.handle_disconnect("a").await.unwrap();
+    clock.advance(chrono::Duration::seconds(5));
+    h.signaling.handle_disconnect("b").await.unwrap();
+
+    // No participant is left to prune the room, as on Lambda.
+    clock.advance(chrono::Duration::hours(3));
+    let (running, seconds) = call_time(&h, &clock).await;
+    assert!(!running);
+    assert_eq!(seconds, 600);
+}
+
+#[tokio::test]
+async fn call_time_stops_with_one_connected() {
+    let mut h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
+    let clock = manual_clock(&mut h, "2026-12-13T10:00:00Z");
+    h.join("a", "A").await;
+    h.join("b", "B").await;
+    h.join("c", "C").await;
+    clock.advance(chrono::Duration::minutes(10));
+    h.signaling.handle_disconnect("c").await.unwrap();
+    clock.advance(chrono::Duration::minutes(2));
+    h.send("b", json!({"type": "leave"})).await;
+    clock.advance(chrono::Duration::minutes(30));
+
+    let (running, seconds) = call_time(&h, &clock).await;
+    assert!(!running, "A alone is connected once B left");
+    assert_eq!(seconds, 720);
 }
