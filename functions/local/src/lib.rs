@@ -619,7 +619,7 @@ mod tests {
         }
         for url in [
             "http://video.example.org",
-            "http://192.0.2.10:8080",
+            "http://video.example.org:8080",
             "http://[2001:db8::1]:8080",
             "http://localhost.example.org",
         ] {
