@@ -104,7 +104,7 @@ pub struct Server {
 #[derive(Debug, Clone)]
 pub struct GeneratedToken {
     pub token: String,
-    /// The file that keeps the token across restarts.
+    /// Path of the file that stores the token across restarts.
     pub file: PathBuf,
     /// Whether this start created the token. Later starts only name the file
     /// in the banner, so that a log of standard output does not repeat the
