@@ -865,3 +865,136 @@ test('unknown link is rejected', { timeout: TEST_TIMEOUT_MS }, async () => {
     assert.match((await english.getByTestId('error').textContent()).trim(), /^This link is invalid or has expired\. /);
   });
 });
+
+test('unread chat reaches screen readers', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('unread chat on a phone', async (resources) => {
+    const server = await resources.startServer();
+    const room = await createRoom(server);
+    const browser = await resources.launchBrowser();
+    const anna = await resources.openPage(browser, { label: 'anna' });
+    const ben = await resources.openPage(browser, { locale: 'en-GB', label: 'ben' });
+    // On a phone the chat panel is closed until the visitor opens it.
+    await anna.setViewportSize({ width: 375, height: 667 });
+    await joinCall(anna, room.joinUrl, 'Anna');
+    await joinCall(ben, room.joinUrl, 'Ben');
+    await waitForDecodedVideo(anna);
+    const chatButton = anna.locator('#chat-button');
+    const announcer = anna.locator('#announcer');
+    assert.equal(await anna.locator('#chat-panel').isVisible(), false, 'the chat is closed');
+    assert.equal(await chatButton.getAttribute('aria-label'), 'Chat öffnen oder schließen');
+
+    await sendChat(ben, 'Guten Tag');
+    await waitFor(async () => (await chatButton.getAttribute('aria-label')) === 'Chat öffnen, 1 neue Nachricht', {
+      description: 'the unread message in the chat button\'s name',
+      diagnose: async () => `label: ${await chatButton.getAttribute('aria-label')}\n${await describePage(anna)}`,
+    });
+    assert.equal(await anna.getByRole('button', { name: 'Chat öffnen, 1 neue Nachricht' }).count(), 1);
+    assert.match(await chatButton.ariaSnapshot(), /button "Chat öffnen, 1 neue Nachricht"/);
+    await waitForText(anna, announcer, (text) => text === 'Neue Chatnachricht von Ben: Guten Tag', 'the announcement of the message');
+    // The live region is in the visible part of the page, not in the closed panel.
+    const liveRegion = await announcer.evaluate((element) => ({
+      live: element.getAttribute('aria-live'),
+      hidden: element.closest('[hidden], [aria-hidden="true"]') !== null,
+      rendered: element.checkVisibility(),
+    }));
+    assert.deepEqual(liveRegion, { live: 'polite', hidden: false, rendered: true });
+
+    await sendChat(ben, 'Können Sie mich hören?');
+    await waitFor(async () => (await chatButton.getAttribute('aria-label')) === 'Chat öffnen, 2 neue Nachrichten', {
+      description: 'two unread messages in the chat button\'s name',
+      diagnose: async () => `label: ${await chatButton.getAttribute('aria-label')}\n${await describePage(anna)}`,
+    });
+    await waitForText(anna, announcer, (text) => text.endsWith('Können Sie mich hören?'), 'the announcement of the second message');
+
+    await chatButton.click();
+    assert.equal(await chatButton.getAttribute('aria-label'), 'Chat öffnen oder schließen', 'read once the chat is open');
+
+    // English, with the note above the messages.
+    await ben.setViewportSize({ width: 375, height: 667 });
+    assert.equal(
+      (await ben.locator('.chat-note').textContent()).trim(),
+      'Messages are sent end-to-end encrypted to the others in the call and are not stored.',
+    );
+    await sendChat(anna, 'Ja');
+    await waitFor(async () => (await ben.locator('#chat-button').getAttribute('aria-label')) === 'Open the chat, 1 new message', {
+      description: 'the English name of the chat button',
+      diagnose: async () => `label: ${await ben.locator('#chat-button').getAttribute('aria-label')}\n${await describePage(ben)}`,
+    });
+    await waitForText(ben, ben.locator('#announcer'), (text) => text === 'New chat message from Anna: Ja', 'the English announcement');
+  });
+});
+
+test('waiting note follows who left', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('waiting note after leaving', async (resources) => {
+    const server = await resources.startServer();
+    const room = await createRoom(server);
+    const browser = await resources.launchBrowser();
+    const anna = await resources.openPage(browser, { label: 'anna' });
+    const note = anna.locator('#waiting-note');
+    await joinCall(anna, room.joinUrl, 'Anna');
+    assert.equal(
+      await waitForText(anna, note, (text) => text !== '', 'the note on joining'),
+      'Sie sind dem Gespräch beigetreten. Sobald weitere Personen dazukommen, sehen Sie sie hier.',
+    );
+
+    const ben = await resources.openPage(browser, { label: 'ben' });
+    await joinCall(ben, room.joinUrl, 'Ben');
+    await waitForRemoteVideoCount(anna, 1);
+    await waitFor(async () => !(await note.isVisible()), { description: 'the note to go', diagnose: () => describePage(anna) });
+
+    await ben.getByTestId('leave').click();
+    assert.equal(
+      await waitForText(anna, note, (text) => text !== '', 'the note after Ben left'),
+      'Alle anderen haben das Gespräch verlassen. Sobald wieder jemand dazukommt, sehen Sie die Person hier.',
+    );
+
+    // Joining anew starts over.
+    await anna.getByTestId('leave').click();
+    await waitForState(anna, 'left');
+    await anna.locator('#rejoin-button').click();
+    await waitForState(anna, 'in-call');
+    assert.equal(
+      await waitForText(anna, note, (text) => text !== '', 'the note on joining again'),
+      'Sie sind dem Gespräch beigetreten. Sobald weitere Personen dazukommen, sehen Sie sie hier.',
+    );
+
+    const english = await resources.openPage(browser, { locale: 'en-GB', label: 'english' });
+    await joinCall(english, room.joinUrl, 'Carla');
+    await waitForRemoteVideoCount(english, 1);
+    await anna.getByTestId('leave').click();
+    assert.equal(
+      await waitForText(english, english.locator('#waiting-note'), (text) => text !== '', 'the English note after Anna left'),
+      'Everyone else has left the call. As soon as someone joins again, you will see them here.',
+    );
+  });
+});
+
+test('plain http names the practice', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('insecure join page', async (resources) => {
+    const server = await resources.startServer();
+    const room = await createRoom(server);
+    // Chromium counts http on 127.0.0.1 as secure, but not on another host
+    // name, which this rule resolves to the same loopback address.
+    const browser = await resources.launchBrowser({ extraArgs: ['--host-resolver-rules=MAP video.test 127.0.0.1'] });
+    const insecureUrl = new URL(room.joinUrl);
+    insecureUrl.hostname = 'video.test';
+    for (const [locale, expected] of [
+      [
+        'de-DE',
+        'Kamera und Mikrofon sind nur über eine sichere Verbindung (https) verfügbar, diese Seite wurde aber über eine unsichere Verbindung (http) geöffnet. ' +
+          'Bitte wenden Sie sich an Ihre Praxis: Die Adresse des Links muss mit „https://“ beginnen.',
+      ],
+      [
+        'en-GB',
+        'Camera and microphone are available only over a secure connection (https), but this page was opened over an insecure connection (http). ' +
+          'Please contact your practice: the address of the link must start with “https://”.',
+      ],
+    ]) {
+      const page = await resources.openPage(browser, { locale, label: locale });
+      await page.goto(insecureUrl.href);
+      assert.equal(await page.evaluate(() => window.isSecureContext), false, 'the page is not a secure context');
+      await waitForState(page, 'error');
+      assert.equal(await waitForText(page, page.getByTestId('error'), (text) => text !== '', 'the error'), expected);
+    }
+  });
+});

@@ -170,7 +170,7 @@ test('overview shows today and resends', { timeout: TEST_TIMEOUT_MS }, async () 
 
     const filesBefore = await outboxFiles(server);
     const resend = row.getByTestId('resend');
-    assert.equal(await resend.textContent(), 'E-Mail erneut senden');
+    assert.equal(await resend.textContent(), 'E-Mail jetzt senden', 'no email went out yet, so it is not sent again');
     await resend.click();
 
     const statusText = await waitForText(
@@ -190,6 +190,7 @@ test('overview shows today and resends', { timeout: TEST_TIMEOUT_MS }, async () 
     const expectedTime = timeInTimeZone(stored.invitees[0].sentAt, timeZone);
     assert.equal(statusText, `E-Mail gesendet um ${expectedTime}\u00a0Uhr`, `the time of sentAt ${stored.invitees[0].sentAt} in ${timeZone}`);
     assert.equal(await row.getByTestId('row-status').textContent(), 'Die Einladungs-E-Mail wurde gesendet.', 'singular for one invitee');
+    assert.equal(await row.getByTestId('resend').textContent(), 'E-Mail erneut senden', 'after the email went out');
   });
 });
 
@@ -1023,13 +1024,14 @@ test('resend label counts addressed invitees', { timeout: TEST_TIMEOUT_MS }, asy
     const twoResend = (await waitForRoomRow(german, 'two-addresses')).getByTestId('resend');
     assert.equal(await twoResend.textContent(), 'E-Mails erneut senden');
     assert.equal(await twoResend.getAttribute('aria-label'), 'Einladungs-E-Mails für den Raum vom 02.03.2026 erneut senden');
+    // Anna's email has not gone out yet, so it is sent now rather than again.
     const oneResend = (await waitForRoomRow(german, 'one-address')).getByTestId('resend');
-    assert.equal(await oneResend.textContent(), 'E-Mail erneut senden');
-    assert.equal(await oneResend.getAttribute('aria-label'), 'Einladungs-E-Mail für den Raum vom 02.03.2026 erneut senden');
+    assert.equal(await oneResend.textContent(), 'E-Mail jetzt senden');
+    assert.equal(await oneResend.getAttribute('aria-label'), 'Einladungs-E-Mail für den Raum vom 02.03.2026 jetzt senden');
 
     const english = await openOverview(resources, server, { rooms, locale: 'en-GB', label: 'english' });
     assert.equal(await (await waitForRoomRow(english, 'two-addresses')).getByTestId('resend').textContent(), 'Resend emails');
-    assert.equal(await (await waitForRoomRow(english, 'one-address')).getByTestId('resend').textContent(), 'Resend email');
+    assert.equal(await (await waitForRoomRow(english, 'one-address')).getByTestId('resend').textContent(), 'Send email now');
   });
 });
 
@@ -1052,7 +1054,7 @@ test('room buttons name time and title', { timeout: TEST_TIMEOUT_MS }, async () 
     const german = await openOverview(resources, server, { rooms, label: 'german' });
     assert.deepEqual(await buttonNames(german, 'first-talk'), {
       'start-call': 'Anruf im Raum vom 02.03.2026, 14:00 Uhr, „Erstgespräch“ in einem kleinen Fenster starten',
-      resend: 'Einladungs-E-Mail für den Raum vom 02.03.2026, 14:00 Uhr, „Erstgespräch“ erneut senden',
+      resend: 'Einladungs-E-Mail für den Raum vom 02.03.2026, 14:00 Uhr, „Erstgespräch“ jetzt senden',
       'copy-link': 'Link des Raums vom 02.03.2026, 14:00 Uhr, „Erstgespräch“ kopieren',
       delete: 'Raum vom 02.03.2026, 14:00 Uhr, „Erstgespräch“ löschen',
     });
@@ -1062,7 +1064,7 @@ test('room buttons name time and title', { timeout: TEST_TIMEOUT_MS }, async () 
     const english = await openOverview(resources, server, { rooms, locale: 'en-GB', label: 'english' });
     assert.deepEqual(await buttonNames(english, 'first-talk'), {
       'start-call': 'Start the call in the room of 2 March 2026, 14:00, “Erstgespräch” in a small window',
-      resend: 'Resend the invitation email of the room of 2 March 2026, 14:00, “Erstgespräch”',
+      resend: 'Send the invitation email of the room of 2 March 2026, 14:00, “Erstgespräch” now',
       'copy-link': 'Copy the link of the room of 2 March 2026, 14:00, “Erstgespräch”',
       delete: 'Delete the room of 2 March 2026, 14:00, “Erstgespräch”',
     });
@@ -1385,5 +1387,354 @@ test('throttled token gets a clear message', { timeout: TEST_TIMEOUT_MS }, async
     const error = page.getByTestId('error');
     const text = await waitForText(page, error, (value) => value !== '', 'an error message');
     assert.match(text, /Zu viele Versuche mit einem falschen API-Token von diesem Rechner\. Bitte warten Sie eine Minute/);
+  });
+});
+
+/**
+ * Returns the next day, after today in Berlin, on which summer time begins
+ * there: the last Sunday of March, when the clocks jump from 02:00 to 03:00.
+ */
+function nextSummerTimeStart() {
+  const today = dateInTimeZone('Europe/Berlin');
+  for (let year = Number(today.slice(0, 4)); ; year += 1) {
+    const lastOfMarch = new Date(Date.UTC(year, 2, 31));
+    const lastSunday = new Date(Date.UTC(year, 2, 31 - lastOfMarch.getUTCDay()));
+    const date = lastSunday.toISOString().slice(0, 10);
+    if (date > today) return date;
+  }
+}
+
+test('skipped summer time is explained', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('skipped summer time', async (resources) => {
+    const server = await resources.startServer({ extraArgs: LATE_MORNING_ARGS });
+    const date = nextSummerTimeStart();
+    const page = await openOverview(resources, server);
+    await waitForText(page, page.locator('#list-status'), (text) => text !== '' && !text.endsWith('…'), 'the overview to load');
+    await page.locator('#room-date').fill(date);
+    await page.locator('#room-start-time').fill('02:30');
+    await page.locator('#room-time-zone').selectOption('Europe/Berlin');
+
+    const expected =
+      `Die Uhrzeit 02:30\u00a0Uhr gibt es am ${germanDate(date)} in Berlin (Deutschland) nicht, weil die Uhren dort ` +
+      'in dieser Nacht für die Sommerzeit von 02:00 auf 03:00\u00a0Uhr vorgestellt werden. Bitte wählen Sie eine andere Uhrzeit.';
+    const text = await submitForError(page);
+    assert.match(text, /Bitte prüfen Sie das Feld „Uhrzeit“\./);
+    assert.ok(text.includes(expected), `the hint on the skipped hour, got ${JSON.stringify(text)}`);
+    assert.doesNotMatch(text, /in Stunden und Minuten/, 'not the hint on the format');
+    assert.equal(await page.locator('#room-start-time').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'room-start-time');
+    const { body: none } = await callApi(server, 'GET', `/api/rooms?from=${date}&to=${date}`);
+    assert.deepEqual(none.rooms, [], 'no room was created');
+
+    // The server's response to such a time gets the same hint, here for a
+    // request that the page sent with an existing time.
+    await page.locator('#room-start-time').fill('01:30');
+    await changeCreateRequests(page, (body) => ({ ...body, startTime: '02:30' }));
+    const serverText = await submitForError(page);
+    assert.ok(serverText.includes(expected), `the hint on the server's answer, got ${JSON.stringify(serverText)}`);
+    assert.match(serverText, /jump from 02:00 to 03:00/, 'the server\'s message is in the details line');
+
+    // The minutes around the jump exist.
+    await page.unrouteAll();
+    await page.locator('#room-start-time').fill('03:00');
+    await page.getByTestId('create-room').click();
+    await waitFor(async () => page.getByTestId('created-link').isVisible(), {
+      description: 'the link of the room at 03:00',
+      diagnose: () => describePage(page),
+    });
+
+    const english = await openOverview(resources, server, { locale: 'en-GB', label: 'english' });
+    await waitFor(async () => (await english.getByTestId('room-row').count()) === 1, {
+      description: 'the overview with the room at 03:00',
+      diagnose: () => describePage(english),
+    });
+    await english.locator('#room-date').fill(date);
+    await english.locator('#room-start-time').fill('02:05');
+    await english.locator('#room-time-zone').selectOption('Europe/Vienna');
+    const englishText = await submitForError(english);
+    const day = new Date(`${date}T12:00:00Z`).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+    assert.ok(
+      englishText.includes(
+        `02:05 does not exist on ${day} in Vienna (Austria), because the clocks there go forward from 02:00 to 03:00 that night for summer time. Please choose another time.`,
+      ),
+      `the English hint, got ${JSON.stringify(englishText)}`,
+    );
+  });
+});
+
+test('time zone starts at browser zone', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('time zone default', async (resources) => {
+    const server = await resources.startServer();
+    const zoneSelect = (page) => page.locator('#room-time-zone');
+
+    const vienna = await openOverview(resources, server, { browserTimeZone: 'Europe/Vienna', label: 'vienna' });
+    assert.equal(await zoneSelect(vienna).inputValue(), 'Europe/Vienna', 'the browser\'s zone, which the form offers');
+    const zurich = await openOverview(resources, server, { browserTimeZone: 'Europe/Zurich', label: 'zurich' });
+    assert.equal(await zoneSelect(zurich).inputValue(), 'Europe/Zurich');
+    const newYork = await openOverview(resources, server, { browserTimeZone: 'America/New_York', label: 'new-york' });
+    assert.equal(await zoneSelect(newYork).inputValue(), 'Europe/Berlin', 'Berlin for a zone that the form does not offer');
+  });
+});
+
+test('time zone choice is remembered', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('time zone remembered', async (resources) => {
+    const server = await resources.startServer();
+    const page = await openOverview(resources, server, { browserTimeZone: 'Europe/Vienna' });
+    const zoneSelect = page.locator('#room-time-zone');
+    assert.equal(await zoneSelect.inputValue(), 'Europe/Vienna');
+
+    // The last choice wins over the browser's zone, also after a reload.
+    await zoneSelect.selectOption('Europe/Zurich');
+    await page.reload();
+    assert.equal(await zoneSelect.inputValue(), 'Europe/Zurich');
+    await zoneSelect.selectOption('Europe/Berlin');
+    await page.reload();
+    assert.equal(await zoneSelect.inputValue(), 'Europe/Berlin', 'Berlin as a choice, not as the fallback');
+
+    // A stored value that the form no longer offers is ignored.
+    await page.evaluate(() => localStorage.setItem('videoCall.roomTimeZone', 'Europe/Paris'));
+    await page.reload();
+    assert.equal(await zoneSelect.inputValue(), 'Europe/Vienna');
+  });
+});
+
+/** Returns the data-testid, or else the id, of the element that has the focus, 'body' when none has. */
+async function focusedControl(page) {
+  return page.evaluate(() => {
+    const active = document.activeElement;
+    if (!active || active === document.body) return 'body';
+    return active.getAttribute('data-testid') ?? active.id;
+  });
+}
+
+/**
+ * Fulfils the page's next POST requests to `pattern` with what `answer`
+ * returns: 'network' for a refused connection, else an HTTP status with an error body.
+ *
+ * @param {import('playwright-core').Page} page
+ * @param {string} pattern
+ * @param {() => number | 'network'} answer
+ */
+async function failRequests(page, pattern, answer) {
+  await page.route(pattern, (route) => {
+    if (route.request().method() !== 'POST') return route.continue();
+    const status = answer();
+    if (status === 'network') return route.abort('connectionrefused');
+    return route.fulfill({
+      status,
+      contentType: 'application/json',
+      body: JSON.stringify({ error: 'test-error', message: `test answer ${status}` }),
+    });
+  });
+}
+
+test('failed requests keep the focus', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('focus after failed requests', async (resources) => {
+    const server = await resources.startServer();
+    const anna = { name: 'Anna Beispiel', email: 'anna@example.org', locale: 'de', status: 'pending' };
+    const rooms = [listedRoom(server, { id: 'today-room', status: 'today', invitees: [anna] })];
+    const page = await openOverview(resources, server, { rooms });
+    const row = await waitForRoomRow(page, 'today-room');
+
+    /** @type {number | 'network'} */
+    let nextAnswer = 'network';
+    await failRequests(page, '**/api/rooms', () => nextAnswer);
+    await failRequests(page, '**/api/rooms/*/invitations', () => nextAnswer);
+
+    for (const answer of ['network', 500, 502]) {
+      nextAnswer = answer;
+      await page.getByTestId('error').evaluate((element) => element.replaceChildren());
+      await page.getByTestId('create-room').focus();
+      await page.keyboard.press('Enter');
+      await waitForText(page, page.getByTestId('error'), (value) => value !== '', `the error for ${answer} on creating`);
+      assert.ok(
+        ['create-room', 'error'].includes(await focusedControl(page)),
+        `after ${answer} on creating, the focus is on the button or the error, not on ${await focusedControl(page)}`,
+      );
+
+      const resend = row.getByTestId('resend');
+      await row.getByTestId('row-status').evaluate((element) => element.replaceChildren());
+      await resend.focus();
+      await page.keyboard.press('Enter');
+      await waitForText(
+        page,
+        row.getByTestId('row-status'),
+        (value) => value !== '' && !value.endsWith('…'),
+        `the error for ${answer} on resending`,
+      );
+      assert.equal(await focusedControl(page), 'resend', `after ${answer} on resending, the focus stays on the button`);
+    }
+  });
+});
+
+test('token Enter sends one request', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('token enter once', async (resources) => {
+    const server = await resources.startServer();
+    const browser = await resources.launchBrowser();
+    const page = await resources.openPage(browser, { label: 'practitioner' });
+    /** @type {string[]} */
+    const listRequests = [];
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/api/rooms' && request.method() === 'GET') listRequests.push(request.url());
+    });
+    await page.goto(`${server.origin}/`);
+
+    const token = page.getByTestId('api-token');
+    await token.fill('wrong-token-0000');
+    await token.press('Enter');
+    await waitForText(page, page.getByTestId('error'), (value) => value.includes('nicht akzeptiert'), 'the message on the wrong token');
+    await page.waitForTimeout(500);
+    assert.equal(listRequests.length, 1, `one request for one Enter, sent: ${JSON.stringify(listRequests)}`);
+
+    // Enter again with the same token sends one more request.
+    await token.press('Enter');
+    await waitFor(() => listRequests.length >= 2, { description: 'the second request', diagnose: () => describePage(page) });
+    await page.waitForTimeout(500);
+    assert.equal(listRequests.length, 2, `one request for the second Enter, sent: ${JSON.stringify(listRequests)}`);
+
+    // Leaving the field after a change sends one request too.
+    await token.fill(server.apiToken);
+    await page.locator('#list-from').focus();
+    await waitForText(page, page.locator('#list-status'), (text) => text !== '' && !text.endsWith('…'), 'the overview to load');
+    await page.waitForTimeout(500);
+    assert.equal(listRequests.length, 3, `one request for the changed token, sent: ${JSON.stringify(listRequests)}`);
+  });
+});
+
+test('corrected field clears the error', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('corrected field', async (resources) => {
+    const server = await resources.startServer();
+    const page = await openOverview(resources, server);
+    await waitForText(page, page.locator('#list-status'), (text) => text !== '' && !text.endsWith('…'), 'the overview to load');
+    const today = dateInTimeZone('Europe/Berlin');
+    const dateInput = page.locator('#room-date');
+    const error = page.getByTestId('error');
+
+    await dateInput.fill(addDays(today, 500));
+    const text = await submitForError(page);
+    assert.match(text, /höchstens 400 Tage im Voraus/);
+    assert.equal(await dateInput.getAttribute('aria-invalid'), 'true');
+
+    await dateInput.fill(addDays(today, 1));
+    assert.equal(await error.isVisible(), false, 'the message on the old date is gone');
+    assert.equal(await error.textContent(), '');
+    assert.equal(await dateInput.getAttribute('aria-invalid'), null);
+    assert.equal(await page.locator('#field-error').count(), 0, 'the message under the field is gone');
+
+    // A message on another field stays while an unflagged field changes.
+    await page.locator('#room-title').fill('Erstgespräch\tHerr M.');
+    await submitForError(page);
+    await dateInput.fill(addDays(today, 2));
+    assert.equal(await error.isVisible(), true, 'the message on the title stays');
+  });
+});
+
+test('umlaut in email is explained', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('umlaut email', async (resources) => {
+    const server = await resources.startServer({ extraArgs: LATE_MORNING_ARGS });
+    const page = await openOverview(resources, server);
+    await waitForText(page, page.locator('#list-status'), (text) => text !== '' && !text.endsWith('…'), 'the overview to load');
+    const tomorrow = addDays(dateInTimeZone('Europe/Berlin'), 1);
+    await page.locator('#room-date').fill(tomorrow);
+
+    const row = await addInvitee(page, 'Jürgen Beispiel', 'jürgen@example.org');
+    const expected =
+      'An E-Mail-Adressen mit Umlauten, ß, Akzenten oder anderen Zeichen außerhalb des englischen Alphabets kann der Dienst keine E-Mails senden.';
+    const text = await submitForError(page);
+    assert.match(text, /Bitte prüfen Sie das Feld „E-Mail-Adresse \(Person 1\)“\./);
+    assert.ok(text.includes(expected), `the hint on the umlaut, got ${JSON.stringify(text)}`);
+    assert.doesNotMatch(text, /vollständige E-Mail-Adresse/, 'not the hint on an incomplete address');
+    assert.equal(await row.locator('[name="email"]').getAttribute('aria-invalid'), 'true');
+
+    // The server's response to such an address gets the same hint.
+    await row.locator('[name="email"]').fill('juergen@example.org');
+    await changeCreateRequests(page, (body) => ({
+      ...body,
+      invitees: body.invitees.map((invitee) => ({ ...invitee, email: 'jürgen@example.org' })),
+    }));
+    const serverText = await submitForError(page);
+    assert.ok(serverText.includes(expected), `the hint on the server's answer, got ${JSON.stringify(serverText)}`);
+    assert.match(serverText, /outside ASCII/, 'the server\'s message is in the details line');
+
+    const english = await openOverview(resources, server, { locale: 'en-GB', label: 'english' });
+    await waitForText(english, english.locator('#list-status'), (value) => value !== '' && !value.endsWith('…'), 'the overview to load');
+    await english.locator('#room-date').fill(tomorrow);
+    await addInvitee(english, 'Zoë Example', 'zoë@example.org');
+    assert.match(
+      await submitForError(english),
+      /The service cannot send emails to addresses with umlauts, ß, accents or other characters outside the English alphabet\./,
+    );
+  });
+});
+
+test('server errors are told apart', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('server error kinds', async (resources) => {
+    const server = await resources.startServer();
+    /** @type {number | 'network'} */
+    let nextAnswer = 500;
+    const cases = [
+      { answer: 500, de: 'Auf dem Server ist ein Fehler aufgetreten.', en: 'An error occurred on the server.' },
+      { answer: 501, de: 'Auf dem Server ist ein Fehler aufgetreten.', en: 'An error occurred on the server.' },
+      { answer: 502, de: 'Der Server ist gerade nicht erreichbar.', en: 'The server is not available right now.' },
+      { answer: 503, de: 'Der Server ist gerade nicht erreichbar.', en: 'The server is not available right now.' },
+      { answer: 504, de: 'Der Server ist gerade nicht erreichbar.', en: 'The server is not available right now.' },
+      { answer: 'network', de: 'Der Server ist nicht erreichbar.', en: 'The server cannot be reached.' },
+    ];
+    for (const locale of ['de-DE', 'en-GB']) {
+      const page = await openOverview(resources, server, { locale, label: locale });
+      await waitForText(page, page.locator('#list-status'), (text) => text !== '' && !text.endsWith('…'), 'the overview to load');
+      await failRequests(page, '**/api/rooms', () => nextAnswer);
+      for (const { answer, de, en } of cases) {
+        nextAnswer = answer;
+        await page.getByTestId('error').evaluate((element) => element.replaceChildren());
+        const text = await submitForError(page);
+        const expected = locale === 'de-DE' ? de : en;
+        assert.ok(text.startsWith(expected), `${locale}, ${answer}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(text)}`);
+      }
+    }
+  });
+});
+
+test('first send is not called resend', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withResources('send now label', async (resources) => {
+    const server = await resources.startServer();
+    const pending = (name) => ({ name, email: `${name.toLowerCase()}@example.org`, locale: 'de', status: 'pending' });
+    const rooms = [
+      listedRoom(server, { id: 'pending-one', status: 'today', invitees: [pending('Anna')] }),
+      listedRoom(server, { id: 'pending-two', status: 'today', invitees: [pending('Anna'), pending('Ben')] }),
+      listedRoom(server, { id: 'retrying', status: 'today', invitees: [{ ...pending('Anna'), failure: 'connection timed out' }] }),
+      listedRoom(server, { id: 'failed', status: 'today', invitees: [{ ...pending('Anna'), status: 'failed', failure: 'mailbox unavailable' }] }),
+      listedRoom(server, { id: 'sent', status: 'today', invitees: [{ ...pending('Anna'), status: 'sent', sentAt: '2026-03-02T05:00:00Z' }] }),
+      listedRoom(server, {
+        id: 'partly-sent',
+        status: 'today',
+        invitees: [pending('Anna'), { ...pending('Ben'), status: 'sent', sentAt: '2026-03-02T05:00:00Z' }],
+      }),
+    ];
+    const labels = async (page) => {
+      /** @type {Record<string, [string, string]>} */
+      const result = {};
+      for (const { id } of rooms) {
+        const resend = (await waitForRoomRow(page, id)).getByTestId('resend');
+        result[id] = [await resend.textContent(), await resend.getAttribute('aria-label')];
+      }
+      return result;
+    };
+
+    const german = await openOverview(resources, server, { rooms, label: 'german' });
+    assert.deepEqual(await labels(german), {
+      'pending-one': ['E-Mail jetzt senden', 'Einladungs-E-Mail für den Raum vom 02.03.2026 jetzt senden'],
+      'pending-two': ['E-Mails jetzt senden', 'Einladungs-E-Mails für den Raum vom 02.03.2026 jetzt senden'],
+      retrying: ['E-Mail erneut senden', 'Einladungs-E-Mail für den Raum vom 02.03.2026 erneut senden'],
+      failed: ['E-Mail erneut senden', 'Einladungs-E-Mail für den Raum vom 02.03.2026 erneut senden'],
+      sent: ['E-Mail erneut senden', 'Einladungs-E-Mail für den Raum vom 02.03.2026 erneut senden'],
+      'partly-sent': ['E-Mails erneut senden', 'Einladungs-E-Mails für den Raum vom 02.03.2026 erneut senden'],
+    });
+
+    const english = await openOverview(resources, server, { rooms, locale: 'en-GB', label: 'english' });
+    const englishLabels = await labels(english);
+    assert.deepEqual(englishLabels['pending-one'], ['Send email now', 'Send the invitation email of the room of 2 March 2026 now']);
+    assert.deepEqual(englishLabels['pending-two'], ['Send emails now', 'Send the invitation emails of the room of 2 March 2026 now']);
+    assert.deepEqual(englishLabels.failed, ['Resend email', 'Resend the invitation email of the room of 2 March 2026']);
   });
 });

@@ -296,17 +296,19 @@ export function linkToken(joinUrl) {
  * Launches headless Chromium with fake media devices and a fresh temporary
  * profile, which playwright-core creates and removes itself.
  *
- * @param {{ acceptMediaPrompts?: boolean }} [options] with `acceptMediaPrompts: false`,
+ * @param {{ acceptMediaPrompts?: boolean, extraArgs?: string[] }} [options] with `acceptMediaPrompts: false`,
  *   Chromium runs without --use-fake-ui-for-media-stream and, being headless,
  *   denies every camera and microphone prompt, as a visitor who blocks both.
  *   A permission granted through `BrowserContext.grantPermissions` still holds.
+ *   `extraArgs` go after the default flags, such as a `--host-resolver-rules`
+ *   that maps a host name to the loopback address.
  */
-export async function launchBrowser({ acceptMediaPrompts = true } = {}) {
+export async function launchBrowser({ acceptMediaPrompts = true, extraArgs = [] } = {}) {
   if (!existsSync(CHROMIUM_BINARY)) {
     throw new Error(`${CHROMIUM_BINARY} not found: install Debian's chromium package (tests/run does)`);
   }
-  const args = acceptMediaPrompts ? CHROMIUM_ARGS : CHROMIUM_ARGS.filter((arg) => arg !== '--use-fake-ui-for-media-stream');
-  return chromium.launch({ executablePath: CHROMIUM_BINARY, headless: true, args });
+  const defaultArgs = acceptMediaPrompts ? CHROMIUM_ARGS : CHROMIUM_ARGS.filter((arg) => arg !== '--use-fake-ui-for-media-stream');
+  return chromium.launch({ executablePath: CHROMIUM_BINARY, headless: true, args: [...defaultArgs, ...extraArgs] });
 }
 
 /**

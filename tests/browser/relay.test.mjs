@@ -356,8 +356,8 @@ async function refusedRelayCall(resources, tamper) {
   await joinCall(pages[1].page, room.joinUrl, 'Ben');
 
   const expected = {
-    'de-DE': 'Keine Verbindung: Der Weiterleitungsserver hat den Zugang abgelehnt. Bitte laden Sie die Seite neu. Hilft das nicht, geben Sie bitte der Praxis Bescheid.',
-    'en-GB': 'No connection: the relay server refused access. Please reload the page. If that does not help, please let the practice know.',
+    'de-DE': 'Keine Verbindung: Der Weiterleitungsserver hat den Zugang abgelehnt. Bitte laden Sie die Seite neu. Hilft das nicht, wenden Sie sich bitte an Ihre Praxis.',
+    'en-GB': 'No connection: the relay server refused access. Please reload the page. If that does not help, please contact your practice.',
   };
   for (const { page, locale, tampering } of pages) {
     const tile = page.locator('[data-connection="relay-rejected"]');

@@ -514,17 +514,26 @@ export class SecurityCodePanel {
  * @typedef {{ sender: string, text: string, own: boolean }} ChatEntry
  */
 
-/** Chat message list with an unread counter for when the panel is hidden. */
+/**
+ * Chat message list with an unread counter for when the panel is hidden, as
+ * on phones while the chat is closed. The counter is part of the chat
+ * button's accessible name, and each message that arrives meanwhile goes to
+ * `announce`, because the list's own live region is hidden with the panel.
+ */
 export class ChatView {
   /**
    * @param {HTMLOListElement} list
    * @param {HTMLElement} panel the element whose visibility decides what counts as read
-   * @param {HTMLElement} unreadBadge
+   * @param {HTMLElement} unreadBadge the visible counter, hidden from screen readers
+   * @param {HTMLButtonElement} toggleButton the button that opens the panel
+   * @param {(text: string) => void} announce reads a text to screen readers through a live region
    */
-  constructor(list, panel, unreadBadge) {
+  constructor(list, panel, unreadBadge, toggleButton, announce) {
     this.list = list;
     this.panel = panel;
     this.unreadBadge = unreadBadge;
+    this.toggleButton = toggleButton;
+    this.announce = announce;
     this.unread = 0;
   }
 
@@ -556,6 +565,7 @@ export class ChatView {
     if (!entry.own && !this.isPanelVisible()) {
       this.unread += 1;
       this.renderUnread();
+      this.announce(t('chat.newMessage', { name: entry.sender, text: entry.text }));
     }
   }
 
@@ -572,6 +582,11 @@ export class ChatView {
   renderUnread() {
     this.unreadBadge.hidden = this.unread === 0;
     this.unreadBadge.textContent = this.unread > 99 ? '99+' : String(this.unread);
-    this.unreadBadge.setAttribute('aria-label', t('chat.unread', { count: this.unread }));
+    /** @type {string} */
+    let label;
+    if (this.unread === 0) label = t('call.chatLabel');
+    else if (this.unread === 1) label = t('call.chatLabelUnreadOne');
+    else label = t('call.chatLabelUnreadMany', { count: this.unread });
+    this.toggleButton.setAttribute('aria-label', label);
   }
 }

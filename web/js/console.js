@@ -2,8 +2,8 @@
 // overview of rooms with status, call time and invitation emails, creating
 // rooms, resending invitations and opening a call window.
 
-import { applyTranslations, dateAndTimeIn, describeRoomTimeZone, formatDate, locale, t } from './i18n.js';
-import { byId, createButton, fillSelect, trimName } from './dom.js';
+import { applyTranslations, dateAndTimeIn, describeRoomTimeZone, formatDate, locale, resolveTimeZone, t } from './i18n.js';
+import { byId, createButton, fillSelect, readStored, trimName, writeStored } from './dom.js';
 
 /**
  * @typedef {{ name: string, email: string, locale: 'de' | 'en' }} Invitee
@@ -23,6 +23,9 @@ import { byId, createButton, fillSelect, trimName } from './dom.js';
 
 /** sessionStorage key of the API token. It stays in this tab only. */
 const STORAGE_TOKEN = 'videoCall.apiToken';
+
+/** localStorage key of the time zone chosen last in the create form. */
+const STORAGE_TIME_ZONE = 'videoCall.roomTimeZone';
 
 const DEFAULT_TIME_ZONE = 'Europe/Berlin';
 
@@ -132,6 +135,10 @@ let defaultDate = '';
 /** The invitee rows that the last create request sent, in request order. */
 /** @type {Element[]} */
 let sentInviteeRows = [];
+
+/** The last create request sent, for explaining the server's response to it. */
+/** @type {CreateRoomRequest | null} */
+let sentCreateRequest = null;
 
 /** The control marked with aria-invalid by the error shown now. */
 /** @type {HTMLInputElement | HTMLSelectElement | null} */
@@ -281,7 +288,10 @@ function describeApiError(error) {
   }
   if (status === 413 || code === 'payload-too-large') return { text: t('console.payloadTooLarge'), details };
   if (isRoomNotFound(error)) return { text: t('console.roomNotFound'), details };
-  if (status >= 500) return { text: t('console.serverUnavailable'), details };
+  // A proxy or gateway returns 502, 503 or 504 when it cannot reach the
+  // server. Other 5xx statuses come from the server itself.
+  if (status === 502 || status === 503 || status === 504) return { text: t('console.serverUnavailable'), details };
+  if (status >= 500) return { text: t('console.serverError'), details };
   return { text: t('console.requestFailed', { status }), details };
 }
 
@@ -314,7 +324,11 @@ function describeField(field, message = '') {
     case 'date':
       return { label: t('console.fieldDate'), control: ui.dateInput, help: describeDateProblem() ?? t('console.hintDateInvalid') };
     case 'startTime':
-      return { label: t('console.fieldStartTime'), control: ui.startTimeInput, help: t('console.hintStartTime') };
+      return {
+        label: t('console.fieldStartTime'),
+        control: ui.startTimeInput,
+        help: describeSkippedStartTime(sentCreateRequest, message) ?? t('console.hintStartTime'),
+      };
     case 'timeZone':
       return { label: t('console.fieldTimeZone'), control: ui.timeZoneSelect, help: t('console.hintTimeZone') };
     case 'title':
@@ -355,9 +369,11 @@ function describeField(field, message = '') {
   }
   if (match[2] === 'email') {
     const repeated = /\brepeats the address of invitees\[(\d+)\]/.exec(message);
-    const help = repeated
-      ? t('console.hintInviteeEmailRepeated', { number: inviteeRowNumber(Number(repeated[1])) })
-      : t('console.hintInviteeEmail');
+    /** @type {string} */
+    let help;
+    if (repeated) help = t('console.hintInviteeEmailRepeated', { number: inviteeRowNumber(Number(repeated[1])) });
+    else if (/\boutside ASCII\b/.test(message)) help = t('console.hintInviteeEmailNonAscii');
+    else help = t('console.hintInviteeEmail');
     return { label: t('console.fieldInviteeEmail', { number: rowNumber }), control, help };
   }
   return { label: t('console.fieldInviteeLocale', { number: rowNumber }), control };
@@ -394,6 +410,141 @@ function describeDateProblem() {
   return undefined;
 }
 
+/** Milliseconds in a minute. */
+const MINUTE_MS = 60_000;
+
+/**
+ * Returns the offset of `timeZone` from UTC at `instant`, in whole minutes,
+ * such as 60 for Berlin in winter and 120 in summer.
+ *
+ * @param {string} timeZone IANA name
+ * @param {number} instant milliseconds since the epoch, a whole minute
+ * @returns {number}
+ */
+function zoneOffsetMinutes(timeZone, instant) {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(new Date(instant));
+  /** @param {Intl.DateTimeFormatPartTypes} type */
+  const part = (type) => Number(parts.find((entry) => entry.type === type)?.value);
+  const wallClock = Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute'));
+  return Math.round((wallClock - instant) / MINUTE_MS);
+}
+
+/**
+ * Returns the clock change that skips the local time `time` on `date` in
+ * `timeZone`, as the local times "HH:MM" from which and to which the clocks
+ * jump, such as { from: '02:00', to: '03:00' } for 02:30 on the day summer
+ * time begins in Berlin. Returns null when the time exists there, and when
+ * the input or the zone is invalid.
+ *
+ * @param {string} date "YYYY-MM-DD"
+ * @param {string} time "HH:MM"
+ * @param {string} timeZone IANA name
+ * @returns {{ from: string, to: string } | null}
+ */
+export function skippedClockJump(date, time, timeZone) {
+  const dateMatch = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  const timeMatch = /^(\d{2}):(\d{2})$/.exec(time);
+  if (!dateMatch || !timeMatch) return null;
+  // The wanted wall-clock time, written as if it were UTC.
+  const wallClock = Date.UTC(
+    Number(dateMatch[1]),
+    Number(dateMatch[2]) - 1,
+    Number(dateMatch[3]),
+    Number(timeMatch[1]),
+    Number(timeMatch[2]),
+  );
+  if (Number.isNaN(wallClock)) return null;
+  /** @param {number} instant */
+  const offsetAt = (instant) => zoneOffsetMinutes(timeZone, instant);
+  /** @type {number} */
+  let offsetBefore;
+  /** @type {number} */
+  let offsetAfter;
+  try {
+    // This assumes at most one change of offset in the 24 hours around the
+    // time, which holds for the zones of the form.
+    offsetBefore = offsetAt(wallClock - 12 * 60 * MINUTE_MS);
+    offsetAfter = offsetAt(wallClock + 12 * 60 * MINUTE_MS);
+  } catch {
+    // RangeError: this browser does not know the time zone.
+    return null;
+  }
+  // The time exists when an instant under one of the day's offsets shows it.
+  for (const offset of [offsetBefore, offsetAfter]) {
+    if (offsetAt(wallClock - offset * MINUTE_MS) === offset) return null;
+  }
+  if (offsetAfter <= offsetBefore) return null;
+
+  // The clocks jump forward between these two instants. Bisect to the
+  // minute at which the new offset starts.
+  let lastBefore = wallClock - offsetAfter * MINUTE_MS;
+  let firstAfter = wallClock - offsetBefore * MINUTE_MS;
+  while (firstAfter - lastBefore > MINUTE_MS) {
+    const middle = lastBefore + Math.floor((firstAfter - lastBefore) / 2 / MINUTE_MS) * MINUTE_MS;
+    if (offsetAt(middle) === offsetAfter) firstAfter = middle;
+    else lastBefore = middle;
+  }
+  /** @param {number} localAsUtc */
+  const clockTime = (localAsUtc) => new Date(localAsUtc).toISOString().slice(11, 16);
+  return {
+    from: clockTime(firstAfter + offsetBefore * MINUTE_MS),
+    to: clockTime(firstAfter + offsetAfter * MINUTE_MS),
+  };
+}
+
+/**
+ * Returns the visible name of a zone of the form, such as "Berlin (Deutschland)",
+ * or the IANA name for another zone.
+ *
+ * @param {string} timeZone
+ * @returns {string}
+ */
+function timeZoneLabel(timeZone) {
+  const option = [...ui.timeZoneSelect.options].find((candidate) => candidate.value === timeZone);
+  return option?.textContent?.trim() || timeZone;
+}
+
+/**
+ * Returns the hint for a start time that the clocks skip on the room's day,
+ * such as 02:30 on the day summer time begins, or undefined for another time.
+ * Without a request, the form's entries are checked. The server reports such
+ * a time only in the English message of an invalid startTime, such as
+ * "startTime: 02:30 does not exist on … because the clocks there jump from
+ * 02:00 to 03:00 …", so that message serves where this browser's time zone
+ * data find no jump.
+ *
+ * @param {CreateRoomRequest | null} request
+ * @param {string} [serverMessage]
+ * @returns {string | undefined}
+ */
+function describeSkippedStartTime(request, serverMessage = '') {
+  const date = request ? request.date : ui.dateInput.value;
+  let time = request ? (request.startTime ?? '') : ui.startTimeInput.value.slice(0, 5);
+  const timeZone = request ? request.timeZone : ui.timeZoneSelect.value;
+  let jump = skippedClockJump(date, time, timeZone);
+  if (!jump) {
+    const reported = /\b(\d{2}:\d{2}) does not exist\b.*\bjump from (\d{2}:\d{2}) to (\d{2}:\d{2})\b/.exec(serverMessage);
+    if (!reported) return undefined;
+    time = reported[1];
+    jump = { from: reported[2], to: reported[3] };
+  }
+  return t('console.hintStartTimeSkipped', {
+    time,
+    date: formatDate(date),
+    zone: timeZoneLabel(timeZone),
+    from: jump.from,
+    to: jump.to,
+  });
+}
+
 /**
  * Shows a note under the start time while that time has passed today in the
  * chosen zone. The room can still be created, but invitations name the time as entered.
@@ -403,12 +554,7 @@ function updateStartTimeHint() {
   const startTime = ui.startTimeInput.value.slice(0, 5);
   const now = timeOfDayIn(timeZone);
   const passed = /^\d{2}:\d{2}$/.test(startTime) && ui.dateInput.value === todayIn(timeZone) && startTime < now;
-  const text = passed
-    ? t('console.hintStartTimePassed', {
-        now,
-        zone: ui.timeZoneSelect.selectedOptions[0]?.textContent?.trim() || timeZone,
-      })
-    : '';
+  const text = passed ? t('console.hintStartTimePassed', { now, zone: timeZoneLabel(timeZone) }) : '';
   // The note is a live region, so an unchanged text is not written again.
   if (ui.startTimeHint.textContent !== text) ui.startTimeHint.textContent = text;
   ui.startTimeHint.hidden = !passed;
@@ -673,6 +819,15 @@ function readInvitees() {
     }
     if (CONTROL_CHARACTER.test(name)) throw nameError(t('console.hintInviteeNameControl'));
     if (BIDI_CONTROL.test(name)) throw nameError(t('console.hintInviteeNameBidi'));
+    // The mail service delivers only to ASCII addresses. Chromium writes a
+    // domain with umlauts in its xn-- form, but not the part before the "@".
+    if (/[^\x00-\x7F]/.test(email)) {
+      throw new InputError({
+        text: t('console.checkField', { label: t('console.fieldInviteeEmail', { number: index + 1 }) }),
+        help: t('console.hintInviteeEmailNonAscii'),
+        control: emailInput,
+      });
+    }
     // The browser's check of type="email" accepts addresses without a dot in
     // the domain, which the server rejects, so both checks run.
     if (!emailInput.checkValidity() || !/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/.test(email)) {
@@ -714,6 +869,14 @@ function readCreateRequest() {
   /** @type {CreateRoomRequest} */
   const request = { date: ui.dateInput.value, timeZone: ui.timeZoneSelect.value };
   if (ui.startTimeInput.value) request.startTime = ui.startTimeInput.value.slice(0, 5);
+  const skippedTime = describeSkippedStartTime(null);
+  if (skippedTime) {
+    throw new InputError({
+      text: t('console.checkField', { label: t('console.fieldStartTime') }),
+      help: skippedTime,
+      control: ui.startTimeInput,
+    });
+  }
 
   const title = ui.titleInput.value.trim();
   if ([...title].length > MAX_TITLE_LENGTH || CONTROL_CHARACTER.test(title)) {
@@ -744,9 +907,13 @@ function readCreateRequest() {
 async function createRoom() {
   clearError();
   ui.createStatus.textContent = '';
+  // Disabling the button takes the focus from it.
+  const hadFocus = document.activeElement === ui.createButton;
+  let failed = false;
   ui.createButton.disabled = true;
   try {
     const request = readCreateRequest();
+    sentCreateRequest = request;
     const room = /** @type {Room} */ (await callApi('POST', '/api/rooms', request));
     resetCreateForm();
     ui.createdLink.value = room.joinUrl;
@@ -761,11 +928,21 @@ async function createRoom() {
     ui.createdLink.select();
     void loadRooms();
   } catch (error) {
+    failed = true;
     if (error instanceof ApiError && error.status === 401) forgetRooms();
     showError(error);
   } finally {
     ui.createButton.disabled = false;
+    // An error without a control to fix, such as a failed connection, leaves
+    // the focus nowhere. The keyboard gets it back on the button.
+    if (failed && hadFocus && focusIsLost()) ui.createButton.focus();
   }
+}
+
+/** Tells whether the focus fell to the page, as when its element was disabled or removed. */
+function focusIsLost() {
+  const active = document.activeElement;
+  return active === null || active === document.body;
 }
 
 /** Empties the form for the next room. The time zone stays, and the date is today there. */
@@ -999,9 +1176,22 @@ function renderActions(room, message) {
   const addressedInvitees = countEmailInvitees(room);
   if (room.status === 'today' && addressedInvitees > 0) {
     const several = addressedInvitees > 1;
-    const resend = createButton(t(several ? 'console.resendMany' : 'console.resendOne'), () => void resendInvitations(room, resend), {
+    // "erneut" (again) would be wrong before the first email went out.
+    const first = nothingSentYet(room);
+    /** @type {MessageKey} */
+    let text;
+    /** @type {MessageKey} */
+    let label;
+    if (first) {
+      text = several ? 'console.sendNowMany' : 'console.sendNowOne';
+      label = several ? 'console.sendNowLabelMany' : 'console.sendNowLabelOne';
+    } else {
+      text = several ? 'console.resendMany' : 'console.resendOne';
+      label = several ? 'console.resendLabelMany' : 'console.resendLabelOne';
+    }
+    const resend = createButton(t(text), () => void resendInvitations(room, resend), {
       className: 'button',
-      ariaLabel: t(several ? 'console.resendLabelMany' : 'console.resendLabelOne', { room: name }),
+      ariaLabel: t(label, { room: name }),
     });
     resend.dataset.testid = 'resend';
     actions.append(resend);
@@ -1036,6 +1226,18 @@ function describeRoomForLabel(room) {
   const date = formatDate(room.date);
   const when = room.startTime ? t('console.roomDateTime', { date, time: room.startTime }) : date;
   return room.title ? t('console.roomWithTitle', { room: when, title: room.title }) : when;
+}
+
+/**
+ * Tells whether no invitation email of the room went out or failed yet: every
+ * invitee with an address is pending, without a failed attempt.
+ *
+ * @param {Room} room
+ * @returns {boolean}
+ */
+function nothingSentYet(room) {
+  const mailed = Array.isArray(room.invitees) ? room.invitees.filter((invitee) => invitee.email) : [];
+  return mailed.every((invitee) => invitee.status === 'pending' && !invitee.failure && !invitee.sentAt);
 }
 
 /**
@@ -1339,7 +1541,30 @@ async function resendInvitations(room, button) {
   } catch (error) {
     button.disabled = false;
     await showResendError(row, room, error);
+    if (focusIsLost()) restoreResendFocus(button, row);
   }
+}
+
+/**
+ * Gives the focus, which disabling the resend button took, back to that
+ * button, or to the resend button of the row rendered anew, or else to the
+ * error box at the top of the page when the room went away.
+ *
+ * @param {HTMLButtonElement} button
+ * @param {Element} row
+ */
+function restoreResendFocus(button, row) {
+  if (button.isConnected) {
+    button.focus();
+    return;
+  }
+  const current = liveRow(row);
+  if (current.isConnected) {
+    focusResendButton(current);
+    return;
+  }
+  if (!ui.error.hidden) ui.error.focus();
+  else ui.listHeading.focus();
 }
 
 /**
@@ -1474,6 +1699,21 @@ function focusAfterDeletion(roomIds) {
 // ---------------------------------------------------------------------------
 // Start
 
+/**
+ * Returns the zone that the create form starts with: the one chosen last in
+ * this browser, else the browser's own zone when the form offers it, else
+ * Europe/Berlin.
+ *
+ * @returns {string}
+ */
+function initialTimeZone() {
+  const offered = [...ui.timeZoneSelect.options].map((option) => option.value);
+  const stored = readStored(STORAGE_TIME_ZONE);
+  if (stored && offered.includes(stored)) return stored;
+  const browserZone = resolveTimeZone(new Intl.DateTimeFormat().resolvedOptions().timeZone);
+  return offered.find((zone) => resolveTimeZone(zone) === browserZone) ?? DEFAULT_TIME_ZONE;
+}
+
 function start() {
   applyTranslations();
 
@@ -1482,7 +1722,16 @@ function start() {
   } catch {
     // Storage blocked: the token must be entered again after a reload.
   }
+  // Enter in the field fires both "change" and "submit" in one task. One
+  // request is enough, since every rejected token counts against the
+  // server's limit of failed attempts.
+  let tokenTaskHandled = false;
   const saveToken = () => {
+    if (tokenTaskHandled) return;
+    tokenTaskHandled = true;
+    setTimeout(() => {
+      tokenTaskHandled = false;
+    }, 0);
     try {
       sessionStorage.setItem(STORAGE_TOKEN, ui.tokenInput.value.trim());
     } catch {
@@ -1496,10 +1745,13 @@ function start() {
     saveToken();
   });
 
-  ui.timeZoneSelect.value = DEFAULT_TIME_ZONE;
-  defaultDate = todayIn(DEFAULT_TIME_ZONE);
+  ui.timeZoneSelect.value = initialTimeZone();
+  defaultDate = todayIn(ui.timeZoneSelect.value);
   ui.dateInput.value = defaultDate;
-  ui.timeZoneSelect.addEventListener('change', updateDefaultDate);
+  ui.timeZoneSelect.addEventListener('change', () => {
+    writeStored(STORAGE_TIME_ZONE, ui.timeZoneSelect.value);
+    updateDefaultDate();
+  });
   for (const control of [ui.dateInput, ui.startTimeInput, ui.timeZoneSelect]) {
     control.addEventListener('input', updateStartTimeHint);
     control.addEventListener('change', updateStartTimeHint);
@@ -1515,10 +1767,11 @@ function start() {
   ui.listTo.value = addDays(today, LIST_DAYS_AHEAD);
 
   ui.addInviteeButton.addEventListener('click', addInviteeRow);
-  // Typing in a field marked invalid takes the mark away.
+  // Typing in a field marked invalid takes the mark away, and with it the
+  // message at the top, which would otherwise report a fixed entry.
   for (const form of [ui.tokenForm, ui.createForm, ui.listForm]) {
     form.addEventListener('input', (event) => {
-      if (invalidControl && event.target === invalidControl) unmarkInvalid();
+      if (invalidControl && event.target === invalidControl) clearError();
     });
   }
   ui.createForm.addEventListener('submit', (event) => {

@@ -81,7 +81,7 @@ const de = {
   'media.unsupported':
     'Dieser Browser unterstützt keine Videogespräche. Bitte öffnen Sie den Link in einer aktuellen Version von Chrome, Firefox, Safari oder Edge.',
   'media.insecure':
-    'Kamera und Mikrofon sind nur über eine sichere Verbindung (https) verfügbar. Bitte öffnen Sie den Link aus Ihrer E-Mail noch einmal.',
+    'Kamera und Mikrofon sind nur über eine sichere Verbindung (https) verfügbar, diese Seite wurde aber über eine unsichere Verbindung (http) geöffnet. Bitte wenden Sie sich an Ihre Praxis: Die Adresse des Links muss mit „https://“ beginnen.',
   'media.switchFailed': 'Das Gerät ließ sich nicht starten.',
 
   // Join page: actions
@@ -105,13 +105,15 @@ const de = {
   'call.connecting': 'Verbindung wird aufgebaut …',
   'call.interrupted': 'Verbindung unterbrochen …',
   'call.relayRejected':
-    'Keine Verbindung: Der Weiterleitungsserver hat den Zugang abgelehnt. Bitte laden Sie die Seite neu. Hilft das nicht, geben Sie bitte der Praxis Bescheid.',
+    'Keine Verbindung: Der Weiterleitungsserver hat den Zugang abgelehnt. Bitte laden Sie die Seite neu. Hilft das nicht, wenden Sie sich bitte an Ihre Praxis.',
   // A connection that has not come up for a while, and one that was lost and has not come back.
   'call.stalled':
     'Die Verbindung zu {name} kommt nicht zustande, vielleicht weil ein Netzwerk sie blockiert. Bitte verlassen Sie das Gespräch und wählen Sie dann „Erneut teilnehmen“. Hilft das nicht, wenden Sie sich bitte an Ihre Praxis.',
   'call.lost':
     'Die Verbindung zu {name} ist abgebrochen und ließ sich bisher nicht wiederherstellen. Bitte verlassen Sie das Gespräch und wählen Sie dann „Erneut teilnehmen“. Hilft das nicht, wenden Sie sich bitte an Ihre Praxis.',
   'call.waiting': 'Sie sind dem Gespräch beigetreten. Sobald weitere Personen dazukommen, sehen Sie sie hier.',
+  // In place of 'call.waiting' once everyone who was there has left.
+  'call.othersLeft': 'Alle anderen haben das Gespräch verlassen. Sobald wieder jemand dazukommt, sehen Sie die Person hier.',
   'call.peerJoined': '{name} ist dem Gespräch beigetreten.',
   'call.peerLeft': '{name} hat das Gespräch verlassen.',
   'call.remoteMicrophoneOff': 'Mikrofon aus',
@@ -132,6 +134,8 @@ const de = {
   'call.devicesLabel': 'Mikrofon und Kamera wählen',
   'call.chat': 'Chat',
   'call.chatLabel': 'Chat öffnen oder schließen',
+  'call.chatLabelUnreadOne': 'Chat öffnen, 1 neue Nachricht',
+  'call.chatLabelUnreadMany': 'Chat öffnen, {count} neue Nachrichten',
   'call.leave': 'Verlassen',
   'call.leaveLabel': 'Gespräch verlassen',
   'call.fullscreen': 'Vollbild für {name}',
@@ -152,7 +156,7 @@ const de = {
   'chat.charactersLeft': 'Noch {count} Zeichen möglich',
   'chat.oneCharacterLeft': 'Noch 1 Zeichen möglich',
   'chat.noCharacterLeft': 'Keine weiteren Zeichen möglich',
-  'chat.unread': 'Neue Nachrichten: {count}',
+  'chat.newMessage': 'Neue Chatnachricht von {name}: {text}',
   'left.message': 'Sie haben das Gespräch verlassen.',
   'footer.privacy': 'Datenschutzhinweise',
 
@@ -237,6 +241,11 @@ const de = {
   'console.resendMany': 'E-Mails erneut senden',
   'console.resendLabelOne': 'Einladungs-E-Mail für den Raum vom {room} erneut senden',
   'console.resendLabelMany': 'Einladungs-E-Mails für den Raum vom {room} erneut senden',
+  // The four texts above before any email of the room went out or failed.
+  'console.sendNowOne': 'E-Mail jetzt senden',
+  'console.sendNowMany': 'E-Mails jetzt senden',
+  'console.sendNowLabelOne': 'Einladungs-E-Mail für den Raum vom {room} jetzt senden',
+  'console.sendNowLabelMany': 'Einladungs-E-Mails für den Raum vom {room} jetzt senden',
   'console.resendingOne': 'Die E-Mail wird gesendet …',
   'console.resendingMany': 'Die E-Mails werden gesendet …',
   'console.resendDoneOne': 'Die Einladungs-E-Mail wurde gesendet.',
@@ -288,6 +297,8 @@ const de = {
   'console.hintDatePast': 'Das Datum liegt in der Vergangenheit. Bitte wählen Sie heute oder einen späteren Tag.',
   'console.hintDateTooFar': 'Ein Raum kann höchstens {days} Tage im Voraus angelegt werden.',
   'console.hintStartTime': 'Bitte geben Sie die Uhrzeit in Stunden und Minuten an, zum Beispiel 09:30.',
+  'console.hintStartTimeSkipped':
+    'Die Uhrzeit {time}\u00a0Uhr gibt es am {date} in {zone} nicht, weil die Uhren dort in dieser Nacht für die Sommerzeit von {from} auf {to}\u00a0Uhr vorgestellt werden. Bitte wählen Sie eine andere Uhrzeit.',
   'console.hintStartTimePassed':
     'Diese Uhrzeit ist heute schon vorbei: In {zone} ist es jetzt {now} Uhr. Die Einladung nennt die Uhrzeit so, wie sie hier eingetragen ist.',
   'console.hintTimeZone': 'Bitte wählen Sie eine Zeitzone aus der Liste.',
@@ -303,6 +314,8 @@ const de = {
   'console.hintInviteeNameBidi':
     'Der Name enthält ein unsichtbares Zeichen, das die Schreibrichtung steuert. Solche Zeichen ändern die Reihenfolge, in der die Buchstaben erscheinen, sodass der Name anders zu lesen wäre, als er eingegeben wurde. Bitte tippen Sie den Namen von Hand ein, statt ihn einzufügen.',
   'console.hintInviteeEmail': 'Bitte geben Sie eine vollständige E-Mail-Adresse ein, zum Beispiel name@beispiel.de.',
+  'console.hintInviteeEmailNonAscii':
+    'An E-Mail-Adressen mit Umlauten, ß, Akzenten oder anderen Zeichen außerhalb des englischen Alphabets kann der Dienst keine E-Mails senden. Bitte fragen Sie die Person nach einer Adresse ohne solche Zeichen.',
   'console.hintInviteeEmailRepeated':
     'Diese E-Mail-Adresse ist schon bei Person {number} eingetragen. Bitte tragen Sie jede Adresse nur einmal ein. Teilen sich mehrere Personen eine Adresse, genügt eine Einladung: Alle nehmen über denselben Link teil.',
   'console.hintRangeOrder': 'Das Datum bei „Von“ liegt nach dem Datum bei „Bis“.',
@@ -312,6 +325,8 @@ const de = {
   'console.requestFailed':
     'Der Server hat die Anfrage abgelehnt (HTTP {status}). Bitte laden Sie die Seite neu und versuchen Sie es erneut.',
   'console.serverUnavailable': 'Der Server ist gerade nicht erreichbar. Bitte versuchen Sie es später erneut.',
+  'console.serverError':
+    'Auf dem Server ist ein Fehler aufgetreten. Bitte versuchen Sie es in einem Moment erneut. Tritt der Fehler wieder auf, wenden Sie sich bitte an den technischen Support.',
   'console.networkError':
     'Der Server ist nicht erreichbar. Bitte prüfen Sie Ihre Internetverbindung und versuchen Sie es erneut.',
   'console.errorDetails': 'Details für den technischen Support: {message}',
@@ -390,7 +405,7 @@ const en = {
   'media.unsupported':
     'This browser does not support video calls. Please open the link in a current version of Chrome, Firefox, Safari or Edge.',
   'media.insecure':
-    'Camera and microphone are available only over a secure connection (https). Please open the link from your email again.',
+    'Camera and microphone are available only over a secure connection (https), but this page was opened over an insecure connection (http). Please contact your practice: the address of the link must start with “https://”.',
   'media.switchFailed': 'The device could not be started.',
 
   'action.retry': 'Try again',
@@ -410,12 +425,13 @@ const en = {
   'call.connecting': 'Connecting …',
   'call.interrupted': 'Connection interrupted …',
   'call.relayRejected':
-    'No connection: the relay server refused access. Please reload the page. If that does not help, please let the practice know.',
+    'No connection: the relay server refused access. Please reload the page. If that does not help, please contact your practice.',
   'call.stalled':
     'The connection to {name} cannot be established, perhaps because a network blocks it. Please leave the call, then choose “Join again”. If that does not help, please contact your practice.',
   'call.lost':
     'The connection to {name} was lost and has not been restored yet. Please leave the call, then choose “Join again”. If that does not help, please contact your practice.',
   'call.waiting': 'You have joined the call. As soon as others join, you will see them here.',
+  'call.othersLeft': 'Everyone else has left the call. As soon as someone joins again, you will see them here.',
   'call.peerJoined': '{name} has joined the call.',
   'call.peerLeft': '{name} has left the call.',
   'call.remoteMicrophoneOff': 'Microphone off',
@@ -436,6 +452,8 @@ const en = {
   'call.devicesLabel': 'Choose microphone and camera',
   'call.chat': 'Chat',
   'call.chatLabel': 'Open or close the chat',
+  'call.chatLabelUnreadOne': 'Open the chat, 1 new message',
+  'call.chatLabelUnreadMany': 'Open the chat, {count} new messages',
   'call.leave': 'Leave',
   'call.leaveLabel': 'Leave the call',
   'call.fullscreen': 'Full screen for {name}',
@@ -446,7 +464,7 @@ const en = {
   'security.pending': 'The security code is not available yet because the connection is being set up.',
   'security.unsupported': 'This browser does not provide the security code.',
   'chat.heading': 'Chat',
-  'chat.note': 'Messages go end-to-end encrypted to the others in the call and are not stored.',
+  'chat.note': 'Messages are sent end-to-end encrypted to the others in the call and are not stored.',
   'chat.inputLabel': 'Write a message',
   'chat.placeholder': 'Your message',
   'chat.send': 'Send',
@@ -455,7 +473,7 @@ const en = {
   'chat.charactersLeft': '{count} characters left',
   'chat.oneCharacterLeft': '1 character left',
   'chat.noCharacterLeft': 'No characters left',
-  'chat.unread': 'New messages: {count}',
+  'chat.newMessage': 'New chat message from {name}: {text}',
   'left.message': 'You have left the call.',
   'footer.privacy': 'Privacy notice',
 
@@ -538,6 +556,10 @@ const en = {
   'console.resendMany': 'Resend emails',
   'console.resendLabelOne': 'Resend the invitation email of the room of {room}',
   'console.resendLabelMany': 'Resend the invitation emails of the room of {room}',
+  'console.sendNowOne': 'Send email now',
+  'console.sendNowMany': 'Send emails now',
+  'console.sendNowLabelOne': 'Send the invitation email of the room of {room} now',
+  'console.sendNowLabelMany': 'Send the invitation emails of the room of {room} now',
   'console.resendingOne': 'Sending the email …',
   'console.resendingMany': 'Sending the emails …',
   'console.resendDoneOne': 'The invitation email has been sent.',
@@ -584,6 +606,8 @@ const en = {
   'console.hintDatePast': 'The date is in the past. Please choose today or a later day.',
   'console.hintDateTooFar': 'A room can be created at most {days} days ahead.',
   'console.hintStartTime': 'Please enter the time in hours and minutes, for example 09:30.',
+  'console.hintStartTimeSkipped':
+    '{time} does not exist on {date} in {zone}, because the clocks there go forward from {from} to {to} that night for summer time. Please choose another time.',
   'console.hintStartTimePassed':
     'This time has already passed today: it is now {now} in {zone}. The invitation gives the time as entered here.',
   'console.hintTimeZone': 'Please choose a time zone from the list.',
@@ -599,6 +623,8 @@ const en = {
   'console.hintInviteeNameBidi':
     'The name contains an invisible character that controls the writing direction. Such characters change the order in which the letters appear, so the name would read differently from how it was entered. Please type the name by hand instead of pasting it.',
   'console.hintInviteeEmail': 'Please enter a complete email address, for example name@example.com.',
+  'console.hintInviteeEmailNonAscii':
+    'The service cannot send emails to addresses with umlauts, ß, accents or other characters outside the English alphabet. Please ask the person for an address without such characters.',
   'console.hintInviteeEmailRepeated':
     'This email address is already entered for person {number}. Please enter each address only once. If several people share an address, one invitation is enough: everyone joins through the same link.',
   'console.hintRangeOrder': 'The date in “From” is after the date in “To”.',
@@ -607,6 +633,8 @@ const en = {
   'console.roomNotFound': 'This room no longer exists. The overview is being refreshed.',
   'console.requestFailed': 'The server rejected the request (HTTP {status}). Please reload the page and try again.',
   'console.serverUnavailable': 'The server is not available right now. Please try again later.',
+  'console.serverError':
+    'An error occurred on the server. Please try again in a moment. If the error occurs again, please contact technical support.',
   'console.networkError': 'The server cannot be reached. Please check your internet connection and try again.',
   'console.errorDetails': 'Details for technical support: {message}',
   'language.de': 'German',
@@ -753,7 +781,7 @@ export function placeOfZone(timeZone) {
  * @param {string} timeZone
  * @returns {string}
  */
-function resolveTimeZone(timeZone) {
+export function resolveTimeZone(timeZone) {
   try {
     return new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
   } catch {

@@ -167,11 +167,13 @@ const page = {
   connectionFailures: 0,
   /** @type {CallController | null} */
   call: null,
+  /** Whether anyone else was in the call since this page joined it. */
+  othersWereHere: false,
   /** @type {TileGrid | null} */
   tileGrid: null,
   /** @type {SecurityCodePanel | null} */
   securityPanel: null,
-  chat: new ChatView(ui.chatMessages, ui.chatPanel, ui.chatUnread),
+  chat: new ChatView(ui.chatMessages, ui.chatPanel, ui.chatUnread, ui.chatButton, announce),
   notices: new NoticeList(ui.callNotices),
   microphoneLevel: new MicrophoneLevel(),
   /**
@@ -1186,6 +1188,7 @@ function enterCall(message, signaling) {
   clearError();
   hideNotice();
   setState('in-call');
+  page.othersWereHere = false;
   signaling.setReconnect(true);
   signaling.resetBackoff();
 
@@ -1244,8 +1247,17 @@ function handleReconnected() {
   });
 }
 
+/**
+ * Shows the note on the empty stage while nobody else is in the call. Once
+ * others were there, it says that they have left rather than that the
+ * visitor has just joined.
+ */
 function updateWaitingNote() {
-  ui.waitingNote.hidden = (page.call?.peerCount ?? 0) > 0;
+  const peerCount = page.call?.peerCount ?? 0;
+  if (peerCount > 0) page.othersWereHere = true;
+  const text = t(page.othersWereHere ? 'call.othersLeft' : 'call.waiting');
+  if (ui.waitingNote.textContent !== text) ui.waitingNote.textContent = text;
+  ui.waitingNote.hidden = peerCount > 0;
 }
 
 function bindCall() {
