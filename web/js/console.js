@@ -422,18 +422,11 @@ const MINUTE_MS = 60_000;
  * @returns {number}
  */
 function zoneOffsetMinutes(timeZone, instant) {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(new Date(instant));
-  /** @param {Intl.DateTimeFormatPartTypes} type */
-  const part = (type) => Number(parts.find((entry) => entry.type === type)?.value);
-  const wallClock = Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute'));
+  const local = dateAndTimeIn(new Date(instant).toISOString(), timeZone);
+  if (!local) throw new RangeError(`unknown time zone ${timeZone}`);
+  const [year, month, day] = local.date.split('-').map(Number);
+  const [hour, minute] = local.time.split(':').map(Number);
+  const wallClock = Date.UTC(year, month - 1, day, hour, minute);
   return Math.round((wallClock - instant) / MINUTE_MS);
 }
 
