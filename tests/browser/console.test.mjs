@@ -1426,6 +1426,16 @@ test('skipped summer time is explained', { timeout: TEST_TIMEOUT_MS }, async () 
     const { body: none } = await callApi(server, 'GET', `/api/rooms?from=${date}&to=${date}`);
     assert.deepEqual(none.rooms, [], 'no room was created');
 
+    // Another day, where 02:30 exists, makes the error outdated.
+    await page.locator('#room-date').fill(addDays(date, 1));
+    assert.equal(await page.getByTestId('error').isVisible(), false, 'a changed date clears the error on the time');
+    assert.equal(await page.locator('#room-start-time').getAttribute('aria-invalid'), null);
+    await page.locator('#room-date').fill(date);
+    await submitForError(page);
+    await page.locator('#room-time-zone').selectOption('Europe/Vienna');
+    assert.equal(await page.getByTestId('error').isVisible(), false, 'a changed zone clears the error on the time');
+    await page.locator('#room-time-zone').selectOption('Europe/Berlin');
+
     // The server's response to such a time gets the same hint, here for a
     // request that the page sent with an existing time.
     await page.locator('#room-start-time').fill('01:30');
@@ -1563,6 +1573,13 @@ test('failed requests keep the focus', { timeout: TEST_TIMEOUT_MS }, async () =>
         `the error for ${answer} on resending`,
       );
       assert.equal(await focusedControl(page), 'resend', `after ${answer} on resending, the focus stays on the button`);
+      // Whether the email went out is unknown, so the row does not invite an
+      // immediate second try.
+      assert.match(
+        await row.getByTestId('row-status').innerText(),
+        /Daher ist unklar, ob die E-Mail gesendet wurde\./,
+        `the row's message after ${answer} on resending`,
+      );
     }
   });
 });

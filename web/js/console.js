@@ -1597,6 +1597,14 @@ async function showResendError(row, room, error) {
     showRowMessage(row, { text }, 'error');
     return;
   }
+  // A server error or a gateway's timeout can come after the emails went
+  // out, so sending again at once could mail a second time.
+  if (error.status >= 500) {
+    const one = countEmailInvitees(room) === 1;
+    const text = t(one ? 'console.resendServerErrorOne' : 'console.resendServerErrorMany', { status: error.status });
+    showRowMessage(row, { text, details }, 'error');
+    return;
+  }
   if (code === 'not-room-day' || code === 'no-invitees') {
     // The day may have ended or the invitees changed since the overview was
     // loaded, so the row is reloaded before the message is shown in it.
@@ -1761,10 +1769,16 @@ function start() {
 
   ui.addInviteeButton.addEventListener('click', addInviteeRow);
   // Typing in a field marked invalid takes the mark away, and with it the
-  // message at the top, which would otherwise report a fixed entry.
+  // message at the top, which would otherwise report a fixed entry. Date,
+  // start time and time zone are checked together, such as for a time that
+  // the clocks skip, so a change of one of them clears an error on another.
+  /** @param {EventTarget | null} target */
+  const isDayControl = (target) => [ui.dateInput, ui.startTimeInput, ui.timeZoneSelect].some((control) => control === target);
   for (const form of [ui.tokenForm, ui.createForm, ui.listForm]) {
     form.addEventListener('input', (event) => {
-      if (invalidControl && event.target === invalidControl) clearError();
+      if (!invalidControl) return;
+      const related = isDayControl(invalidControl) && isDayControl(event.target);
+      if (event.target === invalidControl || related) clearError();
     });
   }
   ui.createForm.addEventListener('submit', (event) => {

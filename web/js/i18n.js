@@ -265,6 +265,10 @@ const de = {
     'Der Server ist nicht erreichbar. Daher ist unklar, ob die E-Mail gesendet wurde. Bitte prüfen Sie Ihre Internetverbindung und aktualisieren Sie dann die Übersicht.',
   'console.resendNetworkErrorMany':
     'Der Server ist nicht erreichbar. Daher ist unklar, ob die E-Mails gesendet wurden. Bitte prüfen Sie Ihre Internetverbindung und aktualisieren Sie dann die Übersicht.',
+  'console.resendServerErrorOne':
+    'Der Server hat mit einem Fehler geantwortet (HTTP {status}). Daher ist unklar, ob die E-Mail gesendet wurde. Bitte aktualisieren Sie die Übersicht und prüfen Sie dort den Versandstatus, bevor Sie es erneut versuchen.',
+  'console.resendServerErrorMany':
+    'Der Server hat mit einem Fehler geantwortet (HTTP {status}). Daher ist unklar, ob die E-Mails gesendet wurden. Bitte aktualisieren Sie die Übersicht und prüfen Sie dort den Versandstatus, bevor Sie es erneut versuchen.',
   'console.delete': 'Löschen',
   'console.deleteLabel': 'Raum vom {room} löschen',
   'console.copyLinkLabel': 'Link des Raums vom {room} kopieren',
@@ -576,6 +580,10 @@ const en = {
     'The server cannot be reached, so it is unclear whether the email was sent. Please check your internet connection, then refresh the overview.',
   'console.resendNetworkErrorMany':
     'The server cannot be reached, so it is unclear whether the emails were sent. Please check your internet connection, then refresh the overview.',
+  'console.resendServerErrorOne':
+    'The server answered with an error (HTTP {status}), so it is unclear whether the email was sent. Please refresh the overview and check the sending status there before you try again.',
+  'console.resendServerErrorMany':
+    'The server answered with an error (HTTP {status}), so it is unclear whether the emails were sent. Please refresh the overview and check the sending status there before you try again.',
   'console.delete': 'Delete',
   'console.deleteLabel': 'Delete the room of {room}',
   'console.copyLinkLabel': 'Copy the link of the room of {room}',

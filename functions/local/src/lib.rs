@@ -421,14 +421,8 @@ impl Server {
         })?;
         restrict_file(&database)?;
         // Read or created only once the database opened, so that a failed
-        // start leaves no new key behind.
-        let links = load_or_create_link_key(&config.data_dir)?;
-        let clock: Arc<dyn Clock> = config
-            .clock
-            .clone()
-            .unwrap_or_else(|| Arc::new(SystemClock));
-        end_calls_left_running(&store, clock.now()).await?;
-
+        // start leaves no new token or key behind. The token comes first,
+        // because an unreadable token file is the more likely failure.
         let generated_token = if tokens.is_empty() {
             let generated = load_or_create_dev_token(&config.data_dir)?;
             tokens.insert(&generated.token, "local")?;
@@ -436,6 +430,12 @@ impl Server {
         } else {
             None
         };
+        let links = load_or_create_link_key(&config.data_dir)?;
+        let clock: Arc<dyn Clock> = config
+            .clock
+            .clone()
+            .unwrap_or_else(|| Arc::new(SystemClock));
+        end_calls_left_running(&store, clock.now()).await?;
 
         let rooms = Arc::new(store.clone());
         let push = Arc::new(LocalPush::default());

@@ -334,14 +334,16 @@ fn asks_for_json(arguments: impl Iterator<Item = std::ffi::OsString>) -> bool {
     json
 }
 
-/// Returns clap's message on one line, without its "error: " prefix and its
-/// hint to try --help.
+/// Returns clap's message on one line, without its "error: " prefix, its
+/// usage line and its hint to try --help.
 fn argument_error(error: &clap::Error) -> String {
     let text = error.render().to_string();
+    // Clap adds a usage line and a hint to try --help after the message.
     let lines: Vec<&str> = text
         .lines()
         .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with("For more information"))
+        .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more information"))
+        .filter(|line| !line.is_empty())
         .collect();
     let joined = lines.join(" ");
     joined.strip_prefix("error: ").unwrap_or(&joined).to_owned()
@@ -447,6 +449,14 @@ mod tests {
         assert!(message.contains("such as 127.0.0.1:8080"), "{message}");
         assert!(!message.contains('\n'), "{message}");
         assert!(!message.contains("--help"), "{message}");
+
+        let unknown = parse(&["--bogus"]).unwrap_err();
+        let message = argument_error(&unknown);
+        assert!(
+            message.starts_with("unexpected argument '--bogus'"),
+            "{message}"
+        );
+        assert!(!message.contains("Usage"), "{message}");
     }
 
     #[test]

@@ -187,3 +187,23 @@ fn invalid_dev_token_creates_no_files() {
         "a failed start creates no data directory"
     );
 }
+
+#[test]
+fn short_token_file_creates_no_link_key() {
+    let root = tempfile::tempdir().unwrap();
+    let data_dir = root.path().join("data");
+    std::fs::create_dir(&data_dir).unwrap();
+    std::fs::write(data_dir.join("dev-token"), "short\n").unwrap();
+
+    let output = run(&data_dir, &["--listen", "127.0.0.1:0"]);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert!(
+        message.contains("dev-token does not contain a token"),
+        "{message}"
+    );
+    assert!(
+        !data_dir.join("link-key").exists(),
+        "a failed start writes no link key"
+    );
+}

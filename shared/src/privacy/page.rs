@@ -292,8 +292,8 @@ fn german(facts: &PrivacyFacts) -> Wording {
                      schließen Sie den Tab, löscht die Seite diese Angaben. Nach einem Absturz \
                      werden sie beim nächsten Gespräch ersetzt.",
                     "Auf der Seite der Praxis bleibt das API-Token nur im geöffneten Browser-Tab \
-                     (sessionStorage). Die zuletzt gewählte Zeitzone merkt sich diese Seite im \
-                     localStorage.",
+                     (sessionStorage). Die zuletzt gewählte Zeitzone speichert die Seite der Praxis \
+                     im localStorage.",
                 ])],
             },
         ],
@@ -479,7 +479,7 @@ fn english(facts: &PrivacyFacts) -> Wording {
                      When you leave the call or close the tab, the page deletes them. After a \
                      crash, they are replaced in the next call.",
                     "On the practice's page, the API token stays only in the open browser tab \
-                     (sessionStorage). That page keeps the time zone chosen last in \
+                     (sessionStorage). The practice's page keeps the time zone chosen last in \
                      localStorage.",
                 ])],
             },
