@@ -38,63 +38,54 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Runs the binary with `options` on a new data directory, checks the exit
+/// status and that the failed start created no data directory, and returns
+/// standard error.
+fn failed_start(options: &[&str], code: i32) -> String {
+    let root = tempfile::tempdir().unwrap();
+    let data_dir = root.path().join("data");
+    let output = run(&data_dir, options);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(code), "{message}");
+    assert!(
+        !data_dir.exists(),
+        "a failed start creates no data directory"
+    );
+    message
+}
+
 #[test]
 fn port_in_use_is_reported_once() {
     let occupied = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = occupied.local_addr().unwrap().to_string();
-    let root = tempfile::tempdir().unwrap();
-    let data_dir = root.path().join("data");
 
-    let output = run(&data_dir, &["--listen", &address]);
-    let message = stderr(&output);
-    assert_eq!(output.status.code(), Some(1), "{message}");
+    let message = failed_start(&["--listen", &address], 1);
     assert_eq!(
         message.matches("cannot listen on").count(),
         1,
         "the error appears once: {message}"
     );
     assert!(message.contains("--listen"), "names the option: {message}");
-    assert!(
-        !data_dir.exists(),
-        "a failed start creates no data directory"
-    );
 }
 
 #[test]
 fn public_url_with_a_path_is_rejected() {
-    let root = tempfile::tempdir().unwrap();
-    let data_dir = root.path().join("data");
-
-    let output = run(
-        &data_dir,
-        &[
-            "--listen",
-            "127.0.0.1:0",
-            "--public-url",
-            "https://video.example.org/praxis/",
-        ],
-    );
-    let message = stderr(&output);
-    assert_eq!(output.status.code(), Some(1), "{message}");
+    let options = [
+        "--listen",
+        "127.0.0.1:0",
+        "--public-url",
+        "https://video.example.org/praxis/",
+    ];
+    let message = failed_start(&options, 1);
     assert!(message.contains("without a path"), "{message}");
-    assert!(
-        !data_dir.exists(),
-        "a failed start creates no data directory"
-    );
 }
 
 #[test]
 fn json_log_reports_the_failure_as_one_record() {
     let occupied = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = occupied.local_addr().unwrap().to_string();
-    let root = tempfile::tempdir().unwrap();
 
-    let output = run(
-        &root.path().join("data"),
-        &["--listen", &address, "--log-format", "json"],
-    );
-    let message = stderr(&output);
-    assert_eq!(output.status.code(), Some(1), "{message}");
+    let message = failed_start(&["--listen", &address, "--log-format", "json"], 1);
     let failures: Vec<&str> = message
         .lines()
         .filter(|line| line.contains("cannot listen on"))
@@ -114,56 +105,34 @@ fn json_records(message: &str) -> Vec<serde_json::Value> {
 
 #[test]
 fn json_log_option_conflict() {
-    let root = tempfile::tempdir().unwrap();
-    let data_dir = root.path().join("data");
-
-    let output = run(
-        &data_dir,
-        &[
-            "--listen",
-            "127.0.0.1:0",
-            "--turn-url",
-            "turn:127.0.0.1:3478",
-            "--log-format",
-            "json",
-        ],
-    );
-    let message = stderr(&output);
-    assert_eq!(output.status.code(), Some(1), "{message}");
+    let options = [
+        "--listen",
+        "127.0.0.1:0",
+        "--turn-url",
+        "turn:127.0.0.1:3478",
+        "--log-format",
+        "json",
+    ];
+    let message = failed_start(&options, 1);
     let records = json_records(&message);
     assert_eq!(records.len(), 1, "{message}");
     assert_eq!(records[0]["level"], "ERROR", "{message}");
     assert_eq!(records[0]["fields"]["message"], "start-up failed");
     let error = records[0]["fields"]["error"].as_str().unwrap();
     assert!(error.contains("--turn-secret-file"), "{message}");
-    assert!(
-        !data_dir.exists(),
-        "a failed start creates no data directory"
-    );
 }
 
 #[test]
 fn json_log_invalid_argument() {
-    let root = tempfile::tempdir().unwrap();
-    let data_dir = root.path().join("data");
-
-    let output = run(&data_dir, &["--log-format", "json", "--listen", "nowhere"]);
-    let message = stderr(&output);
-    assert_eq!(output.status.code(), Some(2), "{message}");
+    let message = failed_start(&["--log-format", "json", "--listen", "nowhere"], 2);
     let records = json_records(&message);
     assert_eq!(records.len(), 1, "{message}");
     assert_eq!(records[0]["fields"]["message"], "invalid arguments");
     let error = records[0]["fields"]["error"].as_str().unwrap();
     assert!(error.contains("'--listen <ADDR>'"), "{message}");
     assert!(error.contains("such as 127.0.0.1:8080"), "{message}");
-    assert!(
-        !data_dir.exists(),
-        "a failed start creates no data directory"
-    );
 
-    let text = run(&data_dir, &["--listen", "nowhere"]);
-    let message = stderr(&text);
-    assert_eq!(text.status.code(), Some(2), "{message}");
+    let message = failed_start(&["--listen", "nowhere"], 2);
     assert!(
         message.starts_with("error: invalid value"),
         "clap's own words: {message}"
@@ -172,20 +141,9 @@ fn json_log_invalid_argument() {
 
 #[test]
 fn invalid_dev_token_creates_no_files() {
-    let root = tempfile::tempdir().unwrap();
-    let data_dir = root.path().join("data");
-
-    let output = run(
-        &data_dir,
-        &["--listen", "127.0.0.1:0", "--dev-token", "short=doc"],
-    );
-    let message = stderr(&output);
-    assert_eq!(output.status.code(), Some(1), "{message}");
+    let options = ["--listen", "127.0.0.1:0", "--dev-token", "short=doc"];
+    let message = failed_start(&options, 1);
     assert!(message.contains("invalid --dev-token"), "{message}");
-    assert!(
-        !data_dir.exists(),
-        "a failed start creates no data directory"
-    );
 }
 
 #[test]

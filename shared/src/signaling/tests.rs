@@ -800,13 +800,20 @@ async fn call_time(h: &Harness, clock: &ManualClock) -> (bool, i64) {
     (room.call.since.is_some(), room.call_seconds(now))
 }
 
-#[tokio::test]
-async fn call_time_survives_page_replacement() {
+/// Starts a call of A and B on a manual clock and lets it run 10 minutes.
+/// Returns the harness, the clock and B's `joined` message.
+async fn ten_minute_call() -> (Harness, Arc<ManualClock>, Value) {
     let mut h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
     let clock = manual_clock(&mut h, "2026-12-13T10:00:00Z");
     h.join("a", "A").await;
     let second = h.join("b", "B").await;
     clock.advance(chrono::Duration::minutes(10));
+    (h, clock, second)
+}
+
+#[tokio::test]
+async fn call_time_survives_page_replacement() {
+    let (h, clock, second) = ten_minute_call().await;
     h.signaling.handle_disconnect("b").await.unwrap();
     clock.advance(chrono::Duration::seconds(5));
     join_replacing(&h, &second, &second["resumeKey"]).await;
@@ -819,11 +826,7 @@ async fn call_time_survives_page_replacement() {
 
 #[tokio::test]
 async fn call_time_survives_pruning_on_join() {
-    let mut h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
-    let clock = manual_clock(&mut h, "2026-12-13T10:00:00Z");
-    h.join("a", "A").await;
-    h.join("b", "B").await;
-    clock.advance(chrono::Duration::minutes(10));
+    let (h, clock, _) = ten_minute_call().await;
     h.signaling.handle_disconnect("b").await.unwrap();
     clock.advance(grace());
     h.join("c", "C").await;
@@ -836,11 +839,7 @@ async fn call_time_survives_pruning_on_join() {
 
 #[tokio::test]
 async fn call_time_pauses_while_away() {
-    let mut h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
-    let clock = manual_clock(&mut h, "2026-12-13T10:00:00Z");
-    h.join("a", "A").await;
-    let second = h.join("b", "B").await;
-    clock.advance(chrono::Duration::minutes(10));
+    let (h, clock, second) = ten_minute_call().await;
     h.signaling.handle_disconnect("b").await.unwrap();
     clock.advance(chrono::Duration::seconds(20));
 
@@ -862,11 +861,7 @@ async fn call_time_pauses_while_away() {
 
 #[tokio::test]
 async fn call_time_ends_when_all_are_away() {
-    let mut h = harness("2026-12-13", "2026-12-13T10:00:00Z").await;
-    let clock = manual_clock(&mut h, "2026-12-13T10:00:00Z");
-    h.join("a", "A").await;
-    h.join("b", "B").await;
-    clock.advance(chrono::Duration::minutes(10));
+    let (h, clock, _) = ten_minute_call().await;
     h.signaling.handle_disconnect("a").await.unwrap();
     clock.advance(chrono::Duration::seconds(5));
     h.signaling.handle_disconnect("b").await.unwrap();
