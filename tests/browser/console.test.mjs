@@ -1518,22 +1518,22 @@ async function focusedControl(page) {
 }
 
 /**
- * Fulfils the page's next POST requests to `pattern` with what `answer`
+ * Fulfils the page's next POST requests to `pattern` with what `statusOf`
  * returns: 'network' for a refused connection, else an HTTP status with an error body.
  *
  * @param {import('playwright-core').Page} page
  * @param {string} pattern
- * @param {() => number | 'network'} answer
+ * @param {() => number | 'network'} statusOf
  */
-async function failRequests(page, pattern, answer) {
+async function failRequests(page, pattern, statusOf) {
   await page.route(pattern, (route) => {
     if (route.request().method() !== 'POST') return route.continue();
-    const status = answer();
+    const status = statusOf();
     if (status === 'network') return route.abort('connectionrefused');
     return route.fulfill({
       status,
       contentType: 'application/json',
-      body: JSON.stringify({ error: 'test-error', message: `test answer ${status}` }),
+      body: JSON.stringify({ error: 'test-error', message: `test statusOf ${status}` }),
     });
   });
 }

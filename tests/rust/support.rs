@@ -185,7 +185,7 @@ pub fn request(
 pub struct RunningServer {
     pub address: SocketAddr,
     pub generated_token: Option<String>,
-    /// Whether this start created the generated token.
+    /// Flag set when this start created the generated token.
     pub token_created: bool,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow_free::Result>>,

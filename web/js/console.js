@@ -1600,8 +1600,9 @@ async function showResendError(row, room, error) {
   // A server error or a gateway's timeout can come after the emails went
   // out, so sending again at once could mail a second time.
   if (error.status >= 500) {
-    const one = countEmailInvitees(room) === 1;
-    const text = t(one ? 'console.resendServerErrorOne' : 'console.resendServerErrorMany', { status: error.status });
+    const singleInvitee = countEmailInvitees(room) === 1;
+    const key = singleInvitee ? 'console.resendServerErrorOne' : 'console.resendServerErrorMany';
+    const text = t(key, { status: error.status });
     showRowMessage(row, { text, details }, 'error');
     return;
   }

@@ -106,7 +106,7 @@ pub struct GeneratedToken {
     pub token: String,
     /// Path of the file that stores the token across restarts.
     pub file: PathBuf,
-    /// Whether this start created the token. Later starts only name the file
+    /// Flag set when this start created the token. Later starts only name the file
     /// in the banner, so that a log of standard output does not repeat the
     /// token at every start.
     pub created: bool,

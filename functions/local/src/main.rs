@@ -123,7 +123,7 @@ struct Args {
 }
 
 /// Parses an IP address with a port. Host names such as localhost are not
-/// resolved, so that the server listens where the option says.
+/// resolved, so that the server listens on exactly the address given.
 fn parse_listen(text: &str) -> Result<SocketAddr, String> {
     text.trim().parse().map_err(|_| {
         format!(
@@ -376,7 +376,7 @@ fn config_from(args: Args) -> anyhow::Result<Config> {
 }
 
 /// Returns the banner line of the generated API token: the token when this
-/// start created it, later the file that keeps it.
+/// start created it, otherwise the path of the file that stores it.
 fn token_line(generated: &GeneratedToken) -> String {
     if generated.created {
         format!("API token for practitioner \"local\": {}", generated.token)
